@@ -1,0 +1,121 @@
+// Package cli wires premortem's verbs to the library packages. Commands are
+// thin: flags in, one call into a library, output out. Main is testable
+// without a process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes, shared by every verb and documented in the README.
+const (
+	ExitOK = 0
+	// ExitFindings: findings at or above --fail-on (scan), references found
+	// (refs), a dangerous deletion (preflight).
+	ExitFindings = 1
+	// ExitError: bad flags, unreadable input, unreachable cluster.
+	ExitError = 2
+	// ExitIncomplete: the command ran but could not read everything it needed
+	// (RBAC, an unavailable API group); its output says what was skipped.
+	ExitIncomplete = 3
+)
+
+// exitError carries an exit code through cobra's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// withExit returns an error that makes Main exit with code; a nil err exits
+// silently with that code.
+func withExit(code int, err error) error { return &exitError{code: code, err: err} }
+
+// Streams are the standard streams a command reads and writes.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// IsTerminal reports whether w is a terminal, for progress output.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Main runs premortem with args and returns the process exit code.
+func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return Run(ctx, args, Streams{In: in, Out: out, ErrOut: errOut})
+}
+
+// Run is Main with a caller-supplied context, for tests.
+func Run(ctx context.Context, args []string, streams Streams) int {
+	root := newRootCommand(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(streams.ErrOut, "premortem: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(streams.ErrOut, "premortem: %v\n", err)
+	return ExitError
+}
+
+func newRootCommand(streams Streams) *cobra.Command {
+	var verbose int
+	root := &cobra.Command{
+		Use:   "premortem",
+		Short: "Find the latent conditions behind Kubernetes incidents before they page anyone",
+		Long: `premortem reads a cluster (live, or an offline snapshot) and names the latent
+conditions that preceded real outages, with the evidence and the fix.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			level := slog.LevelWarn
+			if verbose > 0 {
+				level = slog.LevelInfo
+			}
+			if verbose > 1 {
+				level = slog.LevelDebug
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: level})))
+		},
+	}
+	root.PersistentFlags().CountVarP(&verbose, "verbose", "v", "log more to stderr (-v info, -vv debug)")
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.AddCommand(
+		newScanCommand(streams),
+		newSnapshotCommand(streams),
+		newChecksCommand(streams),
+		newAuditCommand(streams),
+		newVersionCommand(streams),
+	)
+	return root
+}

@@ -1,0 +1,140 @@
+// Package snapshot holds what premortem read from a cluster: the objects its
+// checks need (trimmed of fields no check uses), plus a record of what could
+// not be read. A live read and an offline file both produce a Snapshot, so
+// every check is a pure function of one.
+//
+// The package depends only on k8s.io/api and k8s.io/apimachinery types: checks
+// import it without pulling in a client.
+package snapshot
+
+import (
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Snapshot is one read of a cluster.
+type Snapshot struct {
+	Info Info
+
+	// Kinds read in full (then trimmed: managedFields and bulky fields dropped).
+	Namespaces           []corev1.Namespace
+	Nodes                []corev1.Node
+	Pods                 []corev1.Pod
+	Services             []corev1.Service
+	EndpointSlices       []discoveryv1.EndpointSlice
+	Deployments          []appsv1.Deployment
+	DaemonSets           []appsv1.DaemonSet
+	StatefulSets         []appsv1.StatefulSet
+	Jobs                 []batchv1.Job
+	PodDisruptionBudgets []policyv1.PodDisruptionBudget
+	APIServices          []APIService
+
+	// Kinds read metadata-only (names, labels, annotations, owners, timestamps),
+	// keyed by resource. ConfigMaps, Secrets, NetworkPolicies, ReplicaSets, ...
+	// Secret data is never read.
+	Metadata map[Resource][]metav1.PartialObjectMetadata
+}
+
+// Info says where a snapshot came from and what it is missing. A scan with
+// anything in Skipped or DiscoveryFailures is incomplete and never reported
+// as clean.
+type Info struct {
+	// Source is "live:<server URL>" or the file path(s) read.
+	Source string `json:"source"`
+	// TakenAt is when the read finished (or the file's own record of it).
+	TakenAt time.Time `json:"takenAt"`
+	// ServerVersion is the API server's gitVersion, when known.
+	ServerVersion string `json:"serverVersion,omitempty"`
+	// Skipped lists kinds that were not read, and why (RBAC, errors).
+	Skipped []Skipped `json:"skipped,omitempty"`
+	// DiscoveryFailures lists API groups whose discovery failed, typically
+	// because an aggregated APIService is unavailable.
+	DiscoveryFailures []DiscoveryFailure `json:"discoveryFailures,omitempty"`
+}
+
+// Resource names a kind of object, as in discovery.
+type Resource struct {
+	Group    string `json:"group"`
+	Version  string `json:"version"`
+	Resource string `json:"resource"` // plural, lower case: "configmaps"
+	Kind     string `json:"kind"`
+}
+
+// Skipped records a kind that was not read.
+type Skipped struct {
+	Resource Resource `json:"resource"`
+	Reason   string   `json:"reason"` // "forbidden: ...", "error: ..."
+}
+
+// DiscoveryFailure records a group/version whose discovery failed.
+type DiscoveryFailure struct {
+	GroupVersion string `json:"groupVersion"`
+	Error        string `json:"error"`
+}
+
+// APIService is the part of an apiregistration.k8s.io/v1 APIService the checks
+// use; kept here to avoid depending on the kube-aggregator module.
+type APIService struct {
+	metav1.ObjectMeta `json:"metadata"`
+	// Service is nil for a local APIService (served by kube-apiserver itself).
+	Service    *ServiceReference     `json:"service,omitempty"`
+	Group      string                `json:"group,omitempty"`
+	Version    string                `json:"version,omitempty"`
+	Conditions []APIServiceCondition `json:"conditions,omitempty"`
+}
+
+// ServiceReference points an APIService at its backing Service.
+type ServiceReference struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Port      *int32 `json:"port,omitempty"`
+}
+
+// APIServiceCondition is one status condition of an APIService.
+type APIServiceCondition struct {
+	Type               string      `json:"type"`
+	Status             string      `json:"status"`
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	Reason             string      `json:"reason,omitempty"`
+	Message            string      `json:"message,omitempty"`
+}
+
+// Resources read in full.
+var (
+	Namespaces           = Resource{Group: "", Version: "v1", Resource: "namespaces", Kind: "Namespace"}
+	Nodes                = Resource{Group: "", Version: "v1", Resource: "nodes", Kind: "Node"}
+	Pods                 = Resource{Group: "", Version: "v1", Resource: "pods", Kind: "Pod"}
+	Services             = Resource{Group: "", Version: "v1", Resource: "services", Kind: "Service"}
+	EndpointSlices       = Resource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Kind: "EndpointSlice"}
+	Deployments          = Resource{Group: "apps", Version: "v1", Resource: "deployments", Kind: "Deployment"}
+	DaemonSets           = Resource{Group: "apps", Version: "v1", Resource: "daemonsets", Kind: "DaemonSet"}
+	StatefulSets         = Resource{Group: "apps", Version: "v1", Resource: "statefulsets", Kind: "StatefulSet"}
+	Jobs                 = Resource{Group: "batch", Version: "v1", Resource: "jobs", Kind: "Job"}
+	PodDisruptionBudgets = Resource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets", Kind: "PodDisruptionBudget"}
+	APIServices          = Resource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices", Kind: "APIService"}
+)
+
+// Resources read metadata-only.
+var (
+	ConfigMaps      = Resource{Group: "", Version: "v1", Resource: "configmaps", Kind: "ConfigMap"}
+	Secrets         = Resource{Group: "", Version: "v1", Resource: "secrets", Kind: "Secret"}
+	ServiceAccounts = Resource{Group: "", Version: "v1", Resource: "serviceaccounts", Kind: "ServiceAccount"}
+	NetworkPolicies = Resource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies", Kind: "NetworkPolicy"}
+	ReplicaSets     = Resource{Group: "apps", Version: "v1", Resource: "replicasets", Kind: "ReplicaSet"}
+	CronJobs        = Resource{Group: "batch", Version: "v1", Resource: "cronjobs", Kind: "CronJob"}
+	Ingresses       = Resource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses", Kind: "Ingress"}
+	CRDs            = Resource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions", Kind: "CustomResourceDefinition"}
+	// CalicoNetworkPolicies is read when the cluster serves it (Calico's own policy kind).
+	CalicoNetworkPolicies = Resource{Group: "crd.projectcalico.org", Version: "v1", Resource: "networkpolicies", Kind: "NetworkPolicy"}
+)
+
+// Complete reports whether everything premortem tried to read was read.
+func (i Info) Complete() bool {
+	return len(i.Skipped) == 0 && len(i.DiscoveryFailures) == 0
+}
