@@ -1,0 +1,238 @@
+package check
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// Pass is what a check's Run sees: the snapshot, the time, its parameters,
+// and where to report findings.
+type Pass struct {
+	Check    *Check
+	Snapshot *snapshot.Snapshot
+	// Baseline is Options.Baseline (nil when none was given).
+	Baseline *snapshot.Snapshot
+	Now      time.Time
+
+	params   map[string]any
+	findings []Finding
+}
+
+// Report records a finding. ID is set to the check's; empty Incidents and
+// Remediation default to the check's.
+func (p *Pass) Report(f Finding) {
+	f.ID = p.Check.ID
+	if len(f.Incidents) == 0 {
+		f.Incidents = slices.Clone(p.Check.Incidents)
+	}
+	if f.Remediation == "" {
+		f.Remediation = p.Check.Remediation
+	}
+	if f.Title == "" {
+		f.Title = p.Check.Title
+	}
+	p.findings = append(p.findings, f)
+}
+
+// NotRun returns an error that makes Run record the check as not applicable,
+// with reason, instead of failed: `return p.NotRun("needs --baseline")`.
+func (p *Pass) NotRun(reason string) error { return &notApplicable{reason: reason} }
+
+type notApplicable struct{ reason string }
+
+func (e *notApplicable) Error() string { return e.reason }
+
+// Has reports whether r was read into the snapshot (it is not among the
+// skipped kinds). Checks use it for their Optional kinds.
+func (p *Pass) Has(r snapshot.Resource) bool { return skippedReason(p.Snapshot.Info, r) == "" }
+
+// Int returns the value of an int parameter. Asking for an undeclared
+// parameter or the wrong type is a bug in the check; it panics, and Run
+// records the check as failed.
+func (p *Pass) Int(name string) int { return param[int](p, name) }
+
+// Float returns the value of a float parameter.
+func (p *Pass) Float(name string) float64 { return param[float64](p, name) }
+
+// Duration returns the value of a duration parameter.
+func (p *Pass) Duration(name string) time.Duration { return param[time.Duration](p, name) }
+
+// Text returns the value of a string parameter.
+func (p *Pass) Text(name string) string { return param[string](p, name) }
+
+func param[T any](p *Pass, name string) T {
+	v, ok := p.params[name].(T)
+	if !ok {
+		panic(fmt.Sprintf("check %s: parameter %q is not declared with type %T", p.Check.ID, name, v))
+	}
+	return v
+}
+
+// Run runs cs over snap. A check whose Reads include a kind that was not read
+// is not run (NotRun, incomplete); a check that fails or panics is recorded
+// the same way, and the others still run. Findings come back sorted: most
+// severe first, then by check ID and objects. Run returns an error only for
+// bad options or a cancelled context.
+func Run(ctx context.Context, snap *snapshot.Snapshot, cs []*Check, opts Options) (*Result, error) {
+	if snap == nil {
+		return nil, errors.New("run checks: nil snapshot")
+	}
+	params, err := resolveParams(cs, opts.Params)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = snap.Info.TakenAt
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	res := &Result{Info: snap.Info, Findings: []Finding{}, Ran: []string{}, NotRun: []NotRun{}}
+	for _, c := range cs {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run checks: %w", err)
+		}
+		if reason := missingReads(snap.Info, c.Reads); reason != "" {
+			res.NotRun = append(res.NotRun, NotRun{ID: c.ID, Reason: reason, Incomplete: true})
+			continue
+		}
+		pass := &Pass{Check: c, Snapshot: snap, Baseline: opts.Baseline, Now: now, params: params[c.ID]}
+		err := runOne(c, pass)
+		var na *notApplicable
+		switch {
+		case errors.As(err, &na):
+			res.NotRun = append(res.NotRun, NotRun{ID: c.ID, Reason: na.reason})
+		case err != nil:
+			res.NotRun = append(res.NotRun, NotRun{ID: c.ID, Reason: "failed: " + err.Error(), Incomplete: true})
+		default:
+			res.Ran = append(res.Ran, c.ID)
+			res.Findings = append(res.Findings, pass.findings...)
+		}
+	}
+	slices.SortStableFunc(res.Findings, compareFindings)
+	slices.Sort(res.Ran)
+	slices.SortFunc(res.NotRun, func(a, b NotRun) int { return cmp.Compare(a.ID, b.ID) })
+	return res, nil
+}
+
+// runOne runs a check, turning a panic into an error so one broken check
+// cannot take the scan down.
+func runOne(c *Check, pass *Pass) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return c.Run(pass)
+}
+
+func compareFindings(a, b Finding) int {
+	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	if c := slices.CompareFunc(a.Objects, b.Objects, compareObjects); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Title, b.Title)
+}
+
+func compareObjects(a, b Object) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Group, b.Group),
+		cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// missingReads says which of reads were not read, or "" if all were.
+func missingReads(info snapshot.Info, reads []snapshot.Resource) string {
+	var missing []string
+	for _, r := range reads {
+		if why := skippedReason(info, r); why != "" {
+			missing = append(missing, resourceName(r)+" ("+why+")")
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "not read: " + strings.Join(missing, ", ")
+}
+
+// skippedReason says why r was not read, or "" if it was.
+func skippedReason(info snapshot.Info, r snapshot.Resource) string {
+	for _, s := range info.Skipped {
+		if s.Resource.Group == r.Group && s.Resource.Resource == r.Resource {
+			return s.Reason
+		}
+	}
+	gv := r.Version
+	if r.Group != "" {
+		gv = r.Group + "/" + r.Version
+	}
+	for _, d := range info.DiscoveryFailures {
+		if d.GroupVersion == gv {
+			return "discovery failed: " + d.Error
+		}
+	}
+	return ""
+}
+
+func resourceName(r snapshot.Resource) string {
+	if r.Group == "" {
+		return r.Resource
+	}
+	return r.Resource + "." + r.Group
+}
+
+// ResourceName renders a resource as kubectl does: "pods", "deployments.apps".
+func ResourceName(r snapshot.Resource) string { return resourceName(r) }
+
+// resolveParams parses every declared parameter of cs, applying overrides.
+// Unknown keys are an error so a typo does not silently keep a default.
+func resolveParams(cs []*Check, overrides map[string]string) (map[string]map[string]any, error) {
+	out := make(map[string]map[string]any, len(cs))
+	byID := make(map[string]*Check, len(cs))
+	for _, c := range cs {
+		byID[c.ID] = c
+		vals := make(map[string]any, len(c.Params))
+		for _, p := range c.Params {
+			v, err := p.parse(p.Default)
+			if err != nil {
+				return nil, fmt.Errorf("check %s: default of %s: %w", c.ID, p.Name, err)
+			}
+			vals[p.Name] = v
+		}
+		out[c.ID] = vals
+	}
+	keys := make([]string, 0, len(overrides))
+	for k := range overrides {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		id, name, ok := strings.Cut(k, ".")
+		c := byID[id]
+		if !ok || c == nil {
+			return nil, fmt.Errorf("param %q: want <check-id>.<param> of a selected check", k)
+		}
+		p, ok := c.Param(name)
+		if !ok {
+			return nil, fmt.Errorf("param %q: check %s has no parameter %q", k, id, name)
+		}
+		v, err := p.parse(overrides[k])
+		if err != nil {
+			return nil, fmt.Errorf("param %q: %w", k, err)
+		}
+		out[id][name] = v
+	}
+	return out, nil
+}
