@@ -1,0 +1,109 @@
+package restart
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// WritePlan renders p as "table" (for people) or "json" (the documented
+// schema, see docs/restart.md).
+func WritePlan(w io.Writer, format string, p *Plan) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	case "table", "":
+		return writeTable(w, p)
+	}
+	return fmt.Errorf("unknown output format %q (want table or json)", format)
+}
+
+func writeTable(out io.Writer, p *Plan) error {
+	var b strings.Builder
+	scope := "all namespaces"
+	if p.Namespace != "" {
+		scope = "namespace " + p.Namespace
+	}
+	if p.Selector != "" {
+		scope += ", selector " + p.Selector
+	}
+	kinds := make([]string, len(p.Kinds))
+	for i, k := range p.Kinds {
+		kinds[i] = string(k)
+	}
+	fmt.Fprintf(&b, "Restart plan, run %s: %s; %s\n\n", p.RunID, scope, strings.Join(kinds, ","))
+
+	if len(p.Steps) == 0 {
+		b.WriteString("No workload in scope.\n")
+	} else {
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "WAVE\tPHASE\tACTION\tWORKLOAD\tREPLICAS\tROLLOUT")
+		for _, s := range p.Steps {
+			wave := "-"
+			if s.Wave > 0 {
+				wave = strconv.Itoa(s.Wave)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", wave, s.Phase, s.Action, s.ID, s.Replicas, s.Progress.Detail)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	section := func(title string, lines []string) {
+		if len(lines) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s\n", title)
+		for _, l := range lines {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
+	var held, forced, order, warn, other, critical []string
+	for _, s := range p.Steps {
+		if len(s.Critical) > 0 {
+			critical = append(critical, fmt.Sprintf("%s: %s", s.ID, strings.Join(s.Critical, ", ")))
+		}
+		for _, g := range s.Gates {
+			line := fmt.Sprintf("%s  [%s] %s", s.ID, g.ID, g.Message)
+			if g.Forced {
+				forced = append(forced, line)
+			} else {
+				held = append(held, line)
+			}
+		}
+		if len(s.After) > 0 && s.Runs() {
+			order = append(order, fmt.Sprintf("%s: only while %s is fully rolled out and ready", s.ID, strings.Join(s.After, ", ")))
+		}
+		for _, w := range s.Warnings {
+			warn = append(warn, fmt.Sprintf("%s: %s", s.ID, w))
+		}
+		if s.Reason != "" {
+			other = append(other, fmt.Sprintf("%s: %s: %s", s.ID, s.Action, s.Reason))
+		}
+	}
+	section("Held back (restart one anyway with --force ID):", held)
+	section("Forced past its gates:", forced)
+	section("Critical, restarted one at a time after every application workload:", critical)
+	section("Dependencies (servers before clients):", order)
+	section("Warnings:", warn)
+	section("Already handled or nothing to do:", other)
+	if len(p.OtherRuns) > 0 {
+		var runs []string
+		for _, r := range p.OtherRuns {
+			runs = append(runs, fmt.Sprintf("%s on %d workload(s): pass --run-id %s to resume it instead", r.RunID, r.Workloads, r.RunID))
+		}
+		section("Earlier runs found in the cluster:", runs)
+	}
+	section("Notes:", p.Notes)
+	c := p.Counts
+	fmt.Fprintf(&b, "\n%d to restart, %d to wait for, %d already done, %d held back, %d with nothing to do; %d waves (application concurrency %d).\n",
+		c.Restart, c.Wait, c.Done, c.Skip, c.None, p.Waves, p.Concurrency)
+	_, err := io.WriteString(out, b.String())
+	return err
+}
