@@ -1,0 +1,346 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/premortem/premortem/internal/snapshot"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+)
+
+// Defaults of a Reader.
+const (
+	DefaultPageSize    = 500
+	DefaultConcurrency = 4
+)
+
+// Reader reads a live cluster cheaply: one paginated LIST per kind, the first
+// page served from the API server's watch cache (resourceVersion=0,
+// NotOlderThan), continue tokens after, a few kinds at a time, each page
+// trimmed before the next is requested.
+type Reader struct {
+	Config *rest.Config
+	// Namespace narrows namespaced kinds; "" reads all namespaces.
+	// Cluster-scoped kinds are always read whole.
+	Namespace   string
+	PageSize    int64 // default DefaultPageSize
+	Concurrency int   // kinds listed at once; default DefaultConcurrency
+	// Progress, when set, is called after every page (from several
+	// goroutines, never at once).
+	Progress func(Progress)
+}
+
+// Progress is how far a read has got.
+type Progress struct {
+	KindsDone, KindsTotal int
+	Items                 int64
+}
+
+// ReadResult is a live read.
+type ReadResult struct {
+	Snapshot *snapshot.Snapshot
+	// Covered lists the requested kinds the snapshot is authoritative for:
+	// read in full, or not served by the cluster (so there are none).
+	Covered []snapshot.Resource
+	// Pages counts LIST requests per kind, Restarts the kinds listed again
+	// because their continue token expired.
+	Pages    map[snapshot.Resource]int
+	Restarts int
+}
+
+// UnreachableError says the API server could not be reached or refused us.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach %s: %s; check --kubeconfig/--context", e.Host, e.reason())
+}
+
+func (e *UnreachableError) reason() string {
+	var op *net.OpError
+	switch {
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case apierrors.IsUnauthorized(e.Err):
+		return "unauthorized (credentials rejected)"
+	case errors.As(e.Err, &op):
+		return op.Err.Error()
+	}
+	var ue *url.Error
+	if errors.As(e.Err, &ue) {
+		return ue.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Read lists the requested kinds. A kind the server does not serve is not
+// read (and not an error); a kind that cannot be listed (RBAC, errors) is
+// recorded in Info.Skipped and the read goes on; a failing API group is
+// recorded in Info.DiscoveryFailures. Read fails only when the cluster cannot
+// be reached at all.
+func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResult, error) {
+	typed, err := kubernetes.NewForConfig(r.Config)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	md, err := metadata.NewForConfig(r.Config)
+	if err != nil {
+		return nil, fmt.Errorf("metadata client: %w", err)
+	}
+	c := &clients{typed: typed, metadata: md, rest: typed.CoreV1().RESTClient()}
+	// Discovery is served in JSON (aggregated discovery); no disk cache.
+	dcfg := rest.CopyConfig(r.Config)
+	dcfg.ContentType, dcfg.AcceptContentTypes = "", ""
+	dc, err := discovery.NewDiscoveryClientForConfig(dcfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+
+	snap := &snapshot.Snapshot{Info: snapshot.Info{Source: "live:" + r.Config.Host}}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return nil, &UnreachableError{Host: r.Config.Host, Err: err}
+	}
+	snap.Info.ServerVersion = v.GitVersion
+
+	served, failedGroups, err := r.discover(dc)
+	if err != nil {
+		return nil, &UnreachableError{Host: r.Config.Host, Err: err}
+	}
+	for gv, e := range failedGroups {
+		snap.Info.DiscoveryFailures = append(snap.Info.DiscoveryFailures, snapshot.DiscoveryFailure{GroupVersion: gv.String(), Error: e.Error()})
+	}
+	sort.Slice(snap.Info.DiscoveryFailures, func(i, j int) bool {
+		return snap.Info.DiscoveryFailures[i].GroupVersion < snap.Info.DiscoveryFailures[j].GroupVersion
+	})
+
+	res := &ReadResult{Snapshot: snap, Pages: map[snapshot.Resource]int{}}
+	type job struct {
+		spec       *kindSpec
+		namespaced bool
+	}
+	var jobs []job
+	for _, w := range dedupe(want) {
+		gv := schema.GroupVersion{Group: w.Group, Version: w.Version}
+		ar, ok := served[schema.GroupVersionResource{Group: w.Group, Version: w.Version, Resource: w.Resource}]
+		switch {
+		case ok && slices.Contains(ar.Verbs, "list"):
+			jobs = append(jobs, job{spec: specFor(w), namespaced: ar.Namespaced})
+		case failedGroups[gv] != nil:
+			snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: w, Reason: "discovery failed for " + gv.String() + ": " + failedGroups[gv].Error()})
+		default:
+			// Not served (a CRD that is not installed, an API version the
+			// cluster lacks): there are none to read.
+			res.Covered = append(res.Covered, w)
+		}
+	}
+
+	conc := r.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, conc)
+		items atomic.Int64
+		done  int
+	)
+	report := func() {
+		if r.Progress != nil {
+			r.Progress(Progress{KindsDone: done, KindsTotal: len(jobs), Items: items.Load()})
+		}
+	}
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			ns := ""
+			if j.namespaced {
+				ns = r.Namespace
+			}
+			pages, n, restarted, err := r.listKind(ctx, c, j.spec, ns, func(k int) {
+				items.Add(int64(k))
+				mu.Lock()
+				report()
+				mu.Unlock()
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			res.Pages[j.spec.res] += n
+			if restarted {
+				res.Restarts++
+			}
+			done++
+			report()
+			if err != nil {
+				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: j.spec.res, Reason: skipReason(err)})
+				return
+			}
+			for _, p := range pages {
+				j.spec.add(snap, p)
+			}
+			res.Covered = append(res.Covered, j.spec.res)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(snap.Info.Skipped, func(i, j int) bool { return resourceLess(snap.Info.Skipped[i].Resource, snap.Info.Skipped[j].Resource) })
+	sort.Slice(res.Covered, func(i, j int) bool { return resourceLess(res.Covered[i], res.Covered[j]) })
+	snap.Info.TakenAt = time.Now().UTC().Truncate(time.Second)
+	return res, nil
+}
+
+// discover returns the resources the server serves and the group versions
+// whose discovery failed. Aggregated discovery makes this one or two
+// requests; a failing aggregated APIService fails only its own group.
+func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVersionResource]metav1.APIResource, map[schema.GroupVersion]error, error) {
+	_, lists, err := discovery.ServerGroupsAndResources(dc)
+	failed := map[schema.GroupVersion]error{}
+	if err != nil {
+		var gerr *discovery.ErrGroupDiscoveryFailed
+		if !errors.As(err, &gerr) {
+			return nil, nil, err
+		}
+		for gv, e := range gerr.Groups {
+			failed[gv] = e
+		}
+	}
+	served := map[schema.GroupVersionResource]metav1.APIResource{}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, ar := range l.APIResources {
+			if strings.Contains(ar.Name, "/") { // subresources
+				continue
+			}
+			served[gv.WithResource(ar.Name)] = ar
+		}
+	}
+	return served, failed, nil
+}
+
+// listKind runs one paginated LIST chain for a kind and returns its trimmed
+// pages and how many requests it took. If the continue token expires (410
+// Gone: etcd compacted past the list's resourceVersion) the kind is listed
+// again once from a fresh resourceVersion.
+func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns string, onPage func(int)) ([]page, int, bool, error) {
+	limit := r.PageSize
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	in := interner{}
+	requests := 0
+	restarted := false
+	for {
+		var pages []page
+		// First page from the watch cache: resourceVersion=0 means "any
+		// version not older than 0", which the cache serves without
+		// touching etcd.
+		opts := metav1.ListOptions{Limit: limit, ResourceVersion: "0", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
+		var err error
+		for {
+			var p page
+			var cont string
+			requests++
+			p, cont, err = spec.list(ctx, c, ns, opts, in)
+			if err != nil {
+				break
+			}
+			pages = append(pages, p)
+			onPage(p.n)
+			if cont == "" {
+				return pages, requests, restarted, nil
+			}
+			// Continue pages carry only the token: the server forbids
+			// resourceVersion with continue.
+			opts = metav1.ListOptions{Limit: limit, Continue: cont}
+		}
+		if opts.Continue != "" && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) && !restarted {
+			slog.Warn("continue token expired; listing the kind again from a fresh resourceVersion",
+				"resource", resourceString(spec.res), "pagesDropped", len(pages))
+			restarted = true
+			onPage(-sumItems(pages))
+			continue
+		}
+		return nil, requests, restarted, err
+	}
+}
+
+func sumItems(ps []page) int {
+	n := 0
+	for _, p := range ps {
+		n += p.n
+	}
+	return n
+}
+
+func skipReason(err error) string {
+	switch {
+	case apierrors.IsForbidden(err):
+		return "forbidden: " + err.Error()
+	case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
+		return "error: continue token expired twice: " + err.Error()
+	}
+	return "error: " + err.Error()
+}
+
+func dedupe(rs []snapshot.Resource) []snapshot.Resource {
+	seen := map[snapshot.Resource]bool{}
+	var out []snapshot.Resource
+	for _, r := range rs {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func resourceLess(a, b snapshot.Resource) bool {
+	if a.Group != b.Group {
+		return a.Group < b.Group
+	}
+	if a.Resource != b.Resource {
+		return a.Resource < b.Resource
+	}
+	return a.Version < b.Version
+}
+
+func resourceString(r snapshot.Resource) string {
+	if r.Group == "" {
+		return r.Resource
+	}
+	return r.Resource + "." + r.Group
+}

@@ -1,0 +1,352 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/premortem/premortem/internal/snapshot"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+)
+
+// FullResources are the kinds read whole (then trimmed).
+var FullResources = []snapshot.Resource{
+	snapshot.Namespaces, snapshot.Nodes, snapshot.Pods, snapshot.Services, snapshot.EndpointSlices,
+	snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs,
+	snapshot.PodDisruptionBudgets, snapshot.APIServices,
+}
+
+// MetadataResources are the kinds read metadata-only.
+var MetadataResources = []snapshot.Resource{
+	snapshot.ConfigMaps, snapshot.Secrets, snapshot.ServiceAccounts, snapshot.NetworkPolicies,
+	snapshot.ReplicaSets, snapshot.CronJobs, snapshot.Ingresses, snapshot.CRDs, snapshot.CalicoNetworkPolicies,
+}
+
+// AllResources is everything premortem knows how to read: what `snapshot
+// save` reads so that any later scan finds what it needs.
+func AllResources() []snapshot.Resource {
+	return append(append([]snapshot.Resource(nil), FullResources...), MetadataResources...)
+}
+
+// clients are the API clients one read uses.
+type clients struct {
+	typed    kubernetes.Interface // protobuf, built-in kinds
+	metadata metadata.Interface   // PartialObjectMetadata, protobuf
+	rest     rest.Interface       // raw requests (JSON) for kinds without Go types here
+}
+
+// page is one trimmed page of a kind, boxed ([]corev1.Pod, ...).
+type page struct {
+	items any
+	n     int
+}
+
+// kindSpec is how premortem reads, decodes, stores and saves one kind.
+type kindSpec struct {
+	res      snapshot.Resource
+	metadata bool
+	// list fetches one page live and trims it.
+	list func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, in interner) (page, string, error)
+	// decode trims one object read from a file (JSON bytes).
+	decode func(raw []byte, in interner) (page, error)
+	// add appends a page to the snapshot.
+	add func(s *snapshot.Snapshot, p page)
+	// objects calls emit with each object of the kind in s, apiVersion and
+	// kind set, ready to be written to a snapshot file.
+	objects func(s *snapshot.Snapshot, emit func(any) error) error
+}
+
+type objectPtr[T any] interface {
+	*T
+	metav1.Object
+	runtime.Object
+}
+
+// fullKind builds the spec of a kind read whole through the typed client.
+func fullKind[T any, PT objectPtr[T], L any](
+	res snapshot.Resource,
+	list func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*L, error),
+	items func(*L) ([]T, string),
+	trim func(*T, interner) T,
+	field func(*snapshot.Snapshot) *[]T,
+) *kindSpec {
+	if trim == nil {
+		trim = func(t *T, _ interner) T {
+			trimMeta(metaOf(PT(t)))
+			return *t
+		}
+	}
+	gvk := schema.GroupVersionKind{Group: res.Group, Version: res.Version, Kind: res.Kind}
+	return &kindSpec{
+		res: res,
+		list: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, in interner) (page, string, error) {
+			l, err := list(c, ns)(ctx, opts)
+			if err != nil {
+				return page{}, "", err
+			}
+			src, cont := items(l)
+			out := make([]T, len(src))
+			for i := range src {
+				out[i] = trim(&src[i], in)
+			}
+			return page{items: out, n: len(out)}, cont, nil
+		},
+		decode: func(raw []byte, in interner) (page, error) {
+			var t T
+			if err := json.Unmarshal(raw, &t); err != nil {
+				return page{}, err
+			}
+			return page{items: []T{trim(&t, in)}, n: 1}, nil
+		},
+		add: func(s *snapshot.Snapshot, p page) {
+			f := field(s)
+			*f = append(*f, p.items.([]T)...)
+		},
+		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
+			for _, t := range *field(s) {
+				PT(&t).GetObjectKind().SetGroupVersionKind(gvk)
+				if err := emit(&t); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// metaOf returns the ObjectMeta behind o, for in-place trimming.
+func metaOf(o metav1.Object) *metav1.ObjectMeta {
+	if a, ok := o.(interface{ GetObjectMeta() metav1.Object }); ok {
+		if m, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
+			return m
+		}
+	}
+	// Every k8s.io/api type embeds ObjectMeta; this is unreachable for them.
+	panic(fmt.Sprintf("kube: %T has no ObjectMeta", o))
+}
+
+// metadataKind builds the spec of a kind read metadata-only. It works for any
+// resource the server serves, so a check may read kinds premortem has no Go
+// types for.
+func metadataKind(res snapshot.Resource) *kindSpec {
+	gvr := schema.GroupVersionResource{Group: res.Group, Version: res.Version, Resource: res.Resource}
+	apiVersion := schema.GroupVersion{Group: res.Group, Version: res.Version}.String()
+	return &kindSpec{
+		res:      res,
+		metadata: true,
+		list: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, in interner) (page, string, error) {
+			l, err := c.metadata.Resource(gvr).Namespace(ns).List(ctx, opts)
+			if err != nil {
+				return page{}, "", err
+			}
+			out := make([]metav1.PartialObjectMetadata, len(l.Items))
+			for i := range l.Items {
+				out[i] = trimPartialInterned(&l.Items[i], in)
+			}
+			return page{items: out, n: len(out)}, l.Continue, nil
+		},
+		decode: func(raw []byte, in interner) (page, error) {
+			// Only metadata is decoded: a Secret's data never reaches memory
+			// beyond the raw bytes of the file being read.
+			var p struct {
+				Metadata metav1.ObjectMeta `json:"metadata"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return page{}, err
+			}
+			o := metav1.PartialObjectMetadata{ObjectMeta: p.Metadata}
+			return page{items: []metav1.PartialObjectMetadata{trimPartialInterned(&o, in)}, n: 1}, nil
+		},
+		add: func(s *snapshot.Snapshot, p page) {
+			if s.Metadata == nil {
+				s.Metadata = map[snapshot.Resource][]metav1.PartialObjectMetadata{}
+			}
+			s.Metadata[res] = append(s.Metadata[res], p.items.([]metav1.PartialObjectMetadata)...)
+		},
+		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
+			for _, o := range s.Metadata[res] {
+				o.TypeMeta = metav1.TypeMeta{APIVersion: apiVersion, Kind: res.Kind}
+				if err := emit(&o); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func trimPartialInterned(p *metav1.PartialObjectMetadata, in interner) metav1.PartialObjectMetadata {
+	out := trimPartial(p)
+	out.Namespace = in.str(out.Namespace)
+	out.Labels = in.labels(out.Labels)
+	out.TypeMeta = metav1.TypeMeta{}
+	return out
+}
+
+// apiServiceObject is the wire form of the APIService fields premortem keeps.
+type apiServiceObject struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            struct {
+		Service *snapshot.ServiceReference `json:"service,omitempty"`
+		Group   string                     `json:"group,omitempty"`
+		Version string                     `json:"version,omitempty"`
+	} `json:"spec"`
+	Status struct {
+		Conditions []snapshot.APIServiceCondition `json:"conditions,omitempty"`
+	} `json:"status"`
+}
+
+func (o *apiServiceObject) snapshot() snapshot.APIService {
+	trimMeta(&o.Metadata)
+	return snapshot.APIService{ObjectMeta: o.Metadata, Service: o.Spec.Service, Group: o.Spec.Group, Version: o.Spec.Version, Conditions: o.Status.Conditions}
+}
+
+// apiServiceKind reads APIServices as JSON through a raw request: their Go
+// types live in k8s.io/kube-aggregator, a large module for four fields.
+func apiServiceKind() *kindSpec {
+	res := snapshot.APIServices
+	return &kindSpec{
+		res: res,
+		list: func(ctx context.Context, c *clients, _ string, opts metav1.ListOptions, _ interner) (page, string, error) {
+			body, err := c.rest.Get().AbsPath("/apis", res.Group, res.Version, res.Resource).
+				VersionedParams(&opts, scheme.ParameterCodec).
+				SetHeader("Accept", "application/json").
+				DoRaw(ctx)
+			if err != nil {
+				return page{}, "", err
+			}
+			var l struct {
+				Metadata metav1.ListMeta    `json:"metadata"`
+				Items    []apiServiceObject `json:"items"`
+			}
+			if err := json.Unmarshal(body, &l); err != nil {
+				return page{}, "", fmt.Errorf("decode apiservices: %w", err)
+			}
+			out := make([]snapshot.APIService, len(l.Items))
+			for i := range l.Items {
+				out[i] = l.Items[i].snapshot()
+			}
+			return page{items: out, n: len(out)}, l.Metadata.Continue, nil
+		},
+		decode: func(raw []byte, _ interner) (page, error) {
+			var o apiServiceObject
+			if err := json.Unmarshal(raw, &o); err != nil {
+				return page{}, err
+			}
+			return page{items: []snapshot.APIService{o.snapshot()}, n: 1}, nil
+		},
+		add: func(s *snapshot.Snapshot, p page) {
+			s.APIServices = append(s.APIServices, p.items.([]snapshot.APIService)...)
+		},
+		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
+			for _, a := range s.APIServices {
+				o := apiServiceObject{TypeMeta: metav1.TypeMeta{APIVersion: res.Group + "/" + res.Version, Kind: res.Kind}, Metadata: a.ObjectMeta}
+				o.Spec.Service, o.Spec.Group, o.Spec.Version = a.Service, a.Group, a.Version
+				o.Status.Conditions = a.Conditions
+				if err := emit(&o); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// specs is the registry of kinds with Go types, by resource.
+var specs = func() map[snapshot.Resource]*kindSpec {
+	m := map[snapshot.Resource]*kindSpec{}
+	for _, k := range []*kindSpec{
+		fullKind[corev1.Namespace](snapshot.Namespaces,
+			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*corev1.NamespaceList, error) {
+				return c.typed.CoreV1().Namespaces().List
+			},
+			func(l *corev1.NamespaceList) ([]corev1.Namespace, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]corev1.Namespace { return &s.Namespaces }),
+		fullKind[corev1.Node](snapshot.Nodes,
+			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*corev1.NodeList, error) {
+				return c.typed.CoreV1().Nodes().List
+			},
+			func(l *corev1.NodeList) ([]corev1.Node, string) { return l.Items, l.Continue },
+			trimNode, func(s *snapshot.Snapshot) *[]corev1.Node { return &s.Nodes }),
+		fullKind[corev1.Pod](snapshot.Pods,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.PodList, error) {
+				return c.typed.CoreV1().Pods(ns).List
+			},
+			func(l *corev1.PodList) ([]corev1.Pod, string) { return l.Items, l.Continue },
+			trimPod, func(s *snapshot.Snapshot) *[]corev1.Pod { return &s.Pods }),
+		fullKind[corev1.Service](snapshot.Services,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.ServiceList, error) {
+				return c.typed.CoreV1().Services(ns).List
+			},
+			func(l *corev1.ServiceList) ([]corev1.Service, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]corev1.Service { return &s.Services }),
+		fullKind[discoveryv1.EndpointSlice](snapshot.EndpointSlices,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
+				return c.typed.DiscoveryV1().EndpointSlices(ns).List
+			},
+			func(l *discoveryv1.EndpointSliceList) ([]discoveryv1.EndpointSlice, string) {
+				return l.Items, l.Continue
+			},
+			nil, func(s *snapshot.Snapshot) *[]discoveryv1.EndpointSlice { return &s.EndpointSlices }),
+		fullKind[appsv1.Deployment](snapshot.Deployments,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.DeploymentList, error) {
+				return c.typed.AppsV1().Deployments(ns).List
+			},
+			func(l *appsv1.DeploymentList) ([]appsv1.Deployment, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]appsv1.Deployment { return &s.Deployments }),
+		fullKind[appsv1.DaemonSet](snapshot.DaemonSets,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.DaemonSetList, error) {
+				return c.typed.AppsV1().DaemonSets(ns).List
+			},
+			func(l *appsv1.DaemonSetList) ([]appsv1.DaemonSet, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]appsv1.DaemonSet { return &s.DaemonSets }),
+		fullKind[appsv1.StatefulSet](snapshot.StatefulSets,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.StatefulSetList, error) {
+				return c.typed.AppsV1().StatefulSets(ns).List
+			},
+			func(l *appsv1.StatefulSetList) ([]appsv1.StatefulSet, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]appsv1.StatefulSet { return &s.StatefulSets }),
+		fullKind[batchv1.Job](snapshot.Jobs,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*batchv1.JobList, error) {
+				return c.typed.BatchV1().Jobs(ns).List
+			},
+			func(l *batchv1.JobList) ([]batchv1.Job, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]batchv1.Job { return &s.Jobs }),
+		fullKind[policyv1.PodDisruptionBudget](snapshot.PodDisruptionBudgets,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*policyv1.PodDisruptionBudgetList, error) {
+				return c.typed.PolicyV1().PodDisruptionBudgets(ns).List
+			},
+			func(l *policyv1.PodDisruptionBudgetList) ([]policyv1.PodDisruptionBudget, string) {
+				return l.Items, l.Continue
+			},
+			nil, func(s *snapshot.Snapshot) *[]policyv1.PodDisruptionBudget { return &s.PodDisruptionBudgets }),
+		apiServiceKind(),
+	} {
+		m[k.res] = k
+	}
+	for _, r := range MetadataResources {
+		m[r] = metadataKind(r)
+	}
+	return m
+}()
+
+// specFor returns how to read res: its registered spec, or a metadata-only
+// read for a resource premortem has no Go types for.
+func specFor(res snapshot.Resource) *kindSpec {
+	if s, ok := specs[res]; ok {
+		return s
+	}
+	return metadataKind(res)
+}

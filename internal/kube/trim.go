@@ -1,0 +1,188 @@
+package kube
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// lastApplied is kubectl's copy of the whole applied object: as large as the
+// object itself and read by no check.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// interner makes repeated strings (namespaces, label keys and values, node
+// names, images) share one copy. Pods repeat them tens of thousands of times.
+// Not safe for concurrent use: each kind's reader has its own. A nil
+// *interner interns nothing.
+type interner map[string]string
+
+func (in interner) str(s string) string {
+	if in == nil || s == "" {
+		return s
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
+}
+
+func (in interner) labels(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[in.str(k)] = in.str(v)
+	}
+	return out
+}
+
+func (in interner) owners(refs []metav1.OwnerReference) []metav1.OwnerReference {
+	if len(refs) == 0 {
+		return nil
+	}
+	out := make([]metav1.OwnerReference, len(refs))
+	for i, r := range refs {
+		out[i] = metav1.OwnerReference{
+			APIVersion: in.str(r.APIVersion), Kind: in.str(r.Kind), Name: in.str(r.Name),
+			UID: r.UID, Controller: r.Controller, BlockOwnerDeletion: r.BlockOwnerDeletion,
+		}
+	}
+	return out
+}
+
+// trimMeta drops managedFields and the last-applied annotation, the two
+// metadata fields that are large and read by no check. It edits m in place.
+func trimMeta(m *metav1.ObjectMeta) {
+	m.ManagedFields = nil
+	if _, ok := m.Annotations[lastApplied]; ok {
+		a := make(map[string]string, len(m.Annotations)-1)
+		for k, v := range m.Annotations {
+			if k != lastApplied {
+				a[k] = v
+			}
+		}
+		if len(a) == 0 {
+			a = nil
+		}
+		m.Annotations = a
+	}
+}
+
+// trimPartial trims a metadata-only object the same way.
+func trimPartial(p *metav1.PartialObjectMetadata) metav1.PartialObjectMetadata {
+	out := metav1.PartialObjectMetadata{ObjectMeta: p.ObjectMeta}
+	trimMeta(&out.ObjectMeta)
+	return out
+}
+
+// trimPod keeps the Pod fields listed in the team contract and nothing else:
+// a pod of ~16 KB of JSON becomes a few hundred bytes in memory.
+func trimPod(p *corev1.Pod, in interner) corev1.Pod {
+	out := corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              p.Name,
+			Namespace:         in.str(p.Namespace),
+			UID:               p.UID,
+			Labels:            in.labels(p.Labels),
+			OwnerReferences:   in.owners(p.OwnerReferences),
+			CreationTimestamp: p.CreationTimestamp,
+			DeletionTimestamp: p.DeletionTimestamp,
+		},
+		Spec: corev1.PodSpec{
+			NodeName:           in.str(p.Spec.NodeName),
+			PriorityClassName:  in.str(p.Spec.PriorityClassName),
+			Priority:           p.Spec.Priority,
+			ServiceAccountName: in.str(p.Spec.ServiceAccountName),
+			HostNetwork:        p.Spec.HostNetwork,
+			Containers:         trimContainers(p.Spec.Containers, in),
+			InitContainers:     trimContainers(p.Spec.InitContainers, in),
+		},
+		Status: corev1.PodStatus{
+			Phase:                 corev1.PodPhase(in.str(string(p.Status.Phase))),
+			Reason:                in.str(p.Status.Reason),
+			Conditions:            trimPodConditions(p.Status.Conditions, in),
+			StartTime:             p.Status.StartTime,
+			ContainerStatuses:     trimStatuses(p.Status.ContainerStatuses, in),
+			InitContainerStatuses: trimStatuses(p.Status.InitContainerStatuses, in),
+		},
+	}
+	return out
+}
+
+func trimContainers(cs []corev1.Container, in interner) []corev1.Container {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i, c := range cs {
+		out[i] = corev1.Container{Name: in.str(c.Name), Image: in.str(c.Image)}
+	}
+	return out
+}
+
+func trimPodConditions(cs []corev1.PodCondition, in interner) []corev1.PodCondition {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]corev1.PodCondition, len(cs))
+	for i, c := range cs {
+		out[i] = corev1.PodCondition{
+			Type: corev1.PodConditionType(in.str(string(c.Type))), Status: corev1.ConditionStatus(in.str(string(c.Status))),
+			LastProbeTime: c.LastProbeTime, LastTransitionTime: c.LastTransitionTime,
+			Reason: in.str(c.Reason), Message: c.Message, ObservedGeneration: c.ObservedGeneration,
+		}
+	}
+	return out
+}
+
+func trimStatuses(ss []corev1.ContainerStatus, in interner) []corev1.ContainerStatus {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]corev1.ContainerStatus, len(ss))
+	for i, s := range ss {
+		out[i] = corev1.ContainerStatus{
+			Name: in.str(s.Name), Ready: s.Ready, RestartCount: s.RestartCount, Image: in.str(s.Image),
+			State: trimState(s.State, in), LastTerminationState: trimState(s.LastTerminationState, in),
+		}
+	}
+	return out
+}
+
+func trimState(s corev1.ContainerState, in interner) corev1.ContainerState {
+	if w := s.Waiting; w != nil {
+		s.Waiting = &corev1.ContainerStateWaiting{Reason: in.str(w.Reason), Message: w.Message}
+	}
+	if r := s.Running; r != nil {
+		s.Running = &corev1.ContainerStateRunning{StartedAt: r.StartedAt}
+	}
+	if t := s.Terminated; t != nil {
+		c := *t
+		c.Reason = in.str(c.Reason)
+		s.Terminated = &c
+	}
+	return s
+}
+
+// trimNode keeps the Node fields listed in the team contract.
+func trimNode(n *corev1.Node, in interner) corev1.Node {
+	return corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              n.Name,
+			UID:               n.UID,
+			Labels:            in.labels(n.Labels),
+			CreationTimestamp: n.CreationTimestamp,
+			DeletionTimestamp: n.DeletionTimestamp,
+		},
+		Spec: corev1.NodeSpec{Unschedulable: n.Spec.Unschedulable, Taints: n.Spec.Taints},
+		Status: corev1.NodeStatus{
+			Conditions:  n.Status.Conditions,
+			NodeInfo:    n.Status.NodeInfo,
+			Images:      n.Status.Images,
+			Addresses:   n.Status.Addresses,
+			Capacity:    n.Status.Capacity,
+			Allocatable: n.Status.Allocatable,
+		},
+	}
+}
