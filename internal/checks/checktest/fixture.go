@@ -13,6 +13,7 @@
 //	# want: high Namespace ci-7 ~ 12m ~ finalizer   a finding: severity, first
 //	                                       object, substrings of title, message
 //	                                       or evidence (JSON)
+//	# want: medium - ~ pods                a finding that names no object
 //	# notrun: needs --baseline             the check must not run, for this reason
 //
 // Files whose names end in .baseline.yaml are baselines, not fixtures. Files
@@ -130,6 +131,9 @@ func Load(path string) (*Fixture, error) {
 func parseWant(val string) (Want, error) {
 	parts := strings.Split(val, "~")
 	head := strings.Fields(parts[0])
+	if len(head) == 2 && head[1] == "-" {
+		head = append(head, "")
+	}
 	if len(head) < 3 {
 		return Want{}, fmt.Errorf("want %q: need <severity> <Kind> [<namespace>/]<name>", val)
 	}
@@ -137,7 +141,7 @@ func parseWant(val string) (Want, error) {
 	if err != nil {
 		return Want{}, err
 	}
-	w := Want{Severity: sev, Object: strings.Join(head[1:], " ")}
+	w := Want{Severity: sev, Object: strings.TrimSpace(strings.Join(head[1:], " "))}
 	for _, p := range parts[1:] {
 		if s := strings.TrimSpace(p); s != "" {
 			w.Contains = append(w.Contains, s)
@@ -148,7 +152,14 @@ func parseWant(val string) (Want, error) {
 
 // Matches reports whether f is the finding w describes.
 func (w Want) Matches(f check.Finding) bool {
-	if f.Severity != w.Severity || len(f.Objects) == 0 || f.Objects[0].String() != w.Object {
+	if f.Severity != w.Severity {
+		return false
+	}
+	if w.Object == "-" {
+		if len(f.Objects) != 0 {
+			return false
+		}
+	} else if len(f.Objects) == 0 || f.Objects[0].String() != w.Object {
 		return false
 	}
 	ev, _ := json.Marshal(f.Evidence)

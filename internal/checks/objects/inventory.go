@@ -1,0 +1,151 @@
+// Package objects checks how many objects a cluster holds and how fast they
+// accumulate: Jobs without a TTL, one Helm release per script run, and the
+// NetworkPolicies each release brings (incident 001).
+package objects
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// item is the part of any object the counting checks need.
+type item struct {
+	res  snapshot.Resource
+	meta *metav1.ObjectMeta
+}
+
+// inventory lists every object of the snapshot with its resource, skipping
+// kinds the snapshot did not read.
+func inventory(snap *snapshot.Snapshot) []item {
+	var out []item
+	add := func(r snapshot.Resource, n int, meta func(int) *metav1.ObjectMeta) {
+		if skipped(snap, r) {
+			return
+		}
+		for i := range n {
+			out = append(out, item{r, meta(i)})
+		}
+	}
+	add(snapshot.Namespaces, len(snap.Namespaces), func(i int) *metav1.ObjectMeta { return &snap.Namespaces[i].ObjectMeta })
+	add(snapshot.Nodes, len(snap.Nodes), func(i int) *metav1.ObjectMeta { return &snap.Nodes[i].ObjectMeta })
+	add(snapshot.Pods, len(snap.Pods), func(i int) *metav1.ObjectMeta { return &snap.Pods[i].ObjectMeta })
+	add(snapshot.Services, len(snap.Services), func(i int) *metav1.ObjectMeta { return &snap.Services[i].ObjectMeta })
+	add(snapshot.EndpointSlices, len(snap.EndpointSlices), func(i int) *metav1.ObjectMeta { return &snap.EndpointSlices[i].ObjectMeta })
+	add(snapshot.Deployments, len(snap.Deployments), func(i int) *metav1.ObjectMeta { return &snap.Deployments[i].ObjectMeta })
+	add(snapshot.DaemonSets, len(snap.DaemonSets), func(i int) *metav1.ObjectMeta { return &snap.DaemonSets[i].ObjectMeta })
+	add(snapshot.StatefulSets, len(snap.StatefulSets), func(i int) *metav1.ObjectMeta { return &snap.StatefulSets[i].ObjectMeta })
+	add(snapshot.Jobs, len(snap.Jobs), func(i int) *metav1.ObjectMeta { return &snap.Jobs[i].ObjectMeta })
+	add(snapshot.PodDisruptionBudgets, len(snap.PodDisruptionBudgets), func(i int) *metav1.ObjectMeta { return &snap.PodDisruptionBudgets[i].ObjectMeta })
+	add(snapshot.APIServices, len(snap.APIServices), func(i int) *metav1.ObjectMeta { return &snap.APIServices[i].ObjectMeta })
+	for _, r := range metadataResources(snap) {
+		list := snap.Metadata[r]
+		add(r, len(list), func(i int) *metav1.ObjectMeta { return &list[i].ObjectMeta })
+	}
+	return out
+}
+
+// metadataResources returns the keys of snap.Metadata in a stable order.
+func metadataResources(snap *snapshot.Snapshot) []snapshot.Resource {
+	rs := make([]snapshot.Resource, 0, len(snap.Metadata))
+	for r := range snap.Metadata {
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b snapshot.Resource) int { return strings.Compare(resName(a), resName(b)) })
+	return rs
+}
+
+func skipped(snap *snapshot.Snapshot, r snapshot.Resource) bool {
+	for _, s := range snap.Info.Skipped {
+		if s.Resource.Group == r.Group && s.Resource.Resource == r.Resource {
+			return true
+		}
+	}
+	return false
+}
+
+// resName is the kubectl name of a resource: "pods", "networkpolicies.networking.k8s.io".
+func resName(r snapshot.Resource) string { return check.ResourceName(r) }
+
+// counts holds object counts per resource, cluster-wide and per namespace.
+type counts struct {
+	total map[string]int
+	perNS map[string]map[string]int
+	res   map[string]snapshot.Resource
+}
+
+func count(snap *snapshot.Snapshot) counts {
+	c := counts{total: map[string]int{}, perNS: map[string]map[string]int{}, res: map[string]snapshot.Resource{}}
+	for r := range snap.Metadata {
+		if !skipped(snap, r) {
+			c.total[resName(r)] += 0 // read, even if empty
+			c.res[resName(r)] = r
+		}
+	}
+	for _, it := range inventory(snap) {
+		k := resName(it.res)
+		c.res[k] = it.res
+		c.total[k]++
+		if ns := it.meta.Namespace; ns != "" {
+			if c.perNS[k] == nil {
+				c.perNS[k] = map[string]int{}
+			}
+			c.perNS[k][ns]++
+		}
+	}
+	return c
+}
+
+// Helm labels and annotations.
+const (
+	labelChart      = "helm.sh/chart"
+	labelInstance   = "app.kubernetes.io/instance"
+	annoReleaseName = "meta.helm.sh/release-name"
+)
+
+// releaseOf returns the Helm release an object belongs to, from Helm's own
+// annotation or the conventional instance label (the latter only together
+// with a helm.sh/chart label, since other tools set it too).
+func releaseOf(m *metav1.ObjectMeta) string {
+	if r := m.Annotations[annoReleaseName]; r != "" {
+		return r
+	}
+	if m.Labels[labelChart] != "" {
+		return m.Labels[labelInstance]
+	}
+	return ""
+}
+
+var chartVersion = regexp.MustCompile(`^(.+?)-v?[0-9]+\.[0-9]+.*$`)
+
+// chartName strips the version from a helm.sh/chart label ("mwscript-0.1.2" -> "mwscript").
+func chartName(label string) string {
+	if m := chartVersion.FindStringSubmatch(label); m != nil {
+		return m[1]
+	}
+	return label
+}
+
+// nameStem strips the per-run suffixes ("-20241003", "-a1b2c3") from a
+// release name, so releases of one script group together when their chart
+// is unknown.
+func nameStem(name string) string {
+	parts := strings.Split(name, "-")
+	for len(parts) > 1 && strings.ContainsAny(parts[len(parts)-1], "0123456789") {
+		parts = parts[:len(parts)-1]
+	}
+	return strings.Join(parts, "-")
+}
+
+// sample returns at most n of xs.
+func sample[T any](xs []T, n int) []T {
+	if len(xs) > n {
+		return xs[:n]
+	}
+	return xs
+}

@@ -1,0 +1,185 @@
+package objects
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// Thresholds is the object-count-thresholds check.
+var Thresholds = &check.Check{
+	ID:        "object-count-thresholds",
+	Title:     "Object counts beyond the Kubernetes scalability thresholds",
+	Category:  "growth",
+	Severity:  check.High,
+	Incidents: []string{"001"},
+	Reads:     []snapshot.Resource{snapshot.Nodes},
+	Optional: []snapshot.Resource{snapshot.Namespaces, snapshot.Pods, snapshot.Services,
+		snapshot.Deployments, snapshot.ConfigMaps, snapshot.Secrets},
+	Doc: `Compares object counts, cluster-wide and per namespace, with the thresholds
+SIG Scalability publishes for vanilla Kubernetes
+(kubernetes/community, sig-scalability/configs-and-limits/thresholds.md):
+5,000 nodes; 10,000 namespaces; 150,000 pods and 3,000 per namespace;
+min(110, 10 x cores) pods per node; 10,000 services and 5,000 per namespace;
+2,000 deployments per namespace. The document says cluster-scope thresholds
+are given for the largest cluster and are proportionally lower for smaller
+ones, so the cluster-wide pod threshold is the sum of the per-node ones
+(capped at 150,000) and the namespace and service thresholds are scaled by
+nodes/5,000, never below min-scale of the published value. SIG Scalability
+gives no figure for ConfigMaps and Secrets; their per-namespace high-water
+marks are parameters.
+
+Past these counts the control plane degrades before anything fails: LISTs
+and watch-cache memory grow, controllers that handle every object (CNI
+agents, operators) slow down. In incident 001 ConfigMaps doubled from 6,000 to
+12,000 and ~2,000 NetworkPolicies accumulated until Calico crash-looped.
+Severity is medium above a threshold and high above twice it.`,
+	Remediation: `Find what creates the objects (kubectl get <kind> -n <ns> --sort-by=.metadata.creationTimestamp,
+their labels and owners) and bound it: TTLs on Jobs, history limits on Helm
+(--history-max) and Deployments (revisionHistoryLimit), cleanup of finished
+work. If the size is intended, split the namespace or the cluster.`,
+	Params: []check.Param{
+		{Name: "nodes", Type: check.Int, Default: "5000", Doc: "Nodes per cluster (SIG Scalability)."},
+		{Name: "namespaces", Type: check.Int, Default: "10000", Doc: "Namespaces per cluster of 5,000 nodes (SIG Scalability); scaled to cluster size."},
+		{Name: "pods", Type: check.Int, Default: "150000", Doc: "Pods per cluster (SIG Scalability); the effective threshold is the sum of the per-node thresholds when lower."},
+		{Name: "pods-per-node", Type: check.Int, Default: "110", Doc: "Pods per node (SIG Scalability: min(110, 10 x cores))."},
+		{Name: "pods-per-core", Type: check.Int, Default: "10", Doc: "Pods per CPU core of the node's capacity (SIG Scalability)."},
+		{Name: "services", Type: check.Int, Default: "10000", Doc: "Services per cluster of 5,000 nodes (SIG Scalability); scaled to cluster size."},
+		{Name: "pods-per-namespace", Type: check.Int, Default: "3000", Doc: "Pods per namespace (SIG Scalability)."},
+		{Name: "services-per-namespace", Type: check.Int, Default: "5000", Doc: "Services per namespace (SIG Scalability)."},
+		{Name: "deployments-per-namespace", Type: check.Int, Default: "2000", Doc: "Deployments per namespace (SIG Scalability)."},
+		{Name: "configmaps-per-namespace", Type: check.Int, Default: "1000", Doc: "ConfigMaps per namespace (premortem's high-water mark; no published threshold)."},
+		{Name: "secrets-per-namespace", Type: check.Int, Default: "1000", Doc: "Secrets per namespace (premortem's high-water mark; no published threshold)."},
+		{Name: "min-scale", Type: check.Float, Default: "0.2", Doc: "Floor of the nodes/5,000 scaling of cluster-wide namespace and service thresholds, so small clusters are not held to tiny numbers."},
+	},
+	Run: runThresholds,
+}
+
+// podLimit is min(pods-per-node, pods-per-core x cores) for a node.
+func podLimit(p *check.Pass, n corev1.Node) int {
+	limit := p.Int("pods-per-node")
+	if cpu, ok := n.Status.Capacity[corev1.ResourceCPU]; ok {
+		if byCores := p.Int("pods-per-core") * int(cpu.Value()); byCores > 0 && byCores < limit {
+			limit = byCores
+		}
+	}
+	return limit
+}
+
+func runThresholds(p *check.Pass) error {
+	snap := p.Snapshot
+	c := count(snap)
+	nodes := len(snap.Nodes)
+	scale := math.Max(float64(nodes)/float64(p.Int("nodes")), p.Float("min-scale"))
+	scale = math.Min(scale, 1)
+	scaled := func(v int) int { return int(math.Ceil(float64(v) * scale)) }
+
+	over := func(n, limit int) (check.Severity, bool) {
+		switch {
+		case n > 2*limit:
+			return check.High, true
+		case n > limit:
+			return check.Medium, true
+		}
+		return check.Info, false
+	}
+	report := func(n, limit int, objects []check.Object, what, basis string) {
+		sev, ok := over(n, limit)
+		if !ok {
+			return
+		}
+		p.Report(check.Finding{
+			Severity: sev,
+			Title:    fmt.Sprintf("%s: %d (threshold %d)", what, n, limit),
+			Message: fmt.Sprintf("%s is %d, above the threshold of %d (%s). Control-plane cost grows with the count "+
+				"before anything visibly fails.", what, n, limit, basis),
+			Objects:  objects,
+			Evidence: map[string]any{"count": n, "threshold": limit, "basis": basis, "nodes": nodes},
+		})
+	}
+
+	// Cluster-wide.
+	report(nodes, p.Int("nodes"), nil, "Nodes in the cluster", "SIG Scalability: 5,000 nodes")
+	scaleNote := fmt.Sprintf("SIG Scalability, scaled by max(%d nodes / %d, %.2f) = %.3f", nodes, p.Int("nodes"), p.Float("min-scale"), scale)
+	if n, ok := c.total[resName(snapshot.Namespaces)]; ok {
+		report(n, scaled(p.Int("namespaces")), nil, "Namespaces in the cluster", scaleNote)
+	}
+	if n, ok := c.total[resName(snapshot.Services)]; ok {
+		report(n, scaled(p.Int("services")), nil, "Services in the cluster", scaleNote)
+	}
+	if n, ok := c.total[resName(snapshot.Pods)]; ok && nodes > 0 {
+		sum := 0
+		for _, node := range snap.Nodes {
+			sum += podLimit(p, node)
+		}
+		limit := min(sum, p.Int("pods"))
+		report(n, limit, nil, "Pods in the cluster", fmt.Sprintf("sum over %d nodes of min(%d, %d x cores), at most %d",
+			nodes, p.Int("pods-per-node"), p.Int("pods-per-core"), p.Int("pods")))
+	}
+
+	// Per node: pods the node runs (scheduled and not finished).
+	if _, ok := c.total[resName(snapshot.Pods)]; ok {
+		onNode := map[string]int{}
+		for _, pod := range snap.Pods {
+			if pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
+				onNode[pod.Spec.NodeName]++
+			}
+		}
+		for _, node := range sortedNodes(snap.Nodes) {
+			limit := podLimit(p, node)
+			report(onNode[node.Name], limit, []check.Object{{Kind: "Node", Name: node.Name}},
+				"Pods on node "+node.Name, fmt.Sprintf("SIG Scalability: min(%d, %d x cores)", p.Int("pods-per-node"), p.Int("pods-per-core")))
+		}
+	}
+
+	// Per namespace.
+	perNS := []struct {
+		res   snapshot.Resource
+		param string
+		basis string
+	}{
+		{snapshot.Pods, "pods-per-namespace", "SIG Scalability"},
+		{snapshot.Services, "services-per-namespace", "SIG Scalability"},
+		{snapshot.Deployments, "deployments-per-namespace", "SIG Scalability"},
+		{snapshot.ConfigMaps, "configmaps-per-namespace", "premortem high-water mark"},
+		{snapshot.Secrets, "secrets-per-namespace", "premortem high-water mark"},
+	}
+	for _, k := range perNS {
+		byNS := c.perNS[resName(k.res)]
+		for _, ns := range sortedKeys(byNS) {
+			report(byNS[ns], p.Int(k.param), []check.Object{{Kind: "Namespace", Name: ns}},
+				fmt.Sprintf("%s in namespace %s", k.res.Kind+"s", ns), k.basis+", parameter "+k.param)
+		}
+	}
+	return nil
+}
+
+func sortedNodes(ns []corev1.Node) []corev1.Node {
+	out := slices.Clone(ns)
+	slices.SortFunc(out, func(a, b corev1.Node) int { return cmpString(a.Name, b.Name) })
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
