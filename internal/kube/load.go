@@ -215,8 +215,11 @@ func (l *loader) readError(offset int64, err error) {
 			fmt.Errorf("file ends early (truncated?) at byte %d; kept the %d objects read before it", offset, l.objects))
 		return
 	}
+	var oe *offsetError
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	if errors.As(err, &oe) {
+		offset = oe.offset
+	} else if errors.As(err, &se) {
 		offset = se.Offset
 	}
 	l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil, fmt.Errorf("%w (kept the %d objects read before it)", err, l.objects))
@@ -320,7 +323,7 @@ func (l *loader) jsonValueAfterOpen(dec *json.Decoder) error {
 		}
 		if key != "items" {
 			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
+			if err := decodeValue(dec, &raw); err != nil {
 				return err
 			}
 			fields[key] = raw
@@ -338,7 +341,7 @@ func (l *loader) jsonValueAfterOpen(dec *json.Decoder) error {
 		idx := 0
 		for dec.More() {
 			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
+			if err := decodeValue(dec, &raw); err != nil {
 				return err
 			}
 			if _, known := fields["kind"]; known {
@@ -372,6 +375,37 @@ func (l *loader) jsonValueAfterOpen(dec *json.Decoder) error {
 	l.object(obj, "")
 	return nil
 }
+
+// decodeValue decodes the next value. A syntax error is placed at the start
+// of the value that contains it: the decoder's own offsets leave out the
+// bytes read as tokens, so they cannot name a line.
+func decodeValue(dec *json.Decoder, raw *json.RawMessage) error {
+	start := dec.InputOffset()
+	if b, ok := dec.Buffered().(*bytes.Reader); ok {
+		for {
+			c, err := b.ReadByte()
+			if err != nil || (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ',') {
+				break
+			}
+			start++
+		}
+	}
+	err := dec.Decode(raw)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &offsetError{offset: start, err: err}
+	}
+	return err
+}
+
+// offsetError is an error at an absolute byte offset of the input.
+type offsetError struct {
+	offset int64
+	err    error
+}
+
+func (e *offsetError) Error() string { return e.err.Error() }
+func (e *offsetError) Unwrap() error { return e.err }
 
 // item handles one item of a list; items of typed lists (PodList from the
 // raw API) carry no kind and take it from the list.

@@ -84,6 +84,9 @@ func fullKind[T any, PT objectPtr[T], L any](
 	if trim == nil {
 		trim = func(t *T, _ interner) T {
 			trimMeta(metaOf(PT(t)))
+			// Items of a live list carry no apiVersion/kind; objects from
+			// files do. Clear it so both read the same.
+			PT(t).GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 			return *t
 		}
 	}
