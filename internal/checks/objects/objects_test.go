@@ -8,7 +8,7 @@ import (
 )
 
 func TestChecks(t *testing.T) {
-	for _, c := range []*check.Check{Thresholds, Growth, JobsWithoutTTL} {
+	for _, c := range []*check.Check{Thresholds, Growth, JobsWithoutTTL, HelmReleasePerRun, NetworkPolicySprawl} {
 		t.Run(c.ID, func(t *testing.T) { checktest.Run(t, c, "testdata/"+c.ID) })
 	}
 }
