@@ -115,6 +115,7 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		newSnapshotCommand(streams),
 		newChecksCommand(streams),
 		newAuditCommand(streams),
+		newRestartCommand(streams),
 		newVersionCommand(streams),
 	)
 	return root

@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/premortem/premortem/internal/restart"
+)
+
+type restartOptions struct {
+	config        *genericclioptions.ConfigFlags
+	allNamespaces bool
+	selector      string
+	kinds         []string
+	concurrency   int
+	timeout       time.Duration
+	force         []string
+	apply         bool
+	output        string
+	runID         string
+	stateDir      string
+}
+
+func newRestartCommand(streams Streams) *cobra.Command {
+	o := &restartOptions{config: genericclioptions.NewConfigFlags(false)}
+	cmd := &cobra.Command{
+		Use:   "restart [-n NS | -A] [-l SELECTOR] [--kind KINDS] [--apply]",
+		Short: "Plan and run a cluster-wide rolling restart that cannot take the network down",
+		Long: `restart rolls every selected Deployment, StatefulSet and DaemonSet the way
+'kubectl rollout restart' does (the kubectl.kubernetes.io/restartedAt pod
+template annotation; pods are never deleted), in an order that keeps the pod
+network up (incident 003):
+
+  1. application workloads, in waves of --concurrency;
+  2. critical workloads (kube-system, system-*-critical priority, known CNI,
+     proxy and DNS components) one at a time, servers before their clients:
+     calico-typha only while calico-node is fully ready, then calico-node only
+     while typha is fully ready again.
+
+Each workload is restarted only when healthy and waited for (rolled out,
+ready, available) before the next wave; the first failure stops the run.
+Gates hold a workload back unless --force kind/namespace/name names it:
+single-replica critical workload, PodDisruptionBudget allowing no
+disruption, image provably missing on a node a critical pod can go to, no
+node to go to, not fully available, paused, and a dependency not ready.
+
+Without --apply it prints the plan and changes nothing. With --apply it runs
+it; interrupted or failed, the same command resumes the run without
+restarting anything twice (see docs/restart.md).`,
+		Example: `  premortem restart -A                       # the plan for the whole cluster
+  premortem restart -A --apply --concurrency 10
+  premortem restart -n kube-system -o json
+  premortem restart -A --apply --run-id r20260921-103000-1a2b --force deployment/kube-system/calico-typha`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, streams) },
+	}
+	o.config.AddFlags(cmd.Flags())
+	f := cmd.Flags()
+	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "every namespace (default: the context's namespace, as kubectl)")
+	f.StringVarP(&o.selector, "selector", "l", "", "label selector on the workloads' own labels")
+	f.StringSliceVar(&o.kinds, "kind", []string{"deployment", "statefulset", "daemonset"}, "kinds to restart")
+	f.IntVar(&o.concurrency, "concurrency", 5, "application workloads restarted at once (critical ones: always one)")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest wait for one workload: to be ready before its restart, and for its rollout after")
+	f.StringArrayVar(&o.force, "force", nil, "restart kind/namespace/name despite its gates (repeatable)")
+	f.BoolVar(&o.apply, "apply", false, "run the plan (default: print it and change nothing)")
+	f.StringVarP(&o.output, "output", "o", "table", "plan format: table or json")
+	f.StringVar(&o.runID, "run-id", "", "run ID to start or resume (default: the unfinished run for this cluster and scope, else a new one)")
+	f.StringVar(&o.stateDir, "state-dir", restart.DefaultStateDir(), "where the ID of an unfinished run is kept")
+	return cmd
+}
+
+func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
+	ctx := cmd.Context()
+	if o.output != "table" && o.output != "json" {
+		return withExit(ExitError, fmt.Errorf("-o %s: want table or json", o.output))
+	}
+	if o.concurrency < 1 {
+		return withExit(ExitError, fmt.Errorf("--concurrency %d: want at least 1", o.concurrency))
+	}
+	if o.timeout <= 0 {
+		return withExit(ExitError, fmt.Errorf("--timeout %s: want a positive duration", o.timeout))
+	}
+	var kinds []restart.Kind
+	for _, k := range o.kinds {
+		kind, err := restart.ParseKind(k)
+		if err != nil {
+			return withExit(ExitError, fmt.Errorf("--kind: %w", err))
+		}
+		kinds = append(kinds, kind)
+	}
+	var force []restart.Ref
+	for _, f := range o.force {
+		r, err := restart.ParseRef(f)
+		if err != nil {
+			return withExit(ExitError, fmt.Errorf("--force: %w", err))
+		}
+		force = append(force, r)
+	}
+	selector := labels.Everything()
+	if o.selector != "" {
+		var err error
+		if selector, err = labels.Parse(o.selector); err != nil {
+			return withExit(ExitError, fmt.Errorf("-l %q: %w", o.selector, err))
+		}
+	}
+	namespace := ""
+	if !o.allNamespaces {
+		ns, _, err := o.config.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return withExit(ExitError, fmt.Errorf("namespace: %w", err))
+		}
+		namespace = ns
+	} else if cmd.Flags().Changed("namespace") {
+		return withExit(ExitError, errors.New("-n and -A exclude each other"))
+	}
+
+	config, err := o.config.ToRESTConfig()
+	if err != nil {
+		return withExit(ExitError, fmt.Errorf("kubeconfig: %w", err))
+	}
+	config = restCopy(config)
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return withExit(ExitError, err)
+	}
+	snap, err := restart.Read(ctx, client, namespace)
+	if err != nil {
+		return withExit(ExitError, err)
+	}
+
+	scope := restart.Scope(namespace, o.selector, kinds)
+	runID, resumed := o.runID, ""
+	if runID == "" {
+		state, err := restart.LoadState(o.stateDir, config.Host, scope)
+		if err != nil {
+			return withExit(ExitError, err)
+		}
+		if state != nil {
+			runID = state.RunID
+			resumed = fmt.Sprintf("Resuming run %s, started %s and not finished (%s).\n",
+				runID, state.Started.Format(time.RFC3339), restart.StatePath(o.stateDir, config.Host, scope))
+		} else {
+			runID = restart.NewRunID(time.Now())
+		}
+	}
+	plan, err := restart.NewPlan(snap, restart.Options{
+		RunID: runID, Namespace: namespace, Selector: selector, Kinds: kinds,
+		Concurrency: o.concurrency, Force: force,
+	})
+	if err != nil {
+		return withExit(ExitError, err)
+	}
+
+	// Progress and the summary go with the table; beside JSON they go to
+	// stderr so that stdout stays one JSON document.
+	progress := streams.Out
+	if o.output == "json" {
+		progress = streams.ErrOut
+	}
+	fmt.Fprint(progress, resumed)
+	if err := restart.WritePlan(streams.Out, o.output, plan); err != nil {
+		return withExit(ExitError, err)
+	}
+	if !o.apply {
+		if plan.Counts.Restart+plan.Counts.Wait > 0 {
+			fmt.Fprintln(progress, "\nNothing was changed. Run again with --apply to restart.")
+		}
+		return nil
+	}
+
+	state := restart.State{RunID: runID, Server: config.Host, Scope: scope, Started: time.Now().UTC()}
+	if err := restart.SaveState(o.stateDir, state); err != nil {
+		return withExit(ExitError, err)
+	}
+	fmt.Fprintf(progress, "\nApplying run %s.\n", runID)
+	exec := &restart.Executor{Client: client, Timeout: o.timeout, Progress: progress}
+	res, execErr := exec.Execute(ctx, plan)
+	summarize(progress, res)
+	if execErr != nil {
+		fmt.Fprintf(progress, "\nStopped: %v\nNothing after it was started. Fix the cause, then run the same command again to resume run %s\n(it restarts nothing twice; from elsewhere pass --run-id %s).\n", execErr, runID, runID)
+		return withExit(ExitError, nil)
+	}
+	if err := restart.ClearState(o.stateDir, config.Host, scope); err != nil {
+		return withExit(ExitError, err)
+	}
+	if held := res.Count(restart.OutcomeSkipped); held > 0 {
+		fmt.Fprintf(progress, "\n%d workload(s) held back by gates. To restart one after fixing or accepting its gate, without repeating the rest:\n  premortem restart ... --apply --run-id %s --force KIND/NAMESPACE/NAME\n", held, runID)
+		return withExit(ExitFindings, nil)
+	}
+	return nil
+}
+
+func summarize(w io.Writer, r *restart.Result) {
+	var parts []string
+	for _, o := range []restart.Outcome{restart.OutcomeRestarted, restart.OutcomeWaited, restart.OutcomeDone,
+		restart.OutcomeSkipped, restart.OutcomeNone, restart.OutcomeFailed, restart.OutcomeNotStarted} {
+		if n := r.Count(o); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, o))
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"nothing in scope"}
+	}
+	fmt.Fprintf(w, "\nRun %s: %s in %s.\n", r.RunID, strings.Join(parts, ", "), r.Elapsed.Round(100*time.Millisecond))
+}
+
+// restCopy tunes the client for the restart: protobuf for the built-in
+// kinds it reads and watches (a third of JSON's bytes on the wire), an
+// identifiable user agent for audit logs, and client-side rate limits that
+// do not throttle one watch per workload of a wave.
+func restCopy(c *rest.Config) *rest.Config {
+	c = rest.CopyConfig(c)
+	c.ContentType = "application/vnd.kubernetes.protobuf"
+	c.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	c.UserAgent = "premortem-restart"
+	c.QPS, c.Burst = 20, 40
+	return c
+}

@@ -1,0 +1,420 @@
+package restart
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Executor runs a plan against a cluster.
+type Executor struct {
+	Client kubernetes.Interface
+	// Timeout bounds each wait: for a dependency or the workload itself to
+	// be ready before its restart, and for its rollout after.
+	Timeout time.Duration
+	// Progress receives one line per workload as it finishes.
+	Progress io.Writer
+	// Now stamps restartedAt; time.Now when nil.
+	Now func() time.Time
+}
+
+// Outcome is what happened to one step.
+type Outcome string
+
+const (
+	OutcomeRestarted  Outcome = "restarted"   // patched by this invocation, rollout complete
+	OutcomeWaited     Outcome = "waited"      // patched earlier by this run; rollout now complete
+	OutcomeDone       Outcome = "done"        // restarted earlier by this run
+	OutcomeSkipped    Outcome = "skipped"     // held back by a gate
+	OutcomeNone       Outcome = "none"        // nothing to restart
+	OutcomeFailed     Outcome = "failed"      // see Detail
+	OutcomeNotStarted Outcome = "not-started" // an earlier failure stopped the run
+)
+
+// StepResult is one workload's line in the report.
+type StepResult struct {
+	ID      string        `json:"id"`
+	Outcome Outcome       `json:"outcome"`
+	Elapsed time.Duration `json:"elapsed"`
+	Detail  string        `json:"detail,omitempty"`
+}
+
+// Result is a run's report.
+type Result struct {
+	RunID   string        `json:"runId"`
+	Steps   []StepResult  `json:"steps"`
+	Elapsed time.Duration `json:"elapsed"`
+	// Failed is the first failure, nil when every runnable step finished.
+	Failed *StepResult `json:"failed,omitempty"`
+}
+
+// Count returns how many steps ended with o.
+func (r *Result) Count(o Outcome) int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// Execute runs the plan wave by wave: the steps of a wave together, the next
+// wave only when all of them have rolled out. It stops at the first failure
+// (or when ctx ends) and returns the report with that failure; steps after
+// it are not started. A re-run with the same run ID resumes: every patch
+// marks the workload with the run, and the planner turns marked workloads
+// into done or wait steps.
+func (e *Executor) Execute(ctx context.Context, p *Plan) (*Result, error) {
+	start := time.Now()
+	res := &Result{RunID: p.RunID, Steps: make([]StepResult, len(p.Steps))}
+	total := 0
+	for i, s := range p.Steps {
+		res.Steps[i] = StepResult{ID: s.ID, Outcome: OutcomeNotStarted}
+		switch s.Action {
+		case ActionDone:
+			res.Steps[i].Outcome, res.Steps[i].Detail = OutcomeDone, s.Reason
+		case ActionSkip:
+			res.Steps[i].Outcome, res.Steps[i].Detail = OutcomeSkipped, gateIDs(s.Gates)
+		case ActionNone:
+			res.Steps[i].Outcome, res.Steps[i].Detail = OutcomeNone, s.Reason
+		default:
+			total++
+		}
+	}
+	var mu sync.Mutex
+	finished := 0
+	report := func(i int, r StepResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Steps[i] = r
+		finished++
+		if e.Progress != nil {
+			fmt.Fprintf(e.Progress, "[%*d/%d] %-9s %s %s  %s\n", len(fmt.Sprint(total)), finished, total, r.Outcome, r.ID, r.Elapsed.Round(100*time.Millisecond), r.Detail)
+		}
+	}
+	var err error
+	for wave := 1; wave <= p.Waves && err == nil; wave++ {
+		var wg sync.WaitGroup
+		errs := make([]error, len(p.Steps))
+		for i := range p.Steps {
+			if p.Steps[i].Wave != wave {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t0 := time.Now()
+				outcome, detail, stepErr := e.step(ctx, p.RunID, &p.Steps[i])
+				r := StepResult{ID: p.Steps[i].ID, Outcome: outcome, Elapsed: time.Since(t0), Detail: detail}
+				if stepErr != nil {
+					r.Outcome, r.Detail, errs[i] = OutcomeFailed, stepErr.Error(), stepErr
+				}
+				report(i, r)
+			}()
+		}
+		wg.Wait()
+		for i, stepErr := range errs {
+			if stepErr != nil && err == nil {
+				err = stepErr
+				f := res.Steps[i]
+				res.Failed = &f
+			}
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, err
+}
+
+func gateIDs(gs []Gate) string {
+	s := ""
+	for i, g := range gs {
+		if i > 0 {
+			s += ", "
+		}
+		s += g.ID
+	}
+	return s
+}
+
+// step runs one workload: wait for its dependencies and itself to be ready,
+// patch it (unless this run already did), wait for its rollout.
+func (e *Executor) step(ctx context.Context, runID string, s *Step) (Outcome, string, error) {
+	for _, id := range s.After {
+		peer, err := ParseRef(id)
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := e.waitFor(ctx, peer, "fully ready before "+s.ID+" restarts"); err != nil {
+			return "", "", fmt.Errorf("dependency %w", err)
+		}
+	}
+	outcome := OutcomeWaited
+	var obj object
+	if s.Action == ActionRestart {
+		var patched bool
+		var err error
+		if obj, patched, err = e.restart(ctx, runID, s); err != nil {
+			return "", "", err
+		}
+		if patched {
+			outcome = OutcomeRestarted
+		}
+	}
+	obj, err := e.waitFor(ctx, s.Ref, "rolled out", obj)
+	if err != nil {
+		return "", "", err
+	}
+	return outcome, obj.progress().Detail, nil
+}
+
+// restart patches the restart annotation and the run mark in one request,
+// with the resourceVersion it last saw as a precondition: if anyone changed
+// the workload in between (another premortem included), the patch fails
+// with a conflict, and the workload is looked at again. It returns patched
+// false when the workload already carries this run's mark.
+func (e *Executor) restart(ctx context.Context, runID string, s *Step) (object, bool, error) {
+	kc := clientFor(e.Client, s.Kind)
+	for attempt := 0; ; attempt++ {
+		obj, err := kc.get(ctx, s.Namespace, s.Name)
+		if err != nil {
+			return nil, false, fmt.Errorf("get %s: %w", s.ID, err)
+		}
+		if obj.meta().GetAnnotations()[RunAnnotation] == runID {
+			return obj, false, nil
+		}
+		if !obj.progress().Complete && !s.forcedPast(GateNotAvailable) {
+			// Healthy at plan time, not now (the cluster moves during a long
+			// run): give it the timeout to settle, never restart it unready.
+			if obj, err = e.waitFor(ctx, s.Ref, "fully available before its restart", obj); err != nil {
+				return nil, false, err
+			}
+		}
+		now := time.Now
+		if e.Now != nil {
+			now = e.Now
+		}
+		patch, err := json.Marshal(map[string]any{
+			"metadata": map[string]any{
+				"resourceVersion": obj.meta().GetResourceVersion(),
+				"annotations":     map[string]string{RunAnnotation: runID},
+			},
+			"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+				"annotations": map[string]string{RestartedAtAnnotation: now().UTC().Format(time.RFC3339)},
+			}}},
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		patched, err := kc.patch(ctx, s.Namespace, s.Name, patch)
+		if apierrors.IsConflict(err) && attempt < 5 {
+			slog.Info("conflict, looking again", "workload", s.ID)
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("patch %s: %w", s.ID, err)
+		}
+		slog.Info("patched", "workload", s.ID, "generation", patched.meta().GetGeneration())
+		return patched, true, nil
+	}
+}
+
+// waitFor watches one workload until its rollout is complete, for at most
+// e.Timeout. It starts from obj when given (no extra GET), checks it, then
+// follows a watch on that one object from its resourceVersion; when the
+// watch ends (server timeout, expired resourceVersion) it gets the object
+// again and watches anew. It never polls.
+func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...object) (object, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	defer cancel()
+	kc := clientFor(e.Client, ref.Kind)
+	var obj object
+	if len(start) > 0 && start[0] != nil {
+		obj = start[0]
+	}
+	for {
+		if obj == nil {
+			var err error
+			if obj, err = kc.get(ctx, ref.Namespace, ref.Name); err != nil {
+				return nil, waitError(ctx, ref, what, nil, err)
+			}
+		}
+		if p := obj.progress(); p.Complete {
+			return obj, nil
+		} else if p.Failed {
+			return nil, fmt.Errorf("%s: rollout failed: %s", ref, p.Detail)
+		}
+		w, err := kc.watch(ctx, ref.Namespace, metav1.ListOptions{
+			FieldSelector:       fields.OneTermEqualSelector("metadata.name", ref.Name).String(),
+			ResourceVersion:     obj.meta().GetResourceVersion(),
+			AllowWatchBookmarks: true,
+		})
+		if err != nil {
+			return nil, waitError(ctx, ref, what, obj, err)
+		}
+		last, done, err := follow(ctx, w, obj)
+		w.Stop()
+		if done || err != nil {
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", ref, err)
+			}
+			return last, nil
+		}
+		if ctx.Err() != nil {
+			return nil, waitError(ctx, ref, what, last, ctx.Err())
+		}
+		// The watch ended without an answer: look again, after a pause so
+		// that a watch refused over and over cannot become a tight loop.
+		obj = nil
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// follow reads watch events until the rollout completes, fails, or the
+// watch ends; it returns the last object seen.
+func follow(ctx context.Context, w watch.Interface, last object) (object, bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return last, false, nil
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return last, false, nil
+			}
+			switch ev.Type {
+			case watch.Added, watch.Modified:
+				o, ok := wrap(ev.Object)
+				if !ok {
+					continue
+				}
+				last = o
+				if p := o.progress(); p.Complete {
+					return o, true, nil
+				} else if p.Failed {
+					return o, false, fmt.Errorf("rollout failed: %s", p.Detail)
+				}
+			case watch.Deleted:
+				return last, false, errors.New("deleted while waiting for it")
+			case watch.Error:
+				slog.Info("watch error, restarting the watch", "err", apierrors.FromObject(ev.Object))
+				return last, false, nil
+			}
+		}
+	}
+}
+
+func waitError(ctx context.Context, ref Ref, what string, last object, err error) error {
+	detail := ""
+	if last != nil {
+		detail = " (" + last.progress().Detail + ")"
+	}
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%s: not %s within the timeout%s", ref, what, detail)
+		}
+		return fmt.Errorf("%s: interrupted while waiting for it to be %s%s", ref, what, detail)
+	}
+	return fmt.Errorf("%s: waiting for it to be %s: %w%s", ref, what, err, detail)
+}
+
+// object is a Deployment, StatefulSet or DaemonSet as the executor sees it.
+type object interface {
+	meta() metav1.Object
+	progress() Progress
+}
+
+type deploymentObject struct{ *appsv1.Deployment }
+type statefulSetObject struct{ *appsv1.StatefulSet }
+type daemonSetObject struct{ *appsv1.DaemonSet }
+
+func (o deploymentObject) meta() metav1.Object  { return o.Deployment }
+func (o deploymentObject) progress() Progress   { return DeploymentProgress(o.Deployment) }
+func (o statefulSetObject) meta() metav1.Object { return o.StatefulSet }
+func (o statefulSetObject) progress() Progress  { return StatefulSetProgress(o.StatefulSet) }
+func (o daemonSetObject) meta() metav1.Object   { return o.DaemonSet }
+func (o daemonSetObject) progress() Progress    { return DaemonSetProgress(o.DaemonSet) }
+
+func wrap(o runtime.Object) (object, bool) {
+	switch v := o.(type) {
+	case *appsv1.Deployment:
+		return deploymentObject{v}, true
+	case *appsv1.StatefulSet:
+		return statefulSetObject{v}, true
+	case *appsv1.DaemonSet:
+		return daemonSetObject{v}, true
+	}
+	return nil, false
+}
+
+// kindClient is the three calls the executor makes, for one kind.
+type kindClient struct {
+	get   func(ctx context.Context, ns, name string) (object, error)
+	watch func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error)
+	patch func(ctx context.Context, ns, name string, data []byte) (object, error)
+}
+
+func clientFor(c kubernetes.Interface, k Kind) kindClient {
+	apps := c.AppsV1()
+	opts := metav1.PatchOptions{FieldManager: "premortem-restart"}
+	switch k {
+	case Deployment:
+		return kindClient{
+			get: func(ctx context.Context, ns, name string) (object, error) {
+				o, err := apps.Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+				return deploymentObject{o}, err
+			},
+			watch: func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
+				return apps.Deployments(ns).Watch(ctx, o)
+			},
+			patch: func(ctx context.Context, ns, name string, data []byte) (object, error) {
+				o, err := apps.Deployments(ns).Patch(ctx, name, types.MergePatchType, data, opts)
+				return deploymentObject{o}, err
+			},
+		}
+	case StatefulSet:
+		return kindClient{
+			get: func(ctx context.Context, ns, name string) (object, error) {
+				o, err := apps.StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+				return statefulSetObject{o}, err
+			},
+			watch: func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
+				return apps.StatefulSets(ns).Watch(ctx, o)
+			},
+			patch: func(ctx context.Context, ns, name string, data []byte) (object, error) {
+				o, err := apps.StatefulSets(ns).Patch(ctx, name, types.MergePatchType, data, opts)
+				return statefulSetObject{o}, err
+			},
+		}
+	default:
+		return kindClient{
+			get: func(ctx context.Context, ns, name string) (object, error) {
+				o, err := apps.DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
+				return daemonSetObject{o}, err
+			},
+			watch: func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
+				return apps.DaemonSets(ns).Watch(ctx, o)
+			},
+			patch: func(ctx context.Context, ns, name string, data []byte) (object, error) {
+				o, err := apps.DaemonSets(ns).Patch(ctx, name, types.MergePatchType, data, opts)
+				return daemonSetObject{o}, err
+			},
+		}
+	}
+}
