@@ -1,0 +1,366 @@
+package audit
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+)
+
+// stats accumulates the load one key (a user, a user agent, a verb and
+// resource) put on the API server.
+type stats struct {
+	Requests   int64
+	QueryNanos int64
+	hist       histogram
+	// Long-running requests (watches, exec, logs, proxy) are counted apart:
+	// their duration is connection time, not server work.
+	LongRunning      int64
+	LongRunningNanos int64
+	Throttled        int64 // 429
+	ServerErrors     int64 // 5xx
+	ClientErrors     int64 // other 4xx
+}
+
+func (s *stats) add(dur int64, code int, long bool) {
+	if long {
+		s.LongRunning++
+		s.LongRunningNanos += dur
+	} else {
+		s.Requests++
+		s.QueryNanos += dur
+		s.hist.add(dur)
+	}
+	switch {
+	case code == 429:
+		s.Throttled++
+	case code >= 500:
+		s.ServerErrors++
+	case code >= 400:
+		s.ClientErrors++
+	}
+}
+
+func (s *stats) merge(o *stats) {
+	s.Requests += o.Requests
+	s.QueryNanos += o.QueryNanos
+	s.hist.merge(&o.hist)
+	s.LongRunning += o.LongRunning
+	s.LongRunningNanos += o.LongRunningNanos
+	s.Throttled += o.Throttled
+	s.ServerErrors += o.ServerErrors
+	s.ClientErrors += o.ClientErrors
+}
+
+// minuteLoad is one cell of the per-minute timeline.
+type minuteLoad struct {
+	Requests   int64
+	QueryNanos int64
+}
+
+// listStats counts the LISTs of one class made by one user.
+type listStats struct {
+	Count       int64
+	Nanos       int64
+	Selector    int64 // with a label or field selector: filtered after reading everything
+	ClusterWide int64 // no namespace: every object of the resource
+}
+
+type userAgg struct {
+	id uint32
+	stats
+	timeline map[int64]*minuteLoad
+	// The last cell touched: events arrive in time order, so most lookups
+	// hit it and skip the map.
+	lastMinute int64
+	lastCell   *minuteLoad
+	lists      [numListClasses]listStats
+}
+
+// clientLoad is the lighter record kept per (user, user agent) pair, so each
+// user's table row can say which program it is.
+type clientLoad struct {
+	Requests   int64
+	QueryNanos int64
+}
+
+// partial is one worker's aggregate; partials merge by addition.
+type partial struct {
+	users   map[string]*userAgg
+	agents  map[string]*stats
+	verbRes map[string]*stats
+	clients map[string]*clientLoad
+	lists   [numListClasses]listStats
+
+	total      stats
+	lines      int64
+	events     int64
+	stages     map[string]int64
+	untimed    int64 // completed events without usable timestamps
+	filtered   int64
+	minT, maxT int64
+	keyBuf     []byte
+	registry   *registry
+}
+
+func newPartial(r *registry) *partial {
+	return &partial{
+		users:    map[string]*userAgg{},
+		agents:   map[string]*stats{},
+		verbRes:  map[string]*stats{},
+		clients:  map[string]*clientLoad{},
+		stages:   map[string]int64{},
+		registry: r,
+	}
+}
+
+// registry hands out dense user ids shared by all workers, so the
+// concurrency sweep can index per-user state by id. Workers ask it once per
+// user they meet.
+type registry struct {
+	mu    sync.Mutex
+	ids   map[string]uint32
+	names []string
+}
+
+func newRegistry() *registry { return &registry{ids: map[string]uint32{}} }
+
+func (r *registry) id(name string) uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id, ok := r.ids[name]; ok {
+		return id
+	}
+	id := uint32(len(r.names))
+	r.ids[name] = id
+	r.names = append(r.names, name)
+	return id
+}
+
+func (r *registry) snapshot() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.names...)
+}
+
+// isLongRunning mirrors kube-apiserver's BasicLongRunningRequestCheck
+// (verbs watch and proxy; subresources attach, exec, proxy, log, portforward).
+func isLongRunning(verb, sub []byte) bool {
+	switch string(verb) {
+	case "watch", "proxy":
+		return true
+	}
+	switch string(sub) {
+	case "attach", "exec", "proxy", "log", "portforward":
+		return true
+	}
+	return false
+}
+
+// add records one completed, timed event that passed the filters. It
+// returns the user's id for the concurrency sweep.
+func (p *partial) add(ev *Event, long bool) uint32 {
+	dur := ev.StageTime - ev.Received
+	if dur < 0 {
+		dur = 0
+	}
+	p.total.add(dur, ev.Code, long)
+
+	u, ok := p.users[string(ev.Username)]
+	if !ok {
+		name := string(ev.Username)
+		u = &userAgg{id: p.registry.id(name), timeline: map[int64]*minuteLoad{}, lastMinute: -1 << 62}
+		p.users[name] = u
+	}
+	u.stats.add(dur, ev.Code, long)
+	if !long {
+		m := ev.StageTime / 60e9
+		if m != u.lastMinute {
+			c, ok := u.timeline[m]
+			if !ok {
+				c = &minuteLoad{}
+				u.timeline[m] = c
+			}
+			u.lastMinute, u.lastCell = m, c
+		}
+		u.lastCell.Requests++
+		u.lastCell.QueryNanos += dur
+	}
+
+	a, ok := p.agents[string(ev.UserAgent)]
+	if !ok {
+		a = &stats{}
+		p.agents[string(ev.UserAgent)] = a
+	}
+	a.add(dur, ev.Code, long)
+
+	k := append(p.keyBuf[:0], ev.Verb...)
+	k = append(k, ' ')
+	k = appendResource(k, ev)
+	vr, ok := p.verbRes[string(k)]
+	if !ok {
+		vr = &stats{}
+		p.verbRes[string(k)] = vr
+	}
+	vr.add(dur, ev.Code, long)
+
+	k = append(k[:0], ev.Username...)
+	k = append(k, 0)
+	k = append(k, ev.UserAgent...)
+	c, ok := p.clients[string(k)]
+	if !ok {
+		c = &clientLoad{}
+		p.clients[string(k)] = c
+	}
+	p.keyBuf = k
+	if !long {
+		c.Requests++
+		c.QueryNanos += dur
+	}
+
+	if !long && string(ev.Verb) == "list" {
+		q := classifyList(ev.RequestURI)
+		for _, ls := range []*listStats{&u.lists[q.Class], &p.lists[q.Class]} {
+			ls.Count++
+			ls.Nanos += dur
+			if q.LabelSelector || q.FieldSelector {
+				ls.Selector++
+			}
+			if len(ev.Namespace) == 0 {
+				ls.ClusterWide++
+			}
+		}
+	}
+	return u.id
+}
+
+// appendResource writes "resource[.group][/subresource]", or the path of a
+// non-resource request.
+func appendResource(k []byte, ev *Event) []byte {
+	if !ev.HasObjectRef || len(ev.Resource) == 0 {
+		uri := ev.RequestURI
+		if i := bytes.IndexByte(uri, '?'); i >= 0 {
+			uri = uri[:i]
+		}
+		return append(k, uri...)
+	}
+	k = append(k, ev.Resource...)
+	if len(ev.APIGroup) > 0 {
+		k = append(k, '.')
+		k = append(k, ev.APIGroup...)
+	}
+	if len(ev.Subresource) > 0 {
+		k = append(k, '/')
+		k = append(k, ev.Subresource...)
+	}
+	return k
+}
+
+func (p *partial) merge(o *partial) {
+	for k, ou := range o.users {
+		u, ok := p.users[k]
+		if !ok {
+			p.users[k] = ou
+			continue
+		}
+		u.stats.merge(&ou.stats)
+		for m, oc := range ou.timeline {
+			if c, ok := u.timeline[m]; ok {
+				c.Requests += oc.Requests
+				c.QueryNanos += oc.QueryNanos
+			} else {
+				u.timeline[m] = oc
+			}
+		}
+		for i := range u.lists {
+			u.lists[i].merge(&ou.lists[i])
+		}
+	}
+	mergeStats(p.agents, o.agents)
+	mergeStats(p.verbRes, o.verbRes)
+	for k, oc := range o.clients {
+		if c, ok := p.clients[k]; ok {
+			c.Requests += oc.Requests
+			c.QueryNanos += oc.QueryNanos
+		} else {
+			p.clients[k] = oc
+		}
+	}
+	for i := range p.lists {
+		p.lists[i].merge(&o.lists[i])
+	}
+	p.total.merge(&o.total)
+	p.lines += o.lines
+	p.events += o.events
+	for k, v := range o.stages {
+		p.stages[k] += v
+	}
+	p.untimed += o.untimed
+	p.filtered += o.filtered
+	if o.minT != 0 && (p.minT == 0 || o.minT < p.minT) {
+		p.minT = o.minT
+	}
+	if o.maxT > p.maxT {
+		p.maxT = o.maxT
+	}
+}
+
+func (l *listStats) merge(o *listStats) {
+	l.Count += o.Count
+	l.Nanos += o.Nanos
+	l.Selector += o.Selector
+	l.ClusterWide += o.ClusterWide
+}
+
+func mergeStats(dst, src map[string]*stats) {
+	for k, o := range src {
+		if s, ok := dst[k]; ok {
+			s.merge(o)
+		} else {
+			dst[k] = o
+		}
+	}
+}
+
+// Filter selects events for load attribution. Each list matches when empty
+// or when any entry matches; an entry ending in '*' matches by prefix.
+type Filter struct {
+	Users      []string
+	UserAgents []string
+	Verbs      []string
+	Resources  []string // "pods", "deployments.apps", "pods/log"
+	Namespaces []string
+}
+
+func (f *Filter) empty() bool {
+	return len(f.Users)+len(f.UserAgents)+len(f.Verbs)+len(f.Resources)+len(f.Namespaces) == 0
+}
+
+func (f *Filter) match(ev *Event, scratch []byte) bool {
+	if !matchAny(f.Users, ev.Username) || !matchAny(f.UserAgents, ev.UserAgent) ||
+		!matchAny(f.Verbs, ev.Verb) || !matchAny(f.Namespaces, ev.Namespace) {
+		return false
+	}
+	if len(f.Resources) > 0 {
+		// Match either the bare resource or resource.group[/sub].
+		if !matchAny(f.Resources, ev.Resource) && !matchAny(f.Resources, appendResource(scratch[:0], ev)) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchAny(pats []string, v []byte) bool {
+	if len(pats) == 0 {
+		return true
+	}
+	for _, p := range pats {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			if bytes.HasPrefix(v, []byte(prefix)) {
+				return true
+			}
+		} else if string(v) == p {
+			return true
+		}
+	}
+	return false
+}

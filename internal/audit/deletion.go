@@ -1,0 +1,342 @@
+package audit
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Target names the object whose deletion is traced.
+type Target struct {
+	Resource  string // plural, lower-case: "namespaces", "configmaps"
+	Group     string // API group when given as resource.group
+	Namespace string // for a Namespace: its own name
+	Name      string
+}
+
+// IsNamespace reports whether the target is a Namespace, whose deletion
+// cascades through the namespace controller.
+func (t Target) IsNamespace() bool { return t.Resource == "namespaces" }
+
+func (t Target) String() string {
+	r := t.Resource
+	if t.Group != "" {
+		r += "." + t.Group
+	}
+	if t.IsNamespace() || t.Namespace == "" {
+		return r + "/" + t.Name
+	}
+	return r + "/" + t.Namespace + "/" + t.Name
+}
+
+// ParseTarget reads "namespace/NAME", "KIND/NAMESPACE/NAME" or, for a
+// cluster-scoped object, "KIND/NAME". KIND may be a kind or a resource, in
+// any case, singular or plural, with an optional ".group"
+// ("Deployment", "deployments.apps", "cm" is not understood: spell it out).
+func ParseTarget(s string) (Target, error) {
+	parts := strings.Split(s, "/")
+	for _, p := range parts {
+		if p == "" {
+			return Target{}, fmt.Errorf("deleted object %q: empty part; want namespace/NAME or KIND/NAMESPACE/NAME", s)
+		}
+	}
+	var t Target
+	kind := ""
+	switch len(parts) {
+	case 2:
+		kind, t.Name = parts[0], parts[1]
+	case 3:
+		kind, t.Namespace, t.Name = parts[0], parts[1], parts[2]
+	default:
+		return Target{}, fmt.Errorf("deleted object %q: want namespace/NAME or KIND/NAMESPACE/NAME", s)
+	}
+	kind = strings.ToLower(kind)
+	if i := strings.IndexByte(kind, '.'); i >= 0 {
+		kind, t.Group = kind[:i], kind[i+1:]
+	}
+	t.Resource = pluralize(kind)
+	if t.Resource == "namespaces" {
+		if len(parts) == 3 {
+			return Target{}, fmt.Errorf("deleted object %q: a namespace is named namespace/NAME", s)
+		}
+		t.Namespace = t.Name
+	}
+	return t, nil
+}
+
+// pluralize turns a lower-case kind into its resource name the way the API
+// server's default RESTMapper does (it is what built-in kinds use).
+func pluralize(k string) string {
+	switch {
+	case k == "endpoints" || strings.HasSuffix(k, "s") && !strings.HasSuffix(k, "ss"):
+		// Already plural ("pods", "endpoints"); "ingress" keeps going.
+		return k
+	case strings.HasSuffix(k, "ss") || strings.HasSuffix(k, "x") || strings.HasSuffix(k, "ch") || strings.HasSuffix(k, "sh"):
+		return k + "es"
+	case strings.HasSuffix(k, "y") && len(k) > 1 && !strings.ContainsRune("aeiou", rune(k[len(k)-2])):
+		return k[:len(k)-1] + "ies"
+	default:
+		return k + "s"
+	}
+}
+
+// matches selects the events deletion forensics keeps: every delete in the
+// target's namespace (the cascade) and every change to the target itself.
+func (t *Target) matches(ev *Event) bool {
+	verb := string(ev.Verb)
+	isDelete := verb == "delete" || verb == "deletecollection"
+	if isDelete && t.Namespace != "" && string(ev.Namespace) == t.Namespace {
+		return true
+	}
+	if string(ev.Resource) != t.Resource || string(ev.Name) != t.Name {
+		return false
+	}
+	if !t.IsNamespace() && string(ev.Namespace) != t.Namespace {
+		return false
+	}
+	if t.Group != "" && string(ev.APIGroup) != t.Group {
+		return false
+	}
+	switch verb {
+	case "create", "update", "patch", "delete", "deletecollection":
+		return true
+	}
+	return false
+}
+
+// Deletion is one audited change kept by deletion forensics.
+type Deletion struct {
+	Time        time.Time `json:"time"`
+	Received    time.Time `json:"received"`
+	User        string    `json:"user"`
+	UserAgent   string    `json:"userAgent,omitempty"`
+	SourceIPs   []string  `json:"sourceIPs,omitempty"`
+	Verb        string    `json:"verb"`
+	Resource    string    `json:"resource"`
+	Subresource string    `json:"subresource,omitempty"`
+	Namespace   string    `json:"namespace,omitempty"`
+	Name        string    `json:"name,omitempty"`
+	Code        int       `json:"code"`
+	AuditID     string    `json:"auditID,omitempty"`
+	Actor       string    `json:"actor"`
+}
+
+func newDeletion(ev *Event) Deletion {
+	res := string(ev.Resource)
+	if len(ev.APIGroup) > 0 {
+		res += "." + string(ev.APIGroup)
+	}
+	d := Deletion{
+		Time:        time.Unix(0, ev.StageTime).UTC(),
+		Received:    time.Unix(0, ev.Received).UTC(),
+		User:        string(ev.Username),
+		UserAgent:   string(ev.UserAgent),
+		SourceIPs:   ev.IPs(),
+		Verb:        string(ev.Verb),
+		Resource:    res,
+		Subresource: string(ev.Subresource),
+		Namespace:   string(ev.Namespace),
+		Name:        string(ev.Name),
+		Code:        ev.Code,
+		AuditID:     string(ev.AuditID),
+	}
+	d.Actor = actor(d.User)
+	return d
+}
+
+// Who in the control plane deletes things on its own.
+const (
+	ActorNamespaceController = "namespace-controller"
+	ActorGarbageCollector    = "garbage-collector"
+	ActorControllerManager   = "controller-manager" // all controllers share one identity
+	ActorOther               = "other"
+)
+
+func actor(user string) string {
+	switch user {
+	case "system:serviceaccount:kube-system:namespace-controller":
+		return ActorNamespaceController
+	case "system:serviceaccount:kube-system:generic-garbage-collector":
+		return ActorGarbageCollector
+	case "system:kube-controller-manager":
+		// Without --use-service-account-credentials every controller
+		// uses this identity; the verb and timing tell them apart.
+		return ActorControllerManager
+	}
+	return ActorOther
+}
+
+// DeletionReport is what deletion forensics found.
+type DeletionReport struct {
+	Target string `json:"target"`
+	// Requests are the delete requests for the target itself, oldest first;
+	// Request is the first that succeeded.
+	Requests []Deletion `json:"requests"`
+	Request  *Deletion  `json:"request,omitempty"`
+	// Changes to the target other than deletes (creation, status updates by
+	// the namespace controller while it retries, finalize), the first
+	// maxListed of ChangeCount.
+	Changes     []Deletion `json:"changes,omitempty"`
+	ChangeCount int64      `json:"changeCount"`
+	// Cascade: deletes by the namespace controller, the garbage collector or
+	// the controller manager after the request.
+	Cascade        []CascadeGroup `json:"cascade"`
+	CascadeDeletes int64          `json:"cascadeDeletes"`
+	CascadeStart   *time.Time     `json:"cascadeStart,omitempty"`
+	CascadeEnd     *time.Time     `json:"cascadeEnd,omitempty"`
+	// Gap is from the delete request to the first delete of the cascade:
+	// four days in incident 004.
+	GapSeconds      *float64 `json:"gapSeconds,omitempty"`
+	DurationSeconds *float64 `json:"cascadeDurationSeconds,omitempty"`
+	// LastRemoved is the last named object the cascade deleted;
+	// LastCollection the last deletecollection call (at Metadata level the
+	// log does not say how many objects one removed, possibly none).
+	LastRemoved    *Deletion `json:"lastRemoved,omitempty"`
+	LastCollection *Deletion `json:"lastCollection,omitempty"`
+	// Removed: for a namespace, the controller's finalize call after which
+	// the API server removes the namespace object.
+	Removed *Deletion `json:"removed,omitempty"`
+	// OtherDeletes: deletes in the namespace after the request by other
+	// users (Helm, a person), listed apart from the cascade.
+	OtherDeletes []Deletion `json:"otherDeletes,omitempty"`
+	// Before: deletes in the namespace before the request.
+	Before int64    `json:"deletesBefore"`
+	Notes  []string `json:"notes,omitempty"`
+}
+
+// CascadeGroup counts the cascade's deletes of one resource by one actor.
+type CascadeGroup struct {
+	Actor    string    `json:"actor"`
+	User     string    `json:"user"`
+	Resource string    `json:"resource"`
+	Verb     string    `json:"verb"`
+	Count    int64     `json:"count"`
+	First    time.Time `json:"first"`
+	Last     time.Time `json:"last"`
+}
+
+const maxListed = 50
+
+func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
+	r := &DeletionReport{Target: t.String()}
+	isTarget := func(d *Deletion) bool {
+		res, _, _ := strings.Cut(d.Resource, ".")
+		return res == t.Resource && d.Name == t.Name
+	}
+	for i := range evs {
+		d := &evs[i]
+		if !isTarget(d) {
+			continue
+		}
+		if d.Verb == "delete" && d.Subresource == "" {
+			r.Requests = append(r.Requests, *d)
+			if r.Request == nil && d.Code >= 200 && d.Code < 300 && d.Actor != ActorNamespaceController {
+				r.Request = &r.Requests[len(r.Requests)-1]
+			}
+		} else {
+			r.ChangeCount++
+			if len(r.Changes) < maxListed {
+				r.Changes = append(r.Changes, *d)
+			}
+			if t.IsNamespace() && d.Subresource == "finalize" && d.Code >= 200 && d.Code < 300 {
+				r.Removed = d
+			}
+		}
+	}
+	if r.Request != nil {
+		// Requests may have grown after the pointer was taken.
+		for i := range r.Requests {
+			if r.Requests[i].AuditID == r.Request.AuditID && r.Requests[i].Time.Equal(r.Request.Time) {
+				r.Request = &r.Requests[i]
+				break
+			}
+		}
+	}
+	if r.Request == nil {
+		if len(r.Requests) == 0 {
+			r.Notes = append(r.Notes, "no delete request for the target in these logs: widen --since/--until or add older rotated logs (in incident 004 it was four days earlier)")
+		} else {
+			r.Notes = append(r.Notes, "no successful delete request for the target in these logs; the attempts are listed")
+		}
+		return r
+	}
+	req := r.Request
+	groups := map[[4]string]*CascadeGroup{}
+	for i := range evs {
+		d := &evs[i]
+		if d.Verb != "delete" && d.Verb != "deletecollection" {
+			continue
+		}
+		if d.Time.Before(req.Received) {
+			r.Before++
+			continue
+		}
+		if d.AuditID == req.AuditID {
+			continue
+		}
+		if isTarget(d) {
+			continue // a repeated request, listed in Requests
+		}
+		if d.Code >= 300 {
+			continue // failed deletes removed nothing
+		}
+		if d.Actor == ActorOther {
+			if len(r.OtherDeletes) < maxListed {
+				r.OtherDeletes = append(r.OtherDeletes, *d)
+			}
+			continue
+		}
+		if !t.IsNamespace() && d.Actor == ActorNamespaceController {
+			continue
+		}
+		k := [4]string{d.Actor, d.User, d.Resource, d.Verb}
+		g, ok := groups[k]
+		if !ok {
+			g = &CascadeGroup{Actor: d.Actor, User: d.User, Resource: d.Resource, Verb: d.Verb, First: d.Time}
+			groups[k] = g
+		}
+		g.Count++
+		g.Last = d.Time
+		r.CascadeDeletes++
+		if r.CascadeStart == nil {
+			ts := d.Time
+			r.CascadeStart = &ts
+		}
+		te := d.Time
+		r.CascadeEnd = &te
+		if d.Verb == "delete" && d.Name != "" {
+			r.LastRemoved = d
+		} else {
+			r.LastCollection = d
+		}
+	}
+	for _, g := range groups {
+		r.Cascade = append(r.Cascade, *g)
+	}
+	sort.Slice(r.Cascade, func(i, j int) bool {
+		a, b := r.Cascade[i], r.Cascade[j]
+		if !a.First.Equal(b.First) {
+			return a.First.Before(b.First)
+		}
+		return a.Resource < b.Resource
+	})
+	if r.CascadeStart != nil {
+		gap := r.CascadeStart.Sub(req.Time).Seconds()
+		dur := r.CascadeEnd.Sub(*r.CascadeStart).Seconds()
+		r.GapSeconds, r.DurationSeconds = &gap, &dur
+	} else {
+		r.Notes = append(r.Notes, "no cascade after the request in these logs: the namespace controller or garbage collector has not run yet (an unavailable APIService blocks namespace deletion, incident 004) or the logs end too early")
+	}
+	if r.Removed != nil && r.Removed.Time.Before(req.Time) {
+		r.Removed = nil
+	}
+	if t.IsNamespace() && r.Removed == nil {
+		r.Notes = append(r.Notes, "the namespace itself was not seen removed by its controller: it may still be Terminating")
+	}
+	if !t.IsNamespace() {
+		r.Notes = append(r.Notes, "at Metadata level the audit log does not carry owner references: garbage-collector deletes in the namespace after the request are shown, they may include dependents of other owners")
+	}
+	return r
+}

@@ -1,0 +1,164 @@
+package audit
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// WriteHTML writes the report as one self-contained HTML file: inline CSS
+// and SVG charts, no script, nothing fetched from the network.
+func WriteHTML(w io.Writer, r *Report) error {
+	data := struct {
+		R           *Report
+		Timeline    template.HTML
+		Concurrency template.HTML
+	}{R: r}
+	if len(r.Timeline.Series) > 0 {
+		var q, c []chartSeries
+		for _, s := range r.Timeline.Series {
+			q = append(q, chartSeries{Name: s.User, Values: s.QuerySeconds})
+			pv := make([]float64, len(s.PeakInFlight))
+			for i, v := range s.PeakInFlight {
+				pv[i] = float64(v)
+			}
+			c = append(c, chartSeries{Name: s.User, Values: pv})
+		}
+		step := stepName(r.Timeline.StepSeconds)
+		data.Timeline = lineChart("Query seconds per "+step, q, r.Timeline)
+		data.Concurrency = lineChart("Peak requests in flight per "+step, c, r.Timeline)
+	}
+	return htmlTemplate.Execute(w, data)
+}
+
+type chartSeries struct {
+	Name   string
+	Values []float64
+}
+
+var palette = []string{"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"}
+
+// lineChart draws one SVG line chart with a legend.
+func lineChart(title string, series []chartSeries, t Timeline) template.HTML {
+	const W, H, left, right, top, bottom = 960.0, 300.0, 60.0, 20.0, 30.0, 40.0
+	peak := 0.0
+	for _, s := range series {
+		for _, v := range s.Values {
+			peak = math.Max(peak, v)
+		}
+	}
+	if peak == 0 {
+		peak = 1
+	}
+	n := t.Steps
+	x := func(i int) float64 {
+		if n <= 1 {
+			return left
+		}
+		return left + float64(i)*(W-left-right)/float64(n-1)
+	}
+	y := func(v float64) float64 { return top + (H-top-bottom)*(1-v/peak) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="100%%" role="img"><title>%s</title>`, W, H+20*float64((len(series)+3)/4), template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<text x="%.0f" y="18" class="t">%s</text>`, left, template.HTMLEscapeString(title))
+	// Axes and grid.
+	for i := 0; i <= 4; i++ {
+		v := peak * float64(i) / 4
+		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" class="g"/><text x="%.0f" y="%.1f" class="a" text-anchor="end">%s</text>`,
+			left, W-right, y(v), y(v), left-6, y(v)+4, axisLabel(v))
+	}
+	end := t.Start.Add(time.Duration(int64(max(n-1, 0))*t.StepSeconds) * time.Second)
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="a">%s</text><text x="%.0f" y="%.0f" class="a" text-anchor="end">%s UTC</text>`,
+		left, H-bottom+16, t.Start.Format("2006-01-02 15:04"), W-right, H-bottom+16, end.Format("2006-01-02 15:04"))
+	for si, s := range series {
+		color := palette[si%len(palette)]
+		var pts strings.Builder
+		for i, v := range s.Values {
+			fmt.Fprintf(&pts, "%.1f,%.1f ", x(i), y(v))
+		}
+		if n == 1 {
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`, x(0), y(s.Values[0]), color)
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`, color, strings.TrimSpace(pts.String()))
+		lx := left + float64(si%4)*(W-left-right)/4
+		ly := H + float64(si/4)*20
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="10" height="10" fill="%s"/><text x="%.0f" y="%.0f" class="a">%s</text>`,
+			lx, ly-9, color, lx+14, ly, template.HTMLEscapeString(truncate(s.Name, 40)))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func axisLabel(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2g", v)
+}
+
+var htmlTemplate = template.Must(template.New("audit").Funcs(template.FuncMap{
+	"dur":     duration,
+	"ms":      millis,
+	"pct":     percent,
+	"time":    func(t time.Time) string { return t.Format(time.RFC3339) },
+	"timep":   func(t *time.Time) string { return t.Format(time.RFC3339) },
+	"join":    strings.Join,
+	"objname": objectName,
+	"deref":   func(f *float64) float64 { return *f },
+	"first": func(ls []NamedLoad) string {
+		if len(ls) == 0 {
+			return ""
+		}
+		return ls[0].Name
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>premortem audit</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+td:first-child,th:first-child,td.l,th.l{text-align:left}th{background:#f5f5f5}
+.t{font:bold 14px sans-serif}.a{font:11px sans-serif;fill:#555}.g{stroke:#e5e5e5}
+.note{color:#555;max-width:60em}code{background:#f5f5f5;padding:0 3px}
+</style></head><body>
+<h1>premortem audit</h1>
+<p>{{.R.Events}} events in {{.R.Lines}} lines from {{len .R.Inputs}} input(s){{if not .R.From.IsZero}}, {{time .R.From}} to {{time .R.To}}{{end}}.
+{{.R.Total.Requests}} completed requests, {{dur .R.Total.QuerySeconds}} of query time; {{.R.Total.LongRunning}} long-running; {{.R.Total.Throttled}} throttled (429); {{.R.Total.ServerErrors}} server errors.</p>
+{{if .R.Malformed}}<p>{{.R.Malformed}} malformed lines, first: {{range .R.MalformedExamples}}<code>{{.File}}:{{.Line}}: {{.Error}}</code> {{end}}</p>{{end}}
+{{range .R.Inputs}}{{if .Truncated}}<p><b>{{.Name}}</b>: {{.Truncated}}</p>{{end}}{{end}}
+{{with .R.Deletion}}
+<h2>Deletion of {{.Target}}</h2>
+{{with .Request}}<p>Delete request: {{time .Time}} by <b>{{.User}}</b> ({{.UserAgent}}) from {{join .SourceIPs ", "}}, code {{.Code}}, auditID <code>{{.AuditID}}</code></p>{{end}}
+{{if .CascadeStart}}<p>Cascade: {{.CascadeDeletes}} deletes from {{timep .CascadeStart}} to {{timep .CascadeEnd}}, starting <b>{{dur (deref .GapSeconds)}}</b> after the request.</p>
+<table><tr><th>actor</th><th class="l">verb</th><th class="l">resource</th><th>count</th><th>first</th><th>last</th><th class="l">user</th></tr>
+{{range .Cascade}}<tr><td>{{.Actor}}</td><td class="l">{{.Verb}}</td><td class="l">{{.Resource}}</td><td>{{.Count}}</td><td>{{time .First}}</td><td>{{time .Last}}</td><td class="l">{{.User}}</td></tr>{{end}}</table>{{end}}
+{{with .LastRemoved}}<p>Last object removed: {{objname .}} at {{time .Time}} by {{.User}}</p>{{end}}
+{{with .Removed}}<p>Namespace finalized: {{time .Time}} by {{.User}}</p>{{end}}
+{{range .Notes}}<p class="note">{{.}}</p>{{end}}
+{{else}}
+<h2>Load over time</h2>
+{{.Timeline}}
+{{.Concurrency}}
+<h2>Load by user</h2>
+<table><tr><th>user</th><th>requests</th><th>query time</th><th>share</th><th>p50</th><th>p99</th><th>max</th><th>peak in flight</th><th>mean in flight</th><th>429</th><th>5xx</th><th>long-running</th><th class="l">top user agent</th></tr>
+{{range .R.Users}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{dur .QuerySeconds}}</td><td>{{pct .Share}}</td><td>{{ms .P50ms}}</td><td>{{ms .P99ms}}</td><td>{{ms .MaxMs}}</td><td>{{.PeakInFlight}}</td><td>{{printf "%.2f" .MeanInFlight}}</td><td>{{.Throttled}}</td><td>{{.ServerErrors}}</td><td>{{.LongRunning}}</td><td class="l">{{first .UserAgents}}</td></tr>{{end}}</table>
+<h2>Load by user agent</h2>
+<table><tr><th>user agent</th><th>requests</th><th>query time</th><th>share</th><th>p50</th><th>p99</th><th>max</th><th>429</th><th>5xx</th><th>long-running</th></tr>
+{{range .R.UserAgents}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{dur .QuerySeconds}}</td><td>{{pct .Share}}</td><td>{{ms .P50ms}}</td><td>{{ms .P99ms}}</td><td>{{ms .MaxMs}}</td><td>{{.Throttled}}</td><td>{{.ServerErrors}}</td><td>{{.LongRunning}}</td></tr>{{end}}</table>
+<h2>Load by verb and resource</h2>
+<table><tr><th>verb resource</th><th>requests</th><th>query time</th><th>share</th><th>p50</th><th>p99</th><th>max</th><th>429</th><th>5xx</th><th>long-running</th></tr>
+{{range .R.VerbResources}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{dur .QuerySeconds}}</td><td>{{pct .Share}}</td><td>{{ms .P50ms}}</td><td>{{ms .P99ms}}</td><td>{{ms .MaxMs}}</td><td>{{.Throttled}}</td><td>{{.ServerErrors}}</td><td>{{.LongRunning}}</td></tr>{{end}}</table>
+<h2>LIST reads by semantics</h2>
+<table><tr><th>class</th><th>lists</th><th>query time</th><th>with selector</th><th>cluster-wide</th><th class="l">served from</th></tr>
+{{range .R.Lists.Classes}}<tr><td>{{.Class}}</td><td>{{.Count}}</td><td>{{dur .QuerySeconds}}</td><td>{{.Selector}}</td><td>{{.ClusterWide}}</td><td class="l">{{.Served}}</td></tr>{{end}}</table>
+{{if .R.Lists.Clients}}<h3>Clients making LISTs that may read etcd</h3>
+<table><tr><th>user</th><th>lists</th><th>query time</th><th>with selector</th><th>cluster-wide</th><th>peak in flight</th><th class="l">user agent</th></tr>
+{{range .R.Lists.Clients}}<tr><td>{{.User}}</td><td>{{.Count}}</td><td>{{dur .QuerySeconds}}</td><td>{{.Selector}}</td><td>{{.ClusterWide}}</td><td>{{.PeakInFlight}}</td><td class="l">{{.UserAgent}}</td></tr>{{end}}</table>{{end}}
+<p class="note">{{.R.Lists.Caveat}}</p>
+<ul class="note">{{range .R.Lists.Metrics}}<li><code>{{.}}</code></li>{{end}}</ul>
+{{end}}
+</body></html>
+`))

@@ -1,0 +1,468 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type int64Counter = atomic.Int64
+
+// Options tune Analyze.
+type Options struct {
+	// Since and Until bound the events read by their stage time; zero means open.
+	Since, Until time.Time
+	// Filter selects the events that count for load attribution.
+	Filter Filter
+	// Deleted, when set, collects what deletion forensics needs.
+	Deleted *Target
+	// Top bounds the rows of each table (default 20).
+	Top int
+	// Workers parse chunks in parallel (default GOMAXPROCS).
+	Workers int
+	// ChunkSize is the read unit handed to a worker (default 1 MiB).
+	ChunkSize int
+	// Progress, when set, is called from the merging goroutine after every
+	// chunk with the bytes read so far (compressed bytes for gzip) and the
+	// total size of the inputs (0 if unknown).
+	Progress func(read, total int64)
+}
+
+// Malformed is one line that could not be parsed.
+type Malformed struct {
+	File  string `json:"file"`
+	Line  int64  `json:"line"`
+	Error string `json:"error"`
+}
+
+const maxMalformedExamples = 5
+
+// job is one chunk of complete lines of one input.
+type job struct {
+	data      []byte
+	buf       *[]byte
+	firstLine int64
+	name      string
+	done      chan *chunkResult
+	// Set on the last job of a stream, which carries no data.
+	end       bool
+	truncated string
+}
+
+type chunkResult struct {
+	intervals []interval
+	lines     int64
+	malformed int64
+	examples  []Malformed
+	deletions []Deletion
+}
+
+// Analyze reads every input once and returns the report.
+func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
+	if len(inputs) == 0 {
+		return nil, errors.New("no input")
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = 1 << 20
+	}
+	if opts.Top <= 0 {
+		opts.Top = 20
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var total int64
+	for _, in := range inputs {
+		total += in.Size
+	}
+	sorted, firstTimes := sortInputs(inputs)
+
+	reg := newRegistry()
+	jobs := make(chan *job, 2*opts.Workers)
+	pool := &sync.Pool{New: func() any { b := make([]byte, opts.ChunkSize); return &b }}
+	partials := make([]*partial, opts.Workers)
+	var wg sync.WaitGroup
+	for w := range opts.Workers {
+		partials[w] = newPartial(reg)
+		wg.Add(1)
+		go func(p *partial) {
+			defer wg.Done()
+			work(p, jobs, pool, &opts)
+		}(partials[w])
+	}
+
+	var read int64Counter
+	var readers sync.WaitGroup
+	streams := make([]*stream, len(sorted))
+	for i, in := range sorted {
+		streams[i] = &stream{in: in, firstT: firstTimes[i]}
+	}
+	start := func(s *stream) {
+		s.order = make(chan *job, 2*opts.Workers+2)
+		s.started = true
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			readChunks(ctx, s.in, opts.ChunkSize, pool, jobs, s.order, &read)
+		}()
+	}
+
+	c := &consumer{sweep: newSweep()}
+	err := c.merge(ctx, streams, start, func() {
+		if opts.Progress != nil {
+			opts.Progress(read.Load(), total)
+		}
+	})
+	if err != nil {
+		cancel()
+		// Drain so the readers and workers can exit.
+		for _, s := range streams {
+			if s.started {
+				for j := range s.order {
+					if !j.end {
+						<-j.done
+					}
+				}
+			}
+		}
+	}
+	readers.Wait()
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	c.sweep.finish()
+
+	all := newPartial(reg)
+	for _, p := range partials {
+		all.merge(p)
+	}
+	rep := buildReport(all, c, reg.snapshot(), opts)
+	if opts.Deleted != nil {
+		rep.Deletion = analyzeDeletion(*opts.Deleted, c.deletions)
+	}
+	return rep, nil
+}
+
+// readChunks cuts one input into chunks of whole lines, queues each for the
+// workers and, in the same order, on order for the merger.
+func readChunks(ctx context.Context, in Input, size int, pool *sync.Pool, jobs chan<- *job, order chan<- *job, read *int64Counter) {
+	defer close(order)
+	send := func(j *job) bool {
+		select {
+		case order <- j:
+		case <-ctx.Done():
+			return false
+		}
+		if j.end {
+			return true
+		}
+		select {
+		case jobs <- j:
+			return true
+		case <-ctx.Done():
+			// The merger drains order and waits on done: answer it.
+			j.done <- &chunkResult{}
+			return false
+		}
+	}
+	d, err := openDecoded(in, read)
+	if err != nil {
+		send(&job{end: true, name: in.Name, truncated: fmt.Sprintf("cannot open: %v", err)})
+		return
+	}
+	defer d.Close()
+
+	var carry []byte // partial last line of the previous chunk
+	var line int64 = 1
+	var offset int64 // decompressed bytes handed out so far
+	for {
+		bp := pool.Get().(*[]byte)
+		buf := (*bp)[:cap(*bp)]
+		n := copy(buf, carry)
+		if n < len(carry) {
+			buf = append(buf[:n], carry[n:]...)
+			buf = buf[:cap(buf)]
+			n = len(carry)
+		}
+		var rerr error
+		cut := -1
+		for {
+			for n < len(buf) && rerr == nil {
+				var m int
+				m, rerr = d.Read(buf[n:])
+				n += m
+			}
+			cut = bytes.LastIndexByte(buf[:n], '\n')
+			if cut >= 0 || rerr != nil {
+				break
+			}
+			// A single line longer than the buffer (a large request object
+			// logged at RequestResponse level): grow and keep reading.
+			buf = append(buf[:n], make([]byte, len(buf))...)
+			buf = buf[:cap(buf)]
+		}
+		eof := rerr == io.EOF
+		if rerr != nil && eof && n > 0 && (cut < 0 || cut < n-1) {
+			// The last line has no newline: it is still a line.
+			cut = n - 1
+		}
+		data := buf[:cut+1]
+		carry = append(carry[:0], buf[cut+1:n]...)
+		*bp = buf
+		if len(data) > 0 {
+			j := &job{data: data, buf: bp, firstLine: line, name: in.Name, done: make(chan *chunkResult, 1)}
+			line += int64(bytes.Count(data, []byte{'\n'}))
+			if data[len(data)-1] != '\n' {
+				line++
+			}
+			offset += int64(len(data))
+			if !send(j) {
+				return
+			}
+		} else {
+			pool.Put(bp)
+		}
+		if rerr != nil {
+			end := &job{end: true, name: in.Name}
+			if !eof {
+				end.truncated = fmt.Sprintf("read error at line %d (decompressed byte %d): %v; %d bytes of an incomplete line dropped", line, offset, rerr, len(carry))
+				if errors.Is(rerr, io.ErrUnexpectedEOF) {
+					end.truncated = fmt.Sprintf("input ends unexpectedly (truncated?) at line %d, decompressed byte %d; kept everything before, dropped %d bytes of an incomplete line", line, offset, len(carry))
+				}
+			}
+			send(end)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// work parses chunks into the worker's partial aggregate.
+func work(p *partial, jobs <-chan *job, pool *sync.Pool, opts *Options) {
+	var parser Parser
+	var ev Event
+	var scratch []byte
+	since, until := int64(math.MinInt64), int64(math.MaxInt64)
+	if !opts.Since.IsZero() {
+		since = opts.Since.UnixNano()
+	}
+	if !opts.Until.IsZero() {
+		until = opts.Until.UnixNano()
+	}
+	filter := !opts.Filter.empty()
+	for j := range jobs {
+		res := &chunkResult{}
+		data := j.data
+		lineNo := j.firstLine
+		for len(data) > 0 {
+			var line []byte
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				line, data = data[:i], data[i+1:]
+			} else {
+				line, data = data, nil
+			}
+			lineNo++
+			res.lines++
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			if err := parser.Parse(line, &ev); err != nil {
+				res.malformed++
+				if len(res.examples) < maxMalformedExamples {
+					res.examples = append(res.examples, Malformed{File: j.name, Line: lineNo - 1, Error: err.Error()})
+				}
+				continue
+			}
+			p.events++
+			switch string(ev.Stage) {
+			case "ResponseComplete", "Panic":
+			default:
+				p.stages[string(ev.Stage)]++
+				continue
+			}
+			p.stages[string(ev.Stage)]++
+			if ev.StageTime == 0 || ev.Received == 0 {
+				p.untimed++
+				continue
+			}
+			if ev.StageTime < since || ev.StageTime >= until {
+				p.filtered++
+				continue
+			}
+			if opts.Deleted != nil && opts.Deleted.matches(&ev) {
+				res.deletions = append(res.deletions, newDeletion(&ev))
+			}
+			if filter && !opts.Filter.match(&ev, scratch) {
+				p.filtered++
+				continue
+			}
+			if ev.Code == 0 && string(ev.Stage) == "Panic" {
+				ev.Code = 500
+			}
+			long := isLongRunning(ev.Verb, ev.Subresource)
+			id := p.add(&ev, long)
+			if !long {
+				res.intervals = append(res.intervals, interval{user: id, start: ev.Received, end: ev.StageTime})
+			}
+			// The log covers stage times; a watch's start may be hours earlier.
+			if p.minT == 0 || ev.StageTime < p.minT {
+				p.minT = ev.StageTime
+			}
+			if ev.StageTime > p.maxT {
+				p.maxT = ev.StageTime
+			}
+		}
+		pool.Put(j.buf)
+		j.done <- res
+	}
+}
+
+// stream is one input as seen by the merger.
+type stream struct {
+	in      Input
+	firstT  int64
+	order   chan *job
+	started bool
+	done    bool
+	cur     []interval
+	summary InputSummary
+}
+
+// consumer merges the per-input results in time order and runs the sweep.
+type consumer struct {
+	sweep     *sweep
+	malformed []Malformed
+	nMalform  int64
+	deletions []Deletion
+	inputs    []InputSummary
+}
+
+// fill makes s.cur non-empty or marks s done.
+func (c *consumer) fill(ctx context.Context, s *stream) error {
+	for len(s.cur) == 0 && !s.done {
+		var j *job
+		var ok bool
+		select {
+		case j, ok = <-s.order:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			s.done = true
+			break
+		}
+		if j.end {
+			s.summary.Truncated = j.truncated
+			continue
+		}
+		res := <-j.done
+		s.summary.Lines += res.lines
+		s.summary.Malformed += res.malformed
+		c.nMalform += res.malformed
+		for _, m := range res.examples {
+			if len(c.malformed) < maxMalformedExamples {
+				c.malformed = append(c.malformed, m)
+			}
+		}
+		c.deletions = append(c.deletions, res.deletions...)
+		s.cur = res.intervals
+	}
+	if s.done {
+		s.summary.Name = s.in.Name
+		c.inputs = append(c.inputs, s.summary)
+	}
+	return nil
+}
+
+// merge feeds intervals to the sweep in end-time order across inputs. An
+// input is opened only when the merge reaches the time of its first event, so
+// rotated logs are read one after the other while logs of several API
+// servers covering the same hours are read together.
+func (c *consumer) merge(ctx context.Context, streams []*stream, start func(*stream), progress func()) error {
+	next := 0 // first stream not started
+	var active []*stream
+	for {
+		// Start every stream whose first event is not later than the
+		// earliest head among active ones (or any stream when none is active).
+		for next < len(streams) {
+			s := streams[next]
+			if len(active) > 0 && s.firstT != 0 {
+				earliest := int64(math.MaxInt64)
+				for _, a := range active {
+					if len(a.cur) > 0 && a.cur[0].end < earliest {
+						earliest = a.cur[0].end
+					}
+				}
+				if s.firstT > earliest {
+					break
+				}
+			}
+			start(s)
+			if err := c.fill(ctx, s); err != nil {
+				return err
+			}
+			next++
+			if !s.done {
+				active = append(active, s)
+			}
+		}
+		if len(active) == 0 {
+			if next == len(streams) {
+				return nil
+			}
+			continue
+		}
+		// The stream with the earliest head, and the bound up to which it
+		// can be fed without overtaking another.
+		best, bound := -1, int64(math.MaxInt64)
+		for i, a := range active {
+			h := a.cur[0].end
+			if best < 0 || h < active[best].cur[0].end {
+				if best >= 0 {
+					bound = min(bound, active[best].cur[0].end)
+				}
+				best = i
+			} else {
+				bound = min(bound, h)
+			}
+		}
+		if next < len(streams) && streams[next].firstT != 0 {
+			bound = min(bound, streams[next].firstT)
+		}
+		s := active[best]
+		n := 1
+		for n < len(s.cur) && s.cur[n].end <= bound {
+			n++
+		}
+		for _, iv := range s.cur[:n] {
+			c.sweep.add(iv)
+		}
+		s.cur = s.cur[n:]
+		if len(s.cur) == 0 {
+			if err := c.fill(ctx, s); err != nil {
+				return err
+			}
+			progress()
+			if s.done {
+				active = append(active[:best], active[best+1:]...)
+			}
+		}
+	}
+}
