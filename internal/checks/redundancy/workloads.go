@@ -1,0 +1,148 @@
+// Package redundancy checks that the components a cluster cannot run without
+// survive losing a pod or a node: single replicas, missing
+// PodDisruptionBudgets, replicas packed on one node, and Calico Typha sized
+// against the node count (incident 003).
+package redundancy
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// workload is a Deployment or StatefulSet, reduced to what these checks need.
+type workload struct {
+	kind      string // Deployment, StatefulSet
+	meta      *metav1.ObjectMeta
+	replicas  int32
+	ready     int32
+	selector  *metav1.LabelSelector
+	template  corev1.PodTemplateSpec
+	readyPods []*corev1.Pod
+}
+
+func workloads(snap *snapshot.Snapshot) []*workload {
+	var out []*workload
+	for i := range snap.Deployments {
+		d := &snap.Deployments[i]
+		out = append(out, &workload{kind: "Deployment", meta: &d.ObjectMeta, replicas: replicas(d.Spec.Replicas),
+			ready: d.Status.ReadyReplicas, selector: d.Spec.Selector, template: d.Spec.Template})
+	}
+	for i := range snap.StatefulSets {
+		s := &snap.StatefulSets[i]
+		out = append(out, &workload{kind: "StatefulSet", meta: &s.ObjectMeta, replicas: replicas(s.Spec.Replicas),
+			ready: s.Status.ReadyReplicas, selector: s.Spec.Selector, template: s.Spec.Template})
+	}
+	slices.SortFunc(out, func(a, b *workload) int {
+		return cmp.Or(strings.Compare(a.meta.Namespace, b.meta.Namespace), strings.Compare(a.meta.Name, b.meta.Name), strings.Compare(a.kind, b.kind))
+	})
+	attachPods(snap, out)
+	return out
+}
+
+// replicas applies the API default of 1.
+func replicas(r *int32) int32 {
+	if r == nil {
+		return 1
+	}
+	return *r
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// attachPods finds each workload's ready pods: through the ReplicaSet owner
+// chain when ReplicaSet metadata was read, by label selector otherwise.
+func attachPods(snap *snapshot.Snapshot, ws []*workload) {
+	rsOwner := map[[2]string]string{} // namespace/replicaset -> deployment
+	haveRS := false
+	if list, ok := snap.Metadata[snapshot.ReplicaSets]; ok && !skippedRS(snap) {
+		haveRS = true
+		for _, rs := range list {
+			for _, o := range rs.OwnerReferences {
+				if o.Kind == "Deployment" {
+					rsOwner[[2]string{rs.Namespace, rs.Name}] = o.Name
+				}
+			}
+		}
+	}
+	byKey := map[[3]string]*workload{}
+	for _, w := range ws {
+		byKey[[3]string{w.kind, w.meta.Namespace, w.meta.Name}] = w
+	}
+	for i := range snap.Pods {
+		pod := &snap.Pods[i]
+		if !podReady(pod) {
+			continue
+		}
+		var owner *workload
+		for _, o := range pod.OwnerReferences {
+			switch o.Kind {
+			case "StatefulSet":
+				owner = byKey[[3]string{"StatefulSet", pod.Namespace, o.Name}]
+			case "ReplicaSet":
+				if d, ok := rsOwner[[2]string{pod.Namespace, o.Name}]; ok {
+					owner = byKey[[3]string{"Deployment", pod.Namespace, d}]
+				} else if !haveRS {
+					owner = matchSelector(ws, pod)
+				}
+			}
+		}
+		if owner != nil {
+			owner.readyPods = append(owner.readyPods, pod)
+		}
+	}
+}
+
+func matchSelector(ws []*workload, pod *corev1.Pod) *workload {
+	for _, w := range ws {
+		if w.kind != "Deployment" || w.meta.Namespace != pod.Namespace || w.selector == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(w.selector)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
+			return w
+		}
+	}
+	return nil
+}
+
+// nodesOf counts the workload's ready pods per node.
+func (w *workload) nodesOf() map[string]int {
+	m := map[string]int{}
+	for _, p := range w.readyPods {
+		m[p.Spec.NodeName]++
+	}
+	return m
+}
+
+// Typha reports whether a Deployment is Calico's Typha.
+func Typha(d *appsv1.Deployment) bool {
+	return d.Labels["k8s-app"] == "calico-typha" || d.Spec.Template.Labels["k8s-app"] == "calico-typha" ||
+		strings.Contains(d.Name, "typha")
+}
+
+func skippedRS(snap *snapshot.Snapshot) bool {
+	for _, s := range snap.Info.Skipped {
+		if s.Resource.Group == snapshot.ReplicaSets.Group && s.Resource.Resource == snapshot.ReplicaSets.Resource {
+			return true
+		}
+	}
+	return false
+}
