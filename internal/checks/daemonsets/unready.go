@@ -136,7 +136,9 @@ func runUnready(p *check.Pass) error {
 	havePods := p.Has(snapshot.Pods)
 	nodes := len(p.Snapshot.Nodes)
 	dss := slices.Clone(p.Snapshot.DaemonSets)
-	slices.SortFunc(dss, func(a, b appsv1.DaemonSet) int { return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name)) })
+	slices.SortFunc(dss, func(a, b appsv1.DaemonSet) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
 	for i := range dss {
 		ds := &dss[i]
 		if !nss[ds.Namespace] {
@@ -180,7 +182,9 @@ func runUnready(p *check.Pass) error {
 		ev["affected"] = affected
 		ev["share"] = fmt.Sprintf("%.1f%%", share*100)
 		ev["crashLooping"] = crash
-		slices.SortFunc(bad, func(a, b podState) int { return cmp.Or(cmp.Compare(b.restarts, a.restarts), strings.Compare(a.name, b.name)) })
+		slices.SortFunc(bad, func(a, b podState) int {
+			return cmp.Or(cmp.Compare(b.restarts, a.restarts), strings.Compare(a.name, b.name))
+		})
 		objects := []check.Object{{Group: "apps", Kind: "DaemonSet", Namespace: ds.Namespace, Name: ds.Name}}
 		var pods []map[string]any
 		for _, s := range bad[:min(len(bad), 10)] {
