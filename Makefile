@@ -1,0 +1,44 @@
+# premortem: every target is a thin wrapper over go commands.
+# The two that matter: `make demo` and `make test` (see README.md).
+
+GO        ?= go
+BIN       := bin/premortem
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/premortem/premortem/internal/cli.version=$(VERSION)
+# End-to-end tests start real control planes; give them room on 2 cores.
+TESTFLAGS ?= -timeout 45m
+
+.PHONY: all build lab-bins demo test unit e2e vet fmt docs bench-scan bench-audit bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/premortem
+
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok
+# at pinned versions into .cache/lab/bin; does nothing when they exist.
+lab-bins:
+	bash lab/bins/build.sh
+
+# Starts a lab, applies the five incident scenarios, scans it, tears it down.
+demo: lab-bins build
+	$(GO) run ./lab/cmd/demo -premortem $(BIN)
+
+vet:
+	$(GO) vet ./...
+
+# Unit and end-to-end tests (e2e against the real lab).
+test: lab-bins vet
+	$(GO) test $(TESTFLAGS) ./...
+
+unit:
+	$(GO) test -short ./...
+
+e2e: lab-bins
+	$(GO) test $(TESTFLAGS) ./test/... ./lab/...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin .cache
