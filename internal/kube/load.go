@@ -27,6 +27,10 @@ const (
 	InfoKind       = "SnapshotInfo"
 )
 
+// FileKind marks a Skipped entry for a snapshot file (Resource is its
+// path) that could not be read whole, so its kinds are unknown.
+const FileKind = "File"
+
 // infoObject is the SnapshotInfo item of a snapshot file.
 type infoObject struct {
 	APIVersion string `json:"apiVersion"`
@@ -146,9 +150,13 @@ func Load(paths []string, extra []snapshot.Resource) (*LoadResult, error) {
 	}
 	sort.Slice(r.Covered, func(i, j int) bool { return resourceLess(r.Covered[i], r.Covered[j]) })
 	for _, p := range r.Problems {
+		res := snapshot.Resource{Kind: FileKind, Resource: p.File}
 		if p.Resource != nil {
-			info.Skipped = append(info.Skipped, snapshot.Skipped{Resource: *p.Resource, Reason: "unreadable in snapshot: " + p.Error()})
+			res = *p.Resource
 		}
+		// A file that could not be read to its end may have held any kind:
+		// the snapshot is incomplete, whatever it did hold.
+		info.Skipped = append(info.Skipped, snapshot.Skipped{Resource: res, Reason: "unreadable in snapshot: " + p.Error()})
 	}
 	return r, nil
 }

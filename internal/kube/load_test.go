@@ -147,9 +147,9 @@ func TestLoadProblems(t *testing.T) {
 		minObjects int
 		skipped    string // a resource the problem marks as skipped
 	}{
-		{"syntax error names the line", "testdata/bad.json", []string{"testdata/bad.json: line 3", "kept the 1 objects"}, 1, ""},
-		{"bad field names the document and object", "testdata/badfield.yaml", []string{"document 1 (line 1) (Job ci/j1)", "document 3 (line 11)"}, 1, "jobs"},
-		{"truncated gzip keeps what was read", truncated, []string{"cut.json.gz: line ", "file ends early"}, 100, ""},
+		{"syntax error names the line", "testdata/bad.json", []string{"testdata/bad.json: line 3", "kept the 1 objects"}, 1, "testdata/bad.json"},
+		{"bad field names the document and object", "testdata/badfield.yaml", []string{"document 1 (line 1) (Job ci/j1)", "document 3 (line 11)"}, 1, "jobs,testdata/badfield.yaml"},
+		{"truncated gzip keeps what was read", truncated, []string{"cut.json.gz: line ", "file ends early"}, 100, truncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,113 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/premortem/premortem/internal/snapshot"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// pagedKind is a kind whose LIST serves items 0..total-1 in pages and fails
+// as told; it records every request's options.
+type pagedKind struct {
+	total int
+	fail  func(call int, opts metav1.ListOptions) error
+	calls []metav1.ListOptions
+}
+
+func (k *pagedKind) spec() *kindSpec {
+	return &kindSpec{
+		res: snapshot.Pods,
+		list: func(_ context.Context, _ *clients, _ string, opts metav1.ListOptions, _ interner) (page, string, error) {
+			k.calls = append(k.calls, opts)
+			if err := k.fail(len(k.calls), opts); err != nil {
+				return page{}, "", err
+			}
+			start := 0
+			if opts.Continue != "" {
+				fmt.Sscanf(opts.Continue, "from-%d", &start)
+			}
+			end := min(start+int(opts.Limit), k.total)
+			var items []int
+			for i := start; i < end; i++ {
+				items = append(items, i)
+			}
+			cont := ""
+			if end < k.total {
+				cont = fmt.Sprintf("from-%d", end)
+			}
+			return page{items: items, n: len(items)}, cont, nil
+		},
+	}
+}
+
+func TestListKind(t *testing.T) {
+	gone := apierrors.NewResourceExpired("The provided continue parameter is too old")
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", fmt.Errorf("RBAC: no"))
+	tests := []struct {
+		name         string
+		fail         func(call int, opts metav1.ListOptions) error
+		wantRequests int
+		wantRestart  bool
+		wantErr      string // prefix of skipReason
+	}{
+		{"three pages", func(int, metav1.ListOptions) error { return nil }, 3, false, ""},
+		{"expired continue token restarts once", func(call int, _ metav1.ListOptions) error {
+			if call == 2 {
+				return gone
+			}
+			return nil
+		}, 5, true, ""},
+		{"expired twice gives up", func(_ int, o metav1.ListOptions) error {
+			if o.Continue != "" {
+				return gone
+			}
+			return nil
+		}, 4, true, "error: continue token expired twice"},
+		{"forbidden", func(int, metav1.ListOptions) error { return forbidden }, 1, false, "forbidden: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := &pagedKind{total: 25, fail: tt.fail}
+			r := &Reader{PageSize: 10}
+			var seen int
+			pages, requests, restarted, err := r.listKind(context.Background(), nil, k.spec(), "", func(n int) { seen += n })
+			if requests != tt.wantRequests || restarted != tt.wantRestart || requests != len(k.calls) {
+				t.Errorf("requests %d (calls %d), restarted %v; want %d, %v", requests, len(k.calls), restarted, tt.wantRequests, tt.wantRestart)
+			}
+			for i, o := range k.calls {
+				first := o.Continue == ""
+				if first && (o.ResourceVersion != "0" || o.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan) {
+					t.Errorf("call %d: first page %+v not from the watch cache", i, o)
+				}
+				if !first && (o.ResourceVersion != "" || o.ResourceVersionMatch != "") {
+					t.Errorf("call %d: continue page %+v carries a resourceVersion", i, o)
+				}
+				if o.Limit != 10 {
+					t.Errorf("call %d: limit %d", i, o.Limit)
+				}
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(skipReason(err), tt.wantErr) {
+					t.Fatalf("err %v (%q), want %q", err, skipReason(err), tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var items []int
+			for _, p := range pages {
+				items = append(items, p.items.([]int)...)
+			}
+			if len(items) != 25 || items[0] != 0 || items[24] != 24 || seen != 25 {
+				t.Errorf("items %v, progress %d: want 0..24 once", items, seen)
+			}
+		})
+	}
+}
