@@ -175,6 +175,8 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 					goto next
 				}
 			case "user":
+				// A repeated key replaces the earlier value, as in encoding/json.
+				ev.Username = nil
 				if b[i] == '{' {
 					e, err := p.object(b, i+1, ev, fieldsUser)
 					if err != nil {
@@ -184,6 +186,7 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 					goto next
 				}
 			case "objectRef":
+				ev.Resource, ev.Subresource, ev.Namespace, ev.Name, ev.APIGroup, ev.HasObjectRef = nil, nil, nil, nil, nil, false
 				if b[i] == '{' {
 					ev.HasObjectRef = true
 					e, err := p.object(b, i+1, ev, fieldsObjectRef)
@@ -194,6 +197,7 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 					goto next
 				}
 			case "responseStatus":
+				ev.Code = 0
 				if b[i] == '{' {
 					e, err := p.object(b, i+1, ev, fieldsStatus)
 					if err != nil {
@@ -243,6 +247,9 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 					goto next
 				}
 			}
+		}
+		if dst != nil {
+			*dst = nil
 		}
 		if dst != nil && b[i] == '"' {
 			e, esc, err := scanString(b, i+1)

@@ -1,0 +1,198 @@
+package audit
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+const sampleLine = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"4d2c1a3e-6b8f-4e8e-9f1a-2f6f0f5d9c11","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/team-a/pods?labelSelector=app%3Dweb\u0026limit=500","verb":"list","user":{"username":"system:serviceaccount:kube-system:namespace-controller","uid":"u1","groups":["system:serviceaccounts","system:authenticated"],"extra":{"authentication.kubernetes.io/pod-name":["x"]}},"impersonatedUser":{"username":"not-me"},"sourceIPs":["10.0.0.1","192.168.1.2"],"userAgent":"kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/a51b3b7/system:serviceaccount:kube-system:namespace-controller","objectRef":{"resource":"pods","namespace":"team-a","apiGroup":"","apiVersion":"v1"},"responseStatus":{"metadata":{},"status":"Failure","message":"the server has received too many requests and has asked us to try again later {\"a\":1}","code":429},"requestReceivedTimestamp":"2024-05-28T12:23:11.123456Z","stageTimestamp":"2024-05-28T12:23:12.623456Z","annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:namespace-controller\""}}`
+
+func TestParseSample(t *testing.T) {
+	var p Parser
+	var ev Event
+	if err := p.Parse([]byte(sampleLine), &ev); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{
+		"auditID":    string(ev.AuditID),
+		"stage":      string(ev.Stage),
+		"verb":       string(ev.Verb),
+		"requestURI": string(ev.RequestURI),
+		"username":   string(ev.Username),
+		"userAgent":  string(ev.UserAgent),
+		"resource":   string(ev.Resource),
+		"namespace":  string(ev.Namespace),
+		"name":       string(ev.Name),
+		"apiGroup":   string(ev.APIGroup),
+	}
+	want := map[string]string{
+		"auditID":    "4d2c1a3e-6b8f-4e8e-9f1a-2f6f0f5d9c11",
+		"stage":      "ResponseComplete",
+		"verb":       "list",
+		"requestURI": "/api/v1/namespaces/team-a/pods?labelSelector=app%3Dweb&limit=500",
+		"username":   "system:serviceaccount:kube-system:namespace-controller",
+		"userAgent":  "kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/a51b3b7/system:serviceaccount:kube-system:namespace-controller",
+		"resource":   "pods",
+		"namespace":  "team-a",
+		"name":       "",
+		"apiGroup":   "",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q, want %q", k, got[k], w)
+		}
+	}
+	if ev.Code != 429 {
+		t.Errorf("code = %d, want 429", ev.Code)
+	}
+	if d := time.Duration(ev.StageTime - ev.Received); d != 1500*time.Millisecond {
+		t.Errorf("duration = %v, want 1.5s", d)
+	}
+	if ips := ev.IPs(); strings.Join(ips, ",") != "10.0.0.1,192.168.1.2" {
+		t.Errorf("IPs = %v", ips)
+	}
+	if !ev.HasObjectRef {
+		t.Error("HasObjectRef = false")
+	}
+}
+
+func TestParseLargeRequestObject(t *testing.T) {
+	// A RequestResponse-level event with a 1 MB ConfigMap in requestObject,
+	// braces and quotes inside strings, before the fields we need.
+	data := strings.Repeat(`{\"k\":[1,2,\"}]\"]} `, 1<<20/20)
+	line := `{"kind":"Event","level":"RequestResponse","stage":"ResponseComplete","verb":"create","requestObject":{"kind":"ConfigMap","data":{"big":"` + data + `","n":[1,2,{"x":null}]}},"responseObject":{"kind":"Status","items":[[],{},[{"a":"]"}]]},"user":{"username":"alice"},"requestReceivedTimestamp":"2024-05-28T12:00:00Z","stageTimestamp":"2024-05-28T12:00:00.5Z"}`
+	if !json.Valid([]byte(line)) {
+		t.Fatal("test line is not valid JSON")
+	}
+	var p Parser
+	var ev Event
+	if err := p.Parse([]byte(line), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.Username) != "alice" || string(ev.Verb) != "create" || ev.StageTime-ev.Received != 500e6 {
+		t.Errorf("got user %q verb %q duration %d", ev.Username, ev.Verb, ev.StageTime-ev.Received)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, line string
+	}{
+		{"empty", ``},
+		{"not an object", `["a"]`},
+		{"truncated in a string", `{"verb":"li`},
+		{"truncated after a value", `{"verb":"list",`},
+		{"truncated in a nested object", `{"user":{"username":"a"`},
+		{"truncated request object", `{"requestObject":{"a":[1,2`},
+		{"mismatched bracket", `{"requestObject":{"a":[1,2}}`},
+		{"missing colon", `{"verb" "list"}`},
+		{"missing comma", `{"verb":"list" "stage":"x"}`},
+		{"garbage after the object", `{"verb":"list"} x`},
+		{"two objects", `{"verb":"list"}{"verb":"get"}`},
+		{"bare word key", `{verb:"list"}`},
+		{"escaped closing quote", `{"verb":"list\"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p Parser
+			var ev Event
+			if err := p.Parse([]byte(tt.line), &ev); err == nil {
+				t.Errorf("Parse(%q) = nil error", tt.line)
+			}
+		})
+	}
+}
+
+func TestParseMissingFields(t *testing.T) {
+	var p Parser
+	var ev Event
+	if err := p.Parse([]byte(` {"stage":"ResponseComplete","objectRef":null,"responseStatus":{"metadata":{}},"user":{}} `), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Code != 0 || ev.HasObjectRef || len(ev.Username) != 0 || ev.StageTime != 0 {
+		t.Errorf("unexpected values: %+v", ev)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, s := range []string{
+		"2024-05-28T12:23:11.123456Z",
+		"2024-05-28T12:23:11Z",
+		"2024-02-29T23:59:59.999999999Z",
+		"1999-12-31T00:00:00.1Z",
+		"2024-05-28T14:23:11.5+02:00",
+		"2100-03-01T00:00:00Z",
+	} {
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := parseTime([]byte(s))
+		if !ok || got != want.UnixNano() {
+			t.Errorf("parseTime(%q) = %d, %v; want %d", s, got, ok, want.UnixNano())
+		}
+	}
+	for _, s := range []string{"", "yesterday", "2024-13-01T00:00:00Z", "2024-05-28T12:23:11.Z"} {
+		if _, ok := parseTime([]byte(s)); ok {
+			t.Errorf("parseTime(%q) ok, want failure", s)
+		}
+	}
+}
+
+// FuzzParse checks the scanner against encoding/json: on any input it must
+// not panic, and on a valid JSON object it must succeed and agree with
+// encoding/json on every string field it extracts.
+func FuzzParse(f *testing.F) {
+	f.Add(sampleLine)
+	f.Add(`{"verb":"get","user":{"username":"a\u00e9\ud83d\ude00"},"objectRef":{"name":"x\\\"y"}}`)
+	f.Add(`{"requestObject":{"a":["}",{"b":"]"}]},"verb":"list"}`)
+	f.Add(`{"responseStatus":{"code":503},"stageTimestamp":"2024-05-28T12:23:11Z"}`)
+	f.Add(`{"verb":1,"user":[],"objectRef":"x","sourceIPs":null}`)
+	f.Add(`{"verb":"li`)
+	f.Add(`{}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		var p Parser
+		var ev Event
+		err := p.Parse([]byte(line), &ev)
+		if !utf8.ValidString(line) || !json.Valid([]byte(line)) {
+			return
+		}
+		var top map[string]any
+		if json.Unmarshal([]byte(line), &top) != nil {
+			return // valid JSON but not an object
+		}
+		if err != nil {
+			t.Fatalf("Parse rejected valid JSON %q: %v", line, err)
+		}
+		str := func(m map[string]any, k string) string {
+			s, _ := m[k].(string)
+			return s
+		}
+		obj := func(k string) map[string]any {
+			o, _ := top[k].(map[string]any)
+			return o
+		}
+		checks := []struct {
+			field     string
+			got, want string
+		}{
+			{"verb", string(ev.Verb), str(top, "verb")},
+			{"stage", string(ev.Stage), str(top, "stage")},
+			{"auditID", string(ev.AuditID), str(top, "auditID")},
+			{"requestURI", string(ev.RequestURI), str(top, "requestURI")},
+			{"userAgent", string(ev.UserAgent), str(top, "userAgent")},
+			{"user.username", string(ev.Username), str(obj("user"), "username")},
+			{"objectRef.resource", string(ev.Resource), str(obj("objectRef"), "resource")},
+			{"objectRef.namespace", string(ev.Namespace), str(obj("objectRef"), "namespace")},
+			{"objectRef.name", string(ev.Name), str(obj("objectRef"), "name")},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("%s = %q, encoding/json says %q (line %q)", c.field, c.got, c.want, line)
+			}
+		}
+	})
+}
