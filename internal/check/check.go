@@ -39,7 +39,7 @@ type Finding struct {
 	Message string   `json:"message"`
 	Objects []Object `json:"objects"`
 	// Evidence holds the numbers and fields that triggered the finding.
-	Evidence map[string]any `json:"evidence,omitempty"`
+	Evidence map[string]any `json:"evidence"`
 	// Incidents are the incidents (files under shared/incidents) this resembles, e.g. "004".
 	Incidents   []string `json:"incidents"`
 	Remediation string   `json:"remediation"`

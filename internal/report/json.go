@@ -1,0 +1,75 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// SchemaVersion names the -o json schema (docs/output-schema.md). Additive
+// changes keep it; anything else bumps it.
+const SchemaVersion = "premortem/scan/v1"
+
+// Output is the -o json document.
+type Output struct {
+	SchemaVersion string          `json:"schemaVersion"`
+	Info          snapshot.Info   `json:"info"`
+	Complete      bool            `json:"complete"`
+	Summary       OutputSummary   `json:"summary"`
+	Findings      []check.Finding `json:"findings"`
+	Ran           []string        `json:"ran"`
+	NotRun        []check.NotRun  `json:"notRun"`
+}
+
+// OutputSummary counts the findings.
+type OutputSummary struct {
+	Findings    int            `json:"findings"`
+	BySeverity  map[string]int `json:"bySeverity"`
+	MaxSeverity string         `json:"maxSeverity,omitempty"`
+	Text        string         `json:"text"`
+}
+
+// NewOutput builds the JSON document for r, with empty lists instead of
+// nulls so consumers need no nil checks.
+func NewOutput(r *check.Result) Output {
+	o := Output{SchemaVersion: SchemaVersion, Info: r.Info, Complete: r.Complete(),
+		Findings: make([]check.Finding, 0, len(r.Findings)), Ran: r.Ran, NotRun: r.NotRun}
+	if o.Ran == nil {
+		o.Ran = []string{}
+	}
+	if o.NotRun == nil {
+		o.NotRun = []check.NotRun{}
+	}
+	for _, f := range r.Findings {
+		if f.Objects == nil {
+			f.Objects = []check.Object{}
+		}
+		if f.Evidence == nil {
+			f.Evidence = map[string]any{}
+		}
+		if f.Incidents == nil {
+			f.Incidents = []string{}
+		}
+		o.Findings = append(o.Findings, f)
+	}
+	o.Summary = OutputSummary{Findings: len(r.Findings), BySeverity: map[string]int{}, Text: Summary(r)}
+	for _, s := range check.Severities() {
+		o.Summary.BySeverity[s.String()] = r.Count(s)
+	}
+	if m, ok := r.Max(); ok {
+		o.Summary.MaxSeverity = m.String()
+	}
+	return o
+}
+
+func writeJSON(w io.Writer, r *check.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(NewOutput(r)); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
