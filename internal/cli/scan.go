@@ -1,12 +1,219 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"strings"
+	"time"
 
+	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/checks"
+	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/report"
+	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/spf13/cobra"
 )
 
-// Placeholder until the scan verb lands.
-func newScanCommand(Streams) *cobra.Command {
-	return &cobra.Command{Use: "scan", Short: "(not built yet)", Hidden: true, RunE: func(*cobra.Command, []string) error { return errors.New("scan: not built yet") }}
+type scanOptions struct {
+	snapshots []string
+	baseline  string
+	output    string
+	failOn    string
+	only      []string
+	skip      []string
+	params    []string
+	now       string
+}
+
+func newScanCommand(streams Streams) *cobra.Command {
+	flags := kube.NewFlags()
+	var o scanOptions
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Read a cluster (live, or a snapshot) and report the latent conditions behind known incidents",
+		Long: `scan reads what the selected checks need and reports what they find, most
+severe first, with the incident each finding resembles and how to fix it.
+
+The live read is cheap by design: one paginated LIST per kind, the first page
+served from the API server's watch cache, metadata-only where enough, Secret
+data never read. Kinds it may not read (RBAC) and API groups whose discovery
+fails are reported, never silently ignored.
+
+Exit codes:
+  0  the scan completed and no finding reached --fail-on
+  1  a finding at or above --fail-on
+  2  bad flags or input, cluster unreachable
+  3  the scan could not read everything (the report says what), and no
+     finding reached --fail-on`,
+		Example: `  premortem scan
+  premortem scan --context prod -o json --fail-on high
+  premortem scan --snapshot cluster.json.gz --baseline last-week.json.gz
+  kubectl get pods,nodes -A -o yaml > dump.yaml && premortem scan --snapshot dump.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runScan(cmd.Context(), streams, flags, o)
+		},
+	}
+	flags.AddFlags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringSliceVar(&o.snapshots, "snapshot", nil, "read snapshot files or directories instead of a cluster (kubectl -o json|yaml output, `premortem snapshot save` files, .gz)")
+	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot to compare object counts against (object-growth)")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or markdown")
+	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical, or none")
+	f.StringSliceVar(&o.only, "only", nil, "run only these check IDs")
+	f.StringSliceVar(&o.skip, "skip", nil, "do not run these check IDs")
+	f.StringArrayVar(&o.params, "param", nil, "set a check parameter: ID.NAME=VALUE (see `premortem checks explain ID`)")
+	// --now pins the instant ages are measured against, so two scans of the
+	// same objects agree to the second (tests, reproducible reports).
+	f.StringVar(&o.now, "now", "", "measure ages against this RFC 3339 time instead of the read time")
+	_ = f.MarkHidden("now")
+	return cmd
+}
+
+func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOptions) error {
+	switch o.output {
+	case "table", "json", "markdown":
+	default:
+		return withExit(ExitError, fmt.Errorf("--output %q: want table, json or markdown", o.output))
+	}
+	failOn, failOnSet := check.Severity(0), false
+	if o.failOn != "none" && o.failOn != "" {
+		s, err := check.ParseSeverity(o.failOn)
+		if err != nil {
+			return withExit(ExitError, fmt.Errorf("--fail-on: %w", err))
+		}
+		failOn, failOnSet = s, true
+	}
+	params := map[string]string{}
+	for _, p := range o.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || !strings.Contains(k, ".") {
+			return withExit(ExitError, fmt.Errorf("--param %q: want CHECK-ID.NAME=VALUE", p))
+		}
+		params[k] = v
+	}
+	cs, err := checks.Select(o.only, o.skip)
+	if err != nil {
+		return withExit(ExitError, err)
+	}
+	want, required := readsOf(cs)
+
+	var snap *snapshot.Snapshot
+	if len(o.snapshots) > 0 {
+		snap, err = loadSnapshot(streams, o.snapshots, want, required)
+		if err != nil {
+			return withExit(ExitError, err)
+		}
+	} else {
+		rr, err := readLive(ctx, streams, flags, want)
+		if err != nil {
+			return err
+		}
+		snap = rr.Snapshot
+	}
+	// Only what the selected checks need decides completeness: a snapshot
+	// saved without Secrets is complete for a scan that does not read them.
+	snap.Info.Skipped = neededSkips(snap.Info.Skipped, want)
+
+	opts := check.Options{Params: params}
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339, o.now)
+		if err != nil {
+			return withExit(ExitError, fmt.Errorf("--now: %w", err))
+		}
+		opts.Now = t
+	}
+	if o.baseline != "" {
+		base, err := loadSnapshot(streams, []string{o.baseline}, want, nil)
+		if err != nil {
+			return withExit(ExitError, fmt.Errorf("--baseline: %w", err))
+		}
+		opts.Baseline = base
+	}
+	res, err := check.Run(ctx, snap, cs, opts)
+	if err != nil {
+		return withExit(ExitError, err)
+	}
+	if err := report.Write(streams.Out, o.output, res); err != nil {
+		return withExit(ExitError, err)
+	}
+	if max, ok := res.Max(); failOnSet && ok && max >= failOn {
+		return withExit(ExitFindings, nil)
+	}
+	if !res.Complete() {
+		return withExit(ExitIncomplete, nil)
+	}
+	return nil
+}
+
+// readsOf returns the kinds the checks read (required and optional) and
+// those they cannot run without.
+func readsOf(cs []*check.Check) (want, required []snapshot.Resource) {
+	seen := map[snapshot.Resource]bool{}
+	req := map[snapshot.Resource]bool{}
+	for _, c := range cs {
+		for _, r := range c.AllReads() {
+			if !seen[r] {
+				seen[r] = true
+				want = append(want, r)
+			}
+		}
+		for _, r := range c.Reads {
+			if !req[r] {
+				req[r] = true
+				required = append(required, r)
+			}
+		}
+	}
+	return want, required
+}
+
+// loadSnapshot reads snapshot files. Kinds the checks need that the files do
+// not cover are recorded as skipped: kubectl output for pods alone says
+// nothing about Deployments, and a scan of it must not call them fine.
+// Optional kinds count only for premortem's own files, which record what
+// they cover; in plain kubectl output their absence is no gap.
+func loadSnapshot(streams Streams, paths []string, want, required []snapshot.Resource) (*snapshot.Snapshot, error) {
+	lr, err := kube.Load(paths, want)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range lr.Problems {
+		fmt.Fprintf(streams.ErrOut, "premortem: warning: %v\n", p)
+	}
+	covered := map[snapshot.Resource]bool{}
+	for _, r := range lr.Covered {
+		covered[r] = true
+	}
+	skipped := map[snapshot.Resource]bool{}
+	for _, s := range lr.Snapshot.Info.Skipped {
+		skipped[s.Resource] = true
+	}
+	mustCover := required
+	if lr.HasInfo {
+		mustCover = want
+	}
+	for _, r := range mustCover {
+		if !covered[r] && !skipped[r] {
+			lr.Snapshot.Info.Skipped = append(lr.Snapshot.Info.Skipped, snapshot.Skipped{Resource: r, Reason: "not in the snapshot"})
+		}
+	}
+	return lr.Snapshot, nil
+}
+
+// neededSkips keeps the skipped kinds among want, and unreadable files.
+func neededSkips(skipped []snapshot.Skipped, want []snapshot.Resource) []snapshot.Skipped {
+	var out []snapshot.Skipped
+	for _, s := range skipped {
+		keep := s.Resource.Kind == kube.FileKind
+		for _, w := range want {
+			if w.Group == s.Resource.Group && w.Resource == s.Resource.Resource {
+				keep = true
+			}
+		}
+		if keep {
+			out = append(out, s)
+		}
+	}
+	return out
 }

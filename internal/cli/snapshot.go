@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,10 +111,12 @@ func writeSnapshotFile(path string, stdout io.Writer, snap *snapshot.Snapshot, c
 // readLive reads want from the cluster the flags point at, showing progress
 // on stderr when it is a terminal.
 func readLive(ctx context.Context, streams Streams, flags *kube.Flags, want []snapshot.Resource) (*kube.ReadResult, error) {
-	cfg, err := flags.RESTConfig(kube.ClientOptions{UserAgent: userAgent()})
+	counter := &kube.Counter{}
+	cfg, err := flags.RESTConfig(kube.ClientOptions{UserAgent: userAgent(), Counter: counter})
 	if err != nil {
 		return nil, withExit(ExitError, err)
 	}
+	start := time.Now()
 	r := &kube.Reader{Config: cfg, Namespace: flags.Namespace()}
 	var stopProgress func()
 	if IsTerminal(streams.ErrOut) {
@@ -126,6 +129,14 @@ func readLive(ctx context.Context, streams Streams, flags *kube.Flags, want []sn
 	if err != nil {
 		return nil, withExit(ExitError, err)
 	}
+	lists := 0
+	for _, n := range rr.Pages {
+		lists += n
+	}
+	// -v shows what the read cost; the scan benchmark parses this line.
+	slog.Info("read cluster", "server", cfg.Host, "objects", countObjects(rr.Snapshot), "kinds", len(rr.Pages),
+		"listRequests", lists, "requests", counter.Requests(), "bodyBytes", counter.BodyBytes(),
+		"wireBytes", counter.WireBytes(), "restarts", rr.Restarts, "seconds", time.Since(start).Seconds())
 	return rr, nil
 }
 

@@ -1,0 +1,290 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/premortem/premortem/internal/cli"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// premortemCLI runs premortem in-process and returns its exit code, stdout
+// and stderr.
+func premortemCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Run(context.Background(), args, cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// auditSince returns the ResponseComplete events logged after offset bytes
+// of the audit log, and the log's new size. Tests share one lab, so each
+// looks only at what it caused.
+func auditSince(t *testing.T, offset int64) ([]auditEvent, int64) {
+	t.Helper()
+	f, err := os.Open(cluster.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	var events []auditEvent
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	n := offset
+	for sc.Scan() {
+		n += int64(len(sc.Bytes())) + 1
+		var ev auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("audit log line: %v", err)
+		}
+		if ev.Stage == "ResponseComplete" {
+			events = append(events, ev)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return events, n
+}
+
+func auditSize(t *testing.T) int64 {
+	t.Helper()
+	fi, err := os.Stat(cluster.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// listChains checks every LIST premortem sent after offset: a first page
+// must ask the watch cache (resourceVersion=0, NotOlderThan) with a limit, a
+// later page must carry a continue token and no resourceVersion, and each
+// kind is listed by one chain only. It returns the kinds listed.
+func listChains(t *testing.T, offset int64) map[string]int {
+	t.Helper()
+	events, _ := auditSince(t, offset)
+	chains := map[string]int{}
+	for _, ev := range events {
+		if !strings.HasPrefix(ev.UserAgent, "premortem/") || ev.Verb != "list" {
+			continue
+		}
+		u, err := url.Parse(ev.RequestURI)
+		if err != nil {
+			t.Fatalf("request URI %q: %v", ev.RequestURI, err)
+		}
+		q := u.Query()
+		kind := u.Path
+		if ev.ObjectRef != nil {
+			kind = ev.ObjectRef.Resource + "." + ev.ObjectRef.APIGroup
+		}
+		if q.Get("limit") == "" {
+			t.Errorf("LIST without limit: %s", ev.RequestURI)
+		}
+		if q.Get("continue") != "" {
+			if q.Get("resourceVersion") != "" || q.Get("resourceVersionMatch") != "" {
+				t.Errorf("continue page with a resourceVersion: %s", ev.RequestURI)
+			}
+			continue
+		}
+		if q.Get("resourceVersion") != "0" || q.Get("resourceVersionMatch") != "NotOlderThan" {
+			t.Errorf("first page not served from the watch cache (want resourceVersion=0&resourceVersionMatch=NotOlderThan): %s", ev.RequestURI)
+		}
+		chains[kind]++
+	}
+	for kind, n := range chains {
+		if n > 1 {
+			t.Errorf("%s listed %d times, want once", kind, n)
+		}
+	}
+	if len(chains) == 0 {
+		t.Fatal("no LIST by premortem in the audit log")
+	}
+	return chains
+}
+
+func TestScanReadCost(t *testing.T) {
+	before := auditSize(t)
+	code, _, stderr := premortemCLI(t, "scan", "--kubeconfig", cluster.Kubeconfig, "-o", "json")
+	if code == cli.ExitError {
+		t.Fatalf("scan: exit %d: %s", code, stderr)
+	}
+	kinds := listChains(t, before)
+	for _, k := range []string{"pods.", "nodes.", "namespaces."} {
+		if kinds[k] != 1 {
+			t.Errorf("%s listed %d times, want 1 (listed: %v)", k, kinds[k], kinds)
+		}
+	}
+}
+
+func TestSnapshotSaveReadCost(t *testing.T) {
+	before := auditSize(t)
+	path := filepath.Join(t.TempDir(), "lab.json.gz")
+	code, _, stderr := premortemCLI(t, "snapshot", "save", "--kubeconfig", cluster.Kubeconfig, path)
+	if code != cli.ExitOK && code != cli.ExitIncomplete {
+		t.Fatalf("snapshot save: exit %d: %s", code, stderr)
+	}
+	kinds := listChains(t, before)
+	// Everything premortem knows is read, Secrets metadata-only.
+	for _, k := range []string{"pods.", "nodes.", "secrets.", "configmaps.", "jobs.batch", "apiservices.apiregistration.k8s.io", "networkpolicies.networking.k8s.io"} {
+		if kinds[k] != 1 {
+			t.Errorf("%s listed %d times, want 1 (listed: %v)", k, kinds[k], kinds)
+		}
+	}
+}
+
+// normalized drops what legitimately differs between two reads of the same
+// cluster: where and when they were taken.
+func normalized(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("scan -o json output is not JSON: %v\n%s", err, out)
+	}
+	if info, ok := m["info"].(map[string]any); ok {
+		delete(info, "source")
+		delete(info, "takenAt")
+	}
+	return m
+}
+
+func TestScanOfSavedSnapshotEqualsLiveScan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lab.json.gz")
+	// Ages are measured against one instant for both scans.
+	now := "2030-01-01T00:00:00Z"
+	code, live, stderr := premortemCLI(t, "scan", "--kubeconfig", cluster.Kubeconfig, "-o", "json", "--now", now)
+	if code == cli.ExitError {
+		t.Fatalf("live scan: exit %d: %s", code, stderr)
+	}
+	if c, _, stderr := premortemCLI(t, "snapshot", "save", "--kubeconfig", cluster.Kubeconfig, path); c == cli.ExitError {
+		t.Fatalf("snapshot save: exit %d: %s", c, stderr)
+	}
+	code2, offline, stderr := premortemCLI(t, "scan", "--snapshot", path, "-o", "json", "--now", now)
+	if code2 != code {
+		t.Errorf("exit codes differ: live %d, snapshot %d (%s)", code, code2, stderr)
+	}
+	a, b := normalized(t, live), normalized(t, offline)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("scan of the saved snapshot differs from the live scan:\nlive:     %s\nsnapshot: %s", live, offline)
+	}
+	if fs, _ := a["findings"].([]any); len(fs) == 0 {
+		t.Errorf("no findings at all on a lab with every scenario applied: %s", live)
+	}
+}
+
+// TestScanReportsUnavailableAPIService: scenario 004 leaves metrics.k8s.io
+// unavailable; discovery of that group fails, the scan says so and goes on.
+func TestScanReportsUnavailableAPIService(t *testing.T) {
+	code, out, stderr := premortemCLI(t, "scan", "--kubeconfig", cluster.Kubeconfig, "-o", "json")
+	if code != cli.ExitIncomplete && code != cli.ExitFindings {
+		t.Fatalf("exit %d, want %d (incomplete): %s", code, cli.ExitIncomplete, stderr)
+	}
+	var res struct {
+		Info struct {
+			DiscoveryFailures []struct{ GroupVersion, Error string } `json:"discoveryFailures"`
+		} `json:"info"`
+		Ran []string `json:"ran"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range res.Info.DiscoveryFailures {
+		found = found || d.GroupVersion == "metrics.k8s.io/v1beta1"
+	}
+	if !found {
+		t.Errorf("discoveryFailures = %+v, want metrics.k8s.io/v1beta1", res.Info.DiscoveryFailures)
+	}
+	if len(res.Ran) == 0 {
+		t.Errorf("no check ran")
+	}
+}
+
+// TestScanWithoutSecretsPermission: a user who may read everything but
+// Secrets gets a scan that says Secrets were not read, reads the rest, and
+// exits incomplete.
+func TestScanWithoutSecretsPermission(t *testing.T) {
+	ctx := context.Background()
+	var rules []rbacv1.PolicyRule
+	for _, g := range []struct {
+		group     string
+		resources []string
+	}{
+		{"", []string{"namespaces", "nodes", "pods", "services", "configmaps", "serviceaccounts"}},
+		{"apps", []string{"deployments", "daemonsets", "statefulsets", "replicasets"}},
+		{"batch", []string{"jobs", "cronjobs"}},
+		{"policy", []string{"poddisruptionbudgets"}},
+		{"discovery.k8s.io", []string{"endpointslices"}},
+		{"networking.k8s.io", []string{"networkpolicies", "ingresses"}},
+		{"apiregistration.k8s.io", []string{"apiservices"}},
+		{"apiextensions.k8s.io", []string{"customresourcedefinitions"}},
+		{"crd.projectcalico.org", []string{"networkpolicies"}},
+	} {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g.group}, Resources: g.resources, Verbs: []string{"get", "list"}})
+	}
+	const name = "premortem-e2e-no-secrets"
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
+	if _, err := cluster.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: name}},
+	}
+	if _, err := cluster.Client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := cluster.UserKubeconfig(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RBAC changes reach the authorizer through its informers: give it a
+	// moment by retrying until pods are readable.
+	var code int
+	var out, stderr string
+	for i := 0; i < 50; i++ {
+		code, out, stderr = premortemCLI(t, "scan", "--kubeconfig", kubeconfig, "-o", "json")
+		if !strings.Contains(out, `"pods"`) || code == cli.ExitError {
+			break
+		}
+	}
+	if code != cli.ExitIncomplete {
+		t.Fatalf("exit %d, want %d (incomplete): %s\n%s", code, cli.ExitIncomplete, stderr, out)
+	}
+	var res struct {
+		Info struct {
+			Skipped []struct {
+				Resource struct{ Group, Resource string }
+				Reason   string
+			} `json:"skipped"`
+		} `json:"info"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	var skipped []string
+	for _, s := range res.Info.Skipped {
+		skipped = append(skipped, s.Resource.Resource+"."+s.Resource.Group)
+		if s.Resource.Resource == "secrets" && !strings.HasPrefix(s.Reason, "forbidden") {
+			t.Errorf("secrets skipped for %q, want forbidden", s.Reason)
+		}
+	}
+	sort.Strings(skipped)
+	if strings.Join(skipped, ",") != "secrets." {
+		t.Errorf("skipped = %v, want only secrets", skipped)
+	}
+}
