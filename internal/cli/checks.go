@@ -1,12 +1,65 @@
 package cli
 
 import (
-	"errors"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/premortem/premortem/internal/checks"
+	"github.com/premortem/premortem/internal/report"
 )
 
-// Placeholder until the checks verb lands.
-func newChecksCommand(Streams) *cobra.Command {
-	return &cobra.Command{Use: "checks", Short: "(not built yet)", Hidden: true, RunE: func(*cobra.Command, []string) error { return errors.New("checks: not built yet") }}
+func newChecksCommand(streams Streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "checks",
+		Short: "List and explain the check catalog",
+		Long: `The checks premortem scan runs. docs/reference/checks.md is generated from
+the same declarations.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newChecksListCommand(streams), newChecksExplainCommand(streams))
+	return cmd
+}
+
+func newChecksListCommand(streams Streams) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List every check: ID, default severity, category, incidents, title",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if !slices.Contains(report.Formats, output) {
+				return withExit(ExitError, fmt.Errorf("--output %q: want one of %s", output, strings.Join(report.Formats, ", ")))
+			}
+			return report.WriteCatalog(streams.Out, output, checks.All())
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: "+strings.Join(report.Formats, ", "))
+	return cmd
+}
+
+func newChecksExplainCommand(streams Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "explain CHECK-ID",
+		Short: "Explain one check: what it looks for, why, how to fix it, its parameters",
+		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			var ids []string
+			for _, c := range checks.All() {
+				ids = append(ids, c.ID)
+			}
+			return ids, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, ok := checks.Lookup(args[0])
+			if !ok {
+				_, err := checks.Select([]string{args[0]}, nil)
+				return withExit(ExitError, err)
+			}
+			return report.Explain(streams.Out, c)
+		},
+	}
 }

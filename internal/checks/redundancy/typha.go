@@ -39,11 +39,12 @@ Typha image is already present (node status images).
 
 Severity: high for a single replica in a cluster of two nodes or more,
 medium otherwise.`,
-	Remediation: `Scale Typha to the wanted count (with the Tigera operator, set
-typhaDeployment / the Installation's controlPlaneReplicas; with manifests,
-kubectl -n <ns> scale deployment calico-typha --replicas=N), keep a
-PodDisruptionBudget on it, and restart it alone, waiting for readiness,
-during cluster-wide restarts.`,
+	Remediation: `Scale Typha to the wanted count. With manifests:
+kubectl -n <ns> scale deployment calico-typha --replicas=N (and raise it in
+the manifest, or the next apply undoes it). With the Tigera operator, the
+operator sizes Typha from the node count: check that it is running and
+reconciling. Keep a PodDisruptionBudget on Typha, and restart it alone,
+waiting for readiness, during cluster-wide restarts.`,
 	Params: []check.Param{
 		{Name: "min-replicas", Type: check.Int, Default: "3", Doc: "Replicas a production cluster should run at least (Calico guidance)."},
 		{Name: "nodes-per-replica", Type: check.Int, Default: "200", Doc: "Nodes one Typha replica serves (Calico guidance)."},
