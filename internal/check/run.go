@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -129,7 +130,8 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cs []*Check, opts Options
 func runOne(c *Check, pass *Pass) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+			slog.Error("check panicked", "check", c.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
 	return c.Run(pass)

@@ -1,0 +1,171 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+func TestSeverity(t *testing.T) {
+	for _, s := range Severities() {
+		got, err := ParseSeverity(strings.ToUpper(s.String()))
+		if err != nil || got != s {
+			t.Errorf("ParseSeverity(%q) = %v, %v", s, got, err)
+		}
+		b, err := json.Marshal(s)
+		if err != nil || string(b) != `"`+s.String()+`"` {
+			t.Errorf("Marshal(%v) = %s, %v", s, b, err)
+		}
+		var back Severity
+		if err := json.Unmarshal(b, &back); err != nil || back != s {
+			t.Errorf("Unmarshal(%s) = %v, %v", b, back, err)
+		}
+	}
+	if _, err := ParseSeverity("severe"); err == nil {
+		t.Error("ParseSeverity(severe) succeeded")
+	}
+	if !(Info < Low && Low < Medium && Medium < High && High < Critical) {
+		t.Error("severities out of order")
+	}
+}
+
+// fake builds a check that reports one finding per entry of sevs.
+func fake(id string, reads []snapshot.Resource, run func(*Pass) error) *Check {
+	return &Check{ID: id, Title: "t", Category: "c", Severity: High, Incidents: []string{"001"}, Reads: reads,
+		Doc: "d", Remediation: "r", Run: run,
+		Params: []Param{{Name: "limit", Type: Int, Default: "3", Doc: "d"}, {Name: "age", Type: Duration, Default: "10m", Doc: "d"}}}
+}
+
+func TestRun(t *testing.T) {
+	takenAt := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	snap := &snapshot.Snapshot{Info: snapshot.Info{TakenAt: takenAt,
+		Skipped:           []snapshot.Skipped{{Resource: snapshot.Secrets, Reason: "forbidden"}},
+		DiscoveryFailures: []snapshot.DiscoveryFailure{{GroupVersion: "apiregistration.k8s.io/v1", Error: "503"}}}}
+	var sawNow time.Time
+	var sawLimit int
+	var sawAge time.Duration
+	cs := []*Check{
+		fake("reports", []snapshot.Resource{snapshot.Nodes}, func(p *Pass) error {
+			sawNow, sawLimit, sawAge = p.Now, p.Int("limit"), p.Duration("age")
+			p.Report(Finding{Severity: Low, Title: "b", Objects: []Object{{Kind: "Node", Name: "b"}}})
+			p.Report(Finding{Severity: Critical, Title: "a", Objects: []Object{{Kind: "Node", Name: "z"}}})
+			p.Report(Finding{Severity: Low, Title: "a", Objects: []Object{{Kind: "Node", Name: "a"}}, Remediation: "own"})
+			return nil
+		}),
+		fake("needs-secrets", []snapshot.Resource{snapshot.Secrets}, func(*Pass) error { t.Error("ran without its reads"); return nil }),
+		fake("needs-apiservices", []snapshot.Resource{snapshot.APIServices}, func(*Pass) error { t.Error("ran without its reads"); return nil }),
+		fake("not-applicable", []snapshot.Resource{snapshot.Nodes}, func(p *Pass) error { return p.NotRun("needs --baseline") }),
+		fake("fails", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return errors.New("boom") }),
+		fake("panics", []snapshot.Resource{snapshot.Nodes}, func(p *Pass) error { p.Float("limit"); return nil }),
+	}
+	res, err := Run(context.Background(), snap, cs, Options{Params: map[string]string{"reports.limit": "7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sawNow.Equal(takenAt) || sawLimit != 7 || sawAge != 10*time.Minute {
+		t.Errorf("pass saw now=%v limit=%d age=%v; want the snapshot time, the override and the default", sawNow, sawLimit, sawAge)
+	}
+	var order []string
+	for _, f := range res.Findings {
+		order = append(order, f.Severity.String()+" "+f.Objects[0].Name)
+		if f.ID != "reports" || len(f.Incidents) != 1 {
+			t.Errorf("finding not filled from its check: %+v", f)
+		}
+	}
+	if got := strings.Join(order, ","); got != "critical z,low a,low b" {
+		t.Errorf("findings order = %s", got)
+	}
+	if res.Findings[1].Remediation != "own" || res.Findings[2].Remediation != "r" {
+		t.Errorf("remediation defaults wrong: %q %q", res.Findings[1].Remediation, res.Findings[2].Remediation)
+	}
+	if len(res.Ran) != 1 || res.Ran[0] != "reports" {
+		t.Errorf("ran = %v", res.Ran)
+	}
+	want := map[string]struct {
+		reason     string
+		incomplete bool
+	}{
+		"needs-secrets":     {"not read: secrets (forbidden)", true},
+		"needs-apiservices": {"not read: apiservices.apiregistration.k8s.io (discovery failed: 503)", true},
+		"not-applicable":    {"needs --baseline", false},
+		"fails":             {"failed: boom", true},
+		"panics":            {"failed: panic: check panics: parameter \"limit\" is not declared with type float64", true},
+	}
+	if len(res.NotRun) != len(want) {
+		t.Fatalf("notRun = %+v", res.NotRun)
+	}
+	for _, n := range res.NotRun {
+		w := want[n.ID]
+		if !strings.HasPrefix(n.Reason, w.reason) || n.Incomplete != w.incomplete {
+			t.Errorf("notRun %s = %q (incomplete %v), want %q (%v)", n.ID, n.Reason, n.Incomplete, w.reason, w.incomplete)
+		}
+	}
+	if res.Complete() {
+		t.Error("result with skipped kinds reports complete")
+	}
+	if m, ok := res.Max(); !ok || m != Critical {
+		t.Errorf("Max = %v, %v", m, ok)
+	}
+}
+
+func TestRunCompleteness(t *testing.T) {
+	snap := &snapshot.Snapshot{}
+	cs := []*Check{fake("na", nil, func(p *Pass) error { return p.NotRun("needs --baseline") })}
+	now := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	res, err := Run(context.Background(), snap, cs, Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Complete() {
+		t.Error("a check that does not apply made the result incomplete")
+	}
+	if _, ok := res.Max(); ok {
+		t.Error("Max reported a severity without findings")
+	}
+}
+
+func TestRunParamErrors(t *testing.T) {
+	cs := []*Check{fake("x", nil, func(*Pass) error { return nil })}
+	for key, val := range map[string]string{"x.nope": "1", "y.limit": "1", "limit": "1", "x.limit": "many", "x.age": "10"} {
+		_, err := Run(context.Background(), &snapshot.Snapshot{}, cs, Options{Params: map[string]string{key: val}})
+		if err == nil {
+			t.Errorf("param %s=%s accepted", key, val)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, &snapshot.Snapshot{}, cs, Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled run: err = %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := fake("good-one", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
+	if err := Validate([]*Check{good}); err != nil {
+		t.Errorf("valid check rejected: %v", err)
+	}
+	bad := &Check{ID: "Bad_ID", Params: []Param{{Name: "n", Type: Int, Default: "x"}}}
+	err := Validate([]*Check{bad, good, good})
+	for _, want := range []string{"not kebab-case", "no title", "no incidents", "no reads", "no doc", "no remediation",
+		"no run function", `parameter "n" has no doc`, `parameter "n" default`, "duplicate ID"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error %v does not mention %q", err, want)
+		}
+	}
+}
+
+func TestFormatAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "0s", 45 * time.Second: "45s", 12 * time.Minute: "12m", 3 * time.Hour: "3h",
+		3*time.Hour + 20*time.Minute: "3h20m", 4 * 24 * time.Hour: "4d", 4*24*time.Hour + 6*time.Hour + 5*time.Minute: "4d6h",
+	} {
+		if got := FormatAge(d); got != want {
+			t.Errorf("FormatAge(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
