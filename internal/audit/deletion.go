@@ -189,11 +189,18 @@ type DeletionReport struct {
 	// four days in incident 004.
 	GapSeconds      *float64 `json:"gapSeconds,omitempty"`
 	DurationSeconds *float64 `json:"cascadeDurationSeconds,omitempty"`
-	// LastRemoved is the last named object the cascade deleted;
-	// LastCollection the last deletecollection call (at Metadata level the
-	// log does not say how many objects one removed, possibly none).
-	LastRemoved    *Deletion `json:"lastRemoved,omitempty"`
-	LastCollection *Deletion `json:"lastCollection,omitempty"`
+	// LastRemoved ends the cascade's first pass: the latest of the first
+	// deletes of each resource. Objects cannot be created in a terminating
+	// namespace, so the first successful delete or deletecollection of a
+	// resource removes what there was; later ones are retries (the namespace
+	// controller repeats every deletecollection until it can finalize) that
+	// remove nothing. At Metadata level the log does not say how many
+	// objects one deletecollection removed, possibly none.
+	LastRemoved *Deletion `json:"lastRemoved,omitempty"`
+	// LastNamed is the last delete that names its object.
+	LastNamed *Deletion `json:"lastNamed,omitempty"`
+	// Retries counts deletes of a resource after its first one.
+	Retries int64 `json:"retries"`
 	// Removed: for a namespace, the controller's finalize call after which
 	// the API server removes the namespace object.
 	Removed *Deletion `json:"removed,omitempty"`
@@ -264,6 +271,7 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 	}
 	req := r.Request
 	groups := map[[4]string]*CascadeGroup{}
+	firstOf := map[string]*Deletion{} // resource -> its first delete in the cascade
 	for i := range evs {
 		d := &evs[i]
 		if d.Verb != "delete" && d.Verb != "deletecollection" {
@@ -306,11 +314,25 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 		}
 		te := d.Time
 		r.CascadeEnd = &te
-		if d.Verb == "delete" && d.Name != "" {
-			r.LastRemoved = d
-		} else {
-			r.LastCollection = d
+		if d.Name != "" {
+			r.LastNamed = d
 		}
+		// A named delete is its own object; a collection is per resource.
+		key := d.Resource
+		if d.Name != "" {
+			key += "/" + d.Name
+		}
+		if _, seen := firstOf[key]; seen {
+			r.Retries++
+			continue
+		}
+		firstOf[key] = d
+		if r.LastRemoved == nil || !d.Time.Before(r.LastRemoved.Time) {
+			r.LastRemoved = d
+		}
+	}
+	if r.Retries > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d deletes repeated an earlier one for the same resource: the namespace controller retries while it cannot finalize the namespace (for example when discovery fails for an unavailable APIService); the first pass ended at the last object removed", r.Retries))
 	}
 	for _, g := range groups {
 		r.Cascade = append(r.Cascade, *g)

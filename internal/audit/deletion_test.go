@@ -45,6 +45,8 @@ func incident004Log() string {
 	// A failed delete removes nothing.
 	w(tev{id: "fail", user: nsController, verb: "delete", resource: "services", ns: "team-a", name: "gone", code: 404, start: cascade.Add(14 * time.Second), end: cascade.Add(14 * time.Second)})
 	w(tev{id: "svc", user: nsController, verb: "delete", resource: "services", ns: "team-a", name: "web", start: cascade.Add(15 * time.Second), end: cascade.Add(15 * time.Second)})
+	// The controller's next sync repeats a deletecollection: a retry.
+	w(tev{id: "retry", user: nsController, verb: "deletecollection", resource: "configmaps", ns: "team-a", start: cascade.Add(17 * time.Second), end: cascade.Add(17 * time.Second)})
 	w(tev{id: "fin", user: nsController, verb: "update", resource: "namespaces", sub: "finalize", ns: "team-a", name: "team-a", start: cascade.Add(20 * time.Second), end: cascade.Add(20 * time.Second)})
 	return b.String()
 }
@@ -62,21 +64,21 @@ func TestDeletionForensicsIncident004(t *testing.T) {
 	if d.Request.AuditID != "req" || d.Request.User != "spinnaker" || d.Request.UserAgent != "Helm/3.3.4" || strings.Join(d.Request.SourceIPs, ",") != "10.1.2.3" {
 		t.Errorf("request = %+v", d.Request)
 	}
-	if d.CascadeDeletes != 7 {
-		t.Errorf("cascade deletes = %d, want 7 (3 deletecollection, 3 GC, 1 service)", d.CascadeDeletes)
+	if d.CascadeDeletes != 8 {
+		t.Errorf("cascade deletes = %d, want 8 (3 deletecollection, 3 GC, 1 service, 1 retry)", d.CascadeDeletes)
 	}
 	wantGap := (4*24*time.Hour + 2*time.Hour - 20*time.Millisecond).Seconds()
 	if d.GapSeconds == nil || abs(*d.GapSeconds-wantGap) > 1e-6 {
 		t.Errorf("gap = %v, want %v", d.GapSeconds, wantGap)
 	}
-	if d.DurationSeconds == nil || *d.DurationSeconds != 15 {
-		t.Errorf("cascade duration = %v, want 15", d.DurationSeconds)
+	if d.DurationSeconds == nil || *d.DurationSeconds != 17 {
+		t.Errorf("cascade duration = %v, want 17", d.DurationSeconds)
 	}
 	if d.LastRemoved == nil || d.LastRemoved.Name != "web" || d.LastRemoved.Resource != "services" {
 		t.Errorf("last removed = %+v", d.LastRemoved)
 	}
-	if d.LastCollection == nil || d.LastCollection.Resource != "deployments.apps" {
-		t.Errorf("last collection = %+v", d.LastCollection)
+	if d.Retries != 1 {
+		t.Errorf("retries = %d, want 1", d.Retries)
 	}
 	if d.Removed == nil || d.Removed.AuditID != "fin" {
 		t.Errorf("removed = %+v", d.Removed)
@@ -88,7 +90,7 @@ func TestDeletionForensicsIncident004(t *testing.T) {
 	for _, g := range d.Cascade {
 		byActor[g.Actor] += g.Count
 	}
-	if byActor[ActorNamespaceController] != 4 || byActor[ActorGarbageCollector] != 3 {
+	if byActor[ActorNamespaceController] != 5 || byActor[ActorGarbageCollector] != 3 {
 		t.Errorf("cascade by actor = %v", byActor)
 	}
 

@@ -86,17 +86,17 @@ func lineChart(title string, series []chartSeries, t Timeline) template.HTML {
 		lx := left + float64(si%4)*(W-left-right)/4
 		ly := H + float64(si/4)*20
 		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="10" height="10" fill="%s"/><text x="%.0f" y="%.0f" class="a">%s</text>`,
-			lx, ly-9, color, lx+14, ly, template.HTMLEscapeString(truncate(s.Name, 40)))
+			lx, ly-9, color, lx+14, ly, template.HTMLEscapeString(truncate(s.Name, 34)))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
 
 func axisLabel(v float64) string {
-	if v == math.Trunc(v) {
+	if v >= 10 || v == math.Trunc(v) {
 		return fmt.Sprintf("%.0f", v)
 	}
-	return fmt.Sprintf("%.2g", v)
+	return fmt.Sprintf("%.2f", v)
 }
 
 var htmlTemplate = template.Must(template.New("audit").Funcs(template.FuncMap{

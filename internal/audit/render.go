@@ -162,8 +162,8 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 	if d.LastRemoved != nil {
 		line("Last object removed:", d.LastRemoved)
 	}
-	if d.LastCollection != nil {
-		line("Last deletecollection:", d.LastCollection)
+	if d.LastNamed != nil && d.LastNamed != d.LastRemoved {
+		line("Last named delete:", d.LastNamed)
 	}
 	if d.Removed != nil {
 		line("Namespace finalized:", d.Removed)
