@@ -42,6 +42,7 @@ const (
 	OutcomeSkipped    Outcome = "skipped"     // held back by a gate
 	OutcomeNone       Outcome = "none"        // nothing to restart
 	OutcomeFailed     Outcome = "failed"      // see Detail
+	OutcomeCancelled  Outcome = "cancelled"   // interrupted (Ctrl-C, a cancelled context)
 	OutcomeNotStarted Outcome = "not-started" // an earlier failure stopped the run
 )
 
@@ -123,6 +124,9 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Result, error) {
 				r := StepResult{ID: p.Steps[i].ID, Outcome: outcome, Elapsed: time.Since(t0), Detail: detail}
 				if stepErr != nil {
 					r.Outcome, r.Detail, errs[i] = OutcomeFailed, stepErr.Error(), stepErr
+					if errors.Is(ctx.Err(), context.Canceled) {
+						r.Outcome = OutcomeCancelled
+					}
 				}
 				report(i, r)
 			}()
