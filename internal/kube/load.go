@@ -83,11 +83,25 @@ func (p Problem) Error() string {
 // A file that cannot be read in part is a Problem and loading goes on; Load
 // fails only when a path does not exist or nothing at all could be read.
 func Load(paths []string, extra []snapshot.Resource) (*LoadResult, error) {
+	return LoadVisit(paths, extra, nil, nil)
+}
+
+// LoadVisit is Load that streams the objects of the visit kinds (each
+// Visitable) whole to visit instead of keeping them, as Reader.Visit does
+// for a live read.
+func LoadVisit(paths []string, extra []snapshot.Resource, visit []snapshot.Resource, visitor Visitor) (*LoadResult, error) {
 	l := &loader{
 		res:     &LoadResult{Snapshot: &snapshot.Snapshot{}, Ignored: map[string]int{}},
 		kinds:   map[schema.GroupKind]*kindSpec{},
 		seen:    map[snapshot.Resource]bool{},
 		interns: map[snapshot.Resource]interner{},
+		visitor: visitor,
+		visit:   map[schema.GroupKind]snapshot.Resource{},
+	}
+	for _, r := range visit {
+		if _, ok := visitSpecs[r]; ok && visitor != nil {
+			l.visit[schema.GroupKind{Group: r.Group, Kind: r.Kind}] = r
+		}
 	}
 	for r, s := range specs {
 		l.kinds[schema.GroupKind{Group: r.Group, Kind: r.Kind}] = s
@@ -171,6 +185,8 @@ type loader struct {
 	kinds   map[schema.GroupKind]*kindSpec
 	seen    map[snapshot.Resource]bool
 	interns map[snapshot.Resource]interner
+	visitor Visitor
+	visit   map[schema.GroupKind]snapshot.Resource
 	// per file
 	path    string
 	objects int // objects read from the current file
@@ -473,6 +489,18 @@ func (l *loader) typed(raw []byte, where, apiVersion, kind string) {
 		l.problem(where, nil, fmt.Errorf("object without a valid apiVersion and kind (%q, %q)", apiVersion, kind))
 		return
 	}
+	if res, ok := l.visit[schema.GroupKind{Group: gv.Group, Kind: kind}]; ok {
+		obj, err := visitSpecs[res].decode(raw)
+		if err != nil {
+			l.problem(describe(where, kind, raw), &res, err)
+			return
+		}
+		l.visitor(res, obj)
+		l.seen[res] = true
+		l.res.Objects++
+		l.objects++
+		return
+	}
 	spec, ok := l.kinds[schema.GroupKind{Group: gv.Group, Kind: kind}]
 	if !ok {
 		l.res.Ignored[gv.WithKind(kind).GroupKind().String()]++
@@ -526,6 +554,9 @@ func (l *loader) info(raw []byte, where string) {
 		}
 	} else {
 		info.TakenAt, info.ServerVersion = o.TakenAt, o.ServerVersion
+	}
+	if o.APIServer != nil {
+		info.APIServer = o.APIServer
 	}
 	l.res.HasInfo = true
 	info.Skipped = append(info.Skipped, o.Skipped...)

@@ -112,8 +112,9 @@ func TestLoadTrims(t *testing.T) {
 	if a.Name != "v1beta1.metrics.k8s.io" || a.Service == nil || a.Service.Name != "metrics-server" || a.Conditions[0].Status != "False" || a.Group != "metrics.k8s.io" {
 		t.Errorf("apiservice = %+v", a)
 	}
-	if r.Ignored["ClusterRole.rbac.authorization.k8s.io"] != 1 {
-		t.Errorf("ignored = %v", r.Ignored)
+	// ClusterRoles are read since the access checks (cluster-wide-node-agent).
+	if len(s.ClusterRoles) != 1 || len(r.Ignored) != 0 {
+		t.Errorf("clusterroles = %d, ignored = %v", len(s.ClusterRoles), r.Ignored)
 	}
 }
 

@@ -45,6 +45,11 @@ type Reader struct {
 	// Progress, when set, is called after every page (from several
 	// goroutines, never at once).
 	Progress func(Progress)
+	// Visit, when set, receives the objects of every requested kind that is
+	// Visitable, whole and untrimmed, page by page, instead of the snapshot
+	// keeping them: `premortem refs` searches Secret data this way without
+	// holding it. Calls are serialised. Other kinds go to the snapshot.
+	Visit Visitor
 }
 
 // Progress is how far a read has got.
@@ -123,6 +128,9 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		return nil, &UnreachableError{Host: r.Config.Host, Err: err}
 	}
 	snap.Info.ServerVersion = v.GitVersion
+	// One TLS handshake with the same server, to record the names its
+	// certificate covers (apiserver-cert-names); never any other address.
+	snap.Info.APIServer = ServingCertificate(ctx, r.Config)
 
 	served, failedGroups, err := r.discover(dc)
 	if err != nil {
@@ -141,12 +149,17 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		namespaced bool
 	}
 	var jobs []job
+	var visitMu sync.Mutex
 	for _, w := range dedupe(want) {
 		gv := schema.GroupVersion{Group: w.Group, Version: w.Version}
 		ar, ok := served[schema.GroupVersionResource{Group: w.Group, Version: w.Version, Resource: w.Resource}]
 		switch {
 		case ok && slices.Contains(ar.Verbs, "list"):
-			jobs = append(jobs, job{spec: specFor(w), namespaced: ar.Namespaced})
+			spec := specFor(w)
+			if vs, visitable := visitSpecs[w]; visitable && r.Visit != nil {
+				spec = visitKind(w, vs, r.Visit, &visitMu)
+			}
+			jobs = append(jobs, job{spec: spec, namespaced: ar.Namespaced})
 		case failedGroups[gv] != nil:
 			snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: w, Reason: "discovery failed for " + gv.String() + ": " + failedGroups[gv].Error()})
 		default:

@@ -25,6 +25,8 @@ var FullResources = []snapshot.Resource{
 	snapshot.Namespaces, snapshot.Nodes, snapshot.Pods, snapshot.Services, snapshot.EndpointSlices,
 	snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs,
 	snapshot.PodDisruptionBudgets, snapshot.APIServices,
+	snapshot.Leases, snapshot.ClusterRoles, snapshot.ClusterRoleBindings, snapshot.FlowSchemas,
+	snapshot.PriorityLevelConfigurations,
 }
 
 // MetadataResources are the kinds read metadata-only.
@@ -341,6 +343,11 @@ var specs = func() map[snapshot.Resource]*kindSpec {
 	}
 	for _, r := range MetadataResources {
 		m[r] = metadataKind(r)
+	}
+	// ConfigMaps are read whole (controlplane.go), replacing the
+	// metadata-only read.
+	for _, k := range controlPlaneKinds() {
+		m[k.res] = k
 	}
 	return m
 }()

@@ -12,9 +12,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -34,6 +37,17 @@ type Snapshot struct {
 	Jobs                 []batchv1.Job
 	PodDisruptionBudgets []policyv1.PodDisruptionBudget
 	APIServices          []APIService
+
+	// Kinds read in full for the control-plane access checks (who talks to
+	// the API server, and how). ConfigMaps keep their data (binaryData is
+	// dropped); the same LIST fills Metadata[ConfigMaps]. Secret data is
+	// never in a snapshot.
+	ConfigMaps                  []corev1.ConfigMap
+	Leases                      []coordinationv1.Lease
+	ClusterRoles                []rbacv1.ClusterRole
+	ClusterRoleBindings         []rbacv1.ClusterRoleBinding
+	FlowSchemas                 []flowcontrolv1.FlowSchema
+	PriorityLevelConfigurations []flowcontrolv1.PriorityLevelConfiguration
 
 	// Kinds read metadata-only (names, labels, annotations, owners, timestamps),
 	// keyed by resource. ConfigMaps, Secrets, NetworkPolicies, ReplicaSets, ...
@@ -56,6 +70,31 @@ type Info struct {
 	// DiscoveryFailures lists API groups whose discovery failed, typically
 	// because an aggregated APIService is unavailable.
 	DiscoveryFailures []DiscoveryFailure `json:"discoveryFailures,omitempty"`
+	// APIServer is what the live read saw of the API server it talked to
+	// (the server in the kubeconfig): its URL and serving certificate.
+	APIServer *APIServer `json:"apiServer,omitempty"`
+}
+
+// APIServer describes the API server a live read connected to.
+type APIServer struct {
+	// Server is the URL from the kubeconfig in use.
+	Server string `json:"server"`
+	// Certificate is the serving certificate presented in the TLS handshake;
+	// nil when it could not be read (CertificateError says why) or the
+	// server is not HTTPS.
+	Certificate      *Certificate `json:"certificate,omitempty"`
+	CertificateError string       `json:"certificateError,omitempty"`
+}
+
+// Certificate is the part of an X.509 certificate premortem checks: the
+// names it covers and when it expires.
+type Certificate struct {
+	Subject     string    `json:"subject"`
+	Issuer      string    `json:"issuer,omitempty"`
+	DNSNames    []string  `json:"dnsNames,omitempty"`
+	IPAddresses []string  `json:"ipAddresses,omitempty"`
+	NotBefore   time.Time `json:"notBefore"`
+	NotAfter    time.Time `json:"notAfter"`
 }
 
 // Resource names a kind of object, as in discovery.
@@ -118,6 +157,19 @@ var (
 	Jobs                 = Resource{Group: "batch", Version: "v1", Resource: "jobs", Kind: "Job"}
 	PodDisruptionBudgets = Resource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets", Kind: "PodDisruptionBudget"}
 	APIServices          = Resource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices", Kind: "APIService"}
+
+	Leases                      = Resource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Kind: "Lease"}
+	ClusterRoles                = Resource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles", Kind: "ClusterRole"}
+	ClusterRoleBindings         = Resource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings", Kind: "ClusterRoleBinding"}
+	FlowSchemas                 = Resource{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Resource: "flowschemas", Kind: "FlowSchema"}
+	PriorityLevelConfigurations = Resource{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Resource: "prioritylevelconfigurations", Kind: "PriorityLevelConfiguration"}
+)
+
+// Resources never kept in a snapshot: `premortem refs` streams them whole
+// through its search and drops them.
+var (
+	ValidatingWebhookConfigurations = Resource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations", Kind: "ValidatingWebhookConfiguration"}
+	MutatingWebhookConfigurations   = Resource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations", Kind: "MutatingWebhookConfiguration"}
 )
 
 // Resources read metadata-only.

@@ -7,9 +7,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -27,6 +30,8 @@ var fullKinds = []snapshot.Resource{
 	snapshot.Namespaces, snapshot.Nodes, snapshot.Pods, snapshot.Services, snapshot.EndpointSlices,
 	snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs,
 	snapshot.PodDisruptionBudgets, snapshot.APIServices,
+	snapshot.Leases, snapshot.ClusterRoles, snapshot.ClusterRoleBindings, snapshot.FlowSchemas,
+	snapshot.PriorityLevelConfigurations,
 }
 
 // resourceByName finds a resource by its kubectl name ("pods", "networkpolicies.networking.k8s.io").
@@ -106,6 +111,27 @@ func add(snap *snapshot.Snapshot, raw json.RawMessage) error {
 		return decodeInto[batchv1.Job](raw, &snap.Jobs)
 	case group == "policy" && tm.Kind == "PodDisruptionBudget":
 		return decodeInto[policyv1.PodDisruptionBudget](raw, &snap.PodDisruptionBudgets)
+	case group == "" && tm.Kind == "ConfigMap":
+		// Read whole (data kept, binaryData dropped) and as metadata, as
+		// the read path does.
+		var cm corev1.ConfigMap
+		if err := json.Unmarshal(raw, &cm); err != nil {
+			return err
+		}
+		cm.ManagedFields, cm.BinaryData = nil, nil
+		snap.ConfigMaps = append(snap.ConfigMaps, cm)
+		snap.Metadata[snapshot.ConfigMaps] = append(snap.Metadata[snapshot.ConfigMaps], metav1.PartialObjectMetadata{ObjectMeta: cm.ObjectMeta})
+		return nil
+	case group == "coordination.k8s.io" && tm.Kind == "Lease":
+		return decodeInto[coordinationv1.Lease](raw, &snap.Leases)
+	case group == "rbac.authorization.k8s.io" && tm.Kind == "ClusterRole":
+		return decodeInto[rbacv1.ClusterRole](raw, &snap.ClusterRoles)
+	case group == "rbac.authorization.k8s.io" && tm.Kind == "ClusterRoleBinding":
+		return decodeInto[rbacv1.ClusterRoleBinding](raw, &snap.ClusterRoleBindings)
+	case group == "flowcontrol.apiserver.k8s.io" && tm.Kind == "FlowSchema":
+		return decodeInto[flowcontrolv1.FlowSchema](raw, &snap.FlowSchemas)
+	case group == "flowcontrol.apiserver.k8s.io" && tm.Kind == "PriorityLevelConfiguration":
+		return decodeInto[flowcontrolv1.PriorityLevelConfiguration](raw, &snap.PriorityLevelConfigurations)
 	case group == "apiregistration.k8s.io" && tm.Kind == "APIService":
 		var a struct {
 			Metadata metav1.ObjectMeta `json:"metadata"`

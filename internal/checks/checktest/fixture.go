@@ -14,6 +14,8 @@
 //	                                       object, substrings of title, message
 //	                                       or evidence (JSON)
 //	# want: medium - ~ pods                a finding that names no object
+//	# apiserver: {"server": "https://10.0.0.1:6443", "certificate": {"dnsNames": [...]}}
+//	                                       what the live read recorded of the API server
 //	# notrun: needs --baseline             the check must not run, for this reason
 //
 // Files whose names end in .baseline.yaml are baselines, not fixtures. Files
@@ -69,6 +71,7 @@ func Load(path string) (*Fixture, error) {
 	now := DefaultNow
 	var skipped []snapshot.Skipped
 	baseline := ""
+	var apiServer *snapshot.APIServer
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
@@ -101,6 +104,13 @@ func Load(path string) (*Fixture, error) {
 				return nil, bad(err)
 			}
 			skipped = append(skipped, snapshot.Skipped{Resource: r, Reason: reason})
+		case "apiserver":
+			// # apiserver: {"server": "https://...", "certificate": {...}}
+			// what a live read recorded of the API server (snapshot.APIServer).
+			apiServer = &snapshot.APIServer{}
+			if err := json.Unmarshal([]byte(val), apiServer); err != nil {
+				return nil, bad(err)
+			}
 		case "notrun":
 			fx.NotRun = val
 		case "want":
@@ -116,7 +126,7 @@ func Load(path string) (*Fixture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped}
+	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped, APIServer: apiServer}
 	if baseline != "" {
 		bpath := filepath.Join(filepath.Dir(path), baseline)
 		b, err := Load(bpath)

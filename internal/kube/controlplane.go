@@ -1,0 +1,98 @@
+package kube
+
+import (
+	"context"
+
+	"github.com/premortem/premortem/internal/snapshot"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// controlPlaneKinds are the kinds the control-plane access checks read:
+// who may watch what (RBAC), which priority level serves them (API Priority
+// and Fairness), which API servers exist (identity Leases), and what the
+// workloads are configured with (ConfigMap data).
+func controlPlaneKinds() []*kindSpec {
+	return []*kindSpec{
+		configMapKind(),
+		fullKind[coordinationv1.Lease](snapshot.Leases,
+			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*coordinationv1.LeaseList, error) {
+				return c.typed.CoordinationV1().Leases(ns).List
+			},
+			func(l *coordinationv1.LeaseList) ([]coordinationv1.Lease, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]coordinationv1.Lease { return &s.Leases }),
+		fullKind[rbacv1.ClusterRole](snapshot.ClusterRoles,
+			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*rbacv1.ClusterRoleList, error) {
+				return c.typed.RbacV1().ClusterRoles().List
+			},
+			func(l *rbacv1.ClusterRoleList) ([]rbacv1.ClusterRole, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRole { return &s.ClusterRoles }),
+		fullKind[rbacv1.ClusterRoleBinding](snapshot.ClusterRoleBindings,
+			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*rbacv1.ClusterRoleBindingList, error) {
+				return c.typed.RbacV1().ClusterRoleBindings().List
+			},
+			func(l *rbacv1.ClusterRoleBindingList) ([]rbacv1.ClusterRoleBinding, string) {
+				return l.Items, l.Continue
+			},
+			nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRoleBinding { return &s.ClusterRoleBindings }),
+		fullKind[flowcontrolv1.FlowSchema](snapshot.FlowSchemas,
+			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*flowcontrolv1.FlowSchemaList, error) {
+				return c.typed.FlowcontrolV1().FlowSchemas().List
+			},
+			func(l *flowcontrolv1.FlowSchemaList) ([]flowcontrolv1.FlowSchema, string) { return l.Items, l.Continue },
+			nil, func(s *snapshot.Snapshot) *[]flowcontrolv1.FlowSchema { return &s.FlowSchemas }),
+		fullKind[flowcontrolv1.PriorityLevelConfiguration](snapshot.PriorityLevelConfigurations,
+			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*flowcontrolv1.PriorityLevelConfigurationList, error) {
+				return c.typed.FlowcontrolV1().PriorityLevelConfigurations().List
+			},
+			func(l *flowcontrolv1.PriorityLevelConfigurationList) ([]flowcontrolv1.PriorityLevelConfiguration, string) {
+				return l.Items, l.Continue
+			},
+			nil, func(s *snapshot.Snapshot) *[]flowcontrolv1.PriorityLevelConfiguration {
+				return &s.PriorityLevelConfigurations
+			}),
+	}
+}
+
+// configMapKind reads ConfigMaps whole: the access checks look for API
+// server addresses in the configuration workloads mount. The same LIST fills
+// Metadata[ConfigMaps], so checks that count ConfigMaps see them as before
+// and the kind is still listed once. binaryData is dropped.
+func configMapKind() *kindSpec {
+	k := fullKind[corev1.ConfigMap](snapshot.ConfigMaps,
+		func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.ConfigMapList, error) {
+			return c.typed.CoreV1().ConfigMaps(ns).List
+		},
+		func(l *corev1.ConfigMapList) ([]corev1.ConfigMap, string) { return l.Items, l.Continue },
+		trimConfigMap, func(s *snapshot.Snapshot) *[]corev1.ConfigMap { return &s.ConfigMaps })
+	addFull, objectsFull := k.add, k.objects
+	k.add = func(s *snapshot.Snapshot, p page) {
+		addFull(s, p)
+		if s.Metadata == nil {
+			s.Metadata = map[snapshot.Resource][]metav1.PartialObjectMetadata{}
+		}
+		for _, cm := range p.items.([]corev1.ConfigMap) {
+			s.Metadata[snapshot.ConfigMaps] = append(s.Metadata[snapshot.ConfigMaps], metav1.PartialObjectMetadata{ObjectMeta: cm.ObjectMeta})
+		}
+	}
+	k.objects = func(s *snapshot.Snapshot, emit func(any) error) error {
+		if len(s.ConfigMaps) == 0 {
+			// A snapshot loaded from an older file: metadata only.
+			return metadataKind(snapshot.ConfigMaps).objects(s, emit)
+		}
+		return objectsFull(s, emit)
+	}
+	return k
+}
+
+func trimConfigMap(cm *corev1.ConfigMap, in interner) corev1.ConfigMap {
+	trimMeta(&cm.ObjectMeta)
+	cm.Namespace = in.str(cm.Namespace)
+	cm.Labels = in.labels(cm.Labels)
+	cm.TypeMeta = metav1.TypeMeta{}
+	cm.BinaryData = nil
+	return *cm
+}
