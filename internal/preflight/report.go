@@ -1,0 +1,142 @@
+package preflight
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report is the result of one preflight. Its JSON form is the documented
+// `-o json` schema (docs/preflight.md).
+type Report struct {
+	// Kind is "helm" or "apply".
+	Kind      string       `json:"kind"`
+	Namespace string       `json:"namespace"`
+	Release   *ReleaseInfo `json:"release,omitempty"`
+	// Deletions, most severe first.
+	Deletions []Deletion `json:"deletions"`
+	// Dangerous is how many deletions fail the preflight.
+	Dangerous int `json:"dangerous"`
+	// Creations: what a Helm upgrade creates that the release lacked, by kind.
+	Creations []KindCount `json:"creations,omitempty"`
+	// Applied: what FILES hold, by kind (apply only).
+	Applied       []KindCount    `json:"applied,omitempty"`
+	ChartReleases *ChartReleases `json:"chartReleases,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"`
+	// Incomplete lists what could not be read; a report with entries here
+	// never passes as clean.
+	Incomplete []string `json:"incomplete,omitempty"`
+}
+
+func (r *Report) finish() {
+	r.Dangerous = 0
+	for _, d := range r.Deletions {
+		if d.Dangerous {
+			r.Dangerous++
+		}
+	}
+	if r.ChartReleases != nil && r.ChartReleases.Warning != "" {
+		r.Warnings = append(r.Warnings, r.ChartReleases.Warning)
+	}
+	if r.Deletions == nil {
+		r.Deletions = []Deletion{}
+	}
+}
+
+// WriteJSON writes the report as indented JSON.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report for people: the deletions first, most
+// severe first, then what is created, then warnings and what was not read.
+func WriteTable(w io.Writer, r *Report) error {
+	var b strings.Builder
+	switch {
+	case r.Kind == "helm" && r.Release != nil:
+		rel := r.Release
+		fmt.Fprintf(&b, "helm upgrade of release %s in namespace %s (deployed revision %d, chart %s %s, %s; record %s)\n\n",
+			rel.Name, rel.Namespace, rel.Revision, rel.Chart, rel.ChartVersion, rel.Status, rel.Record)
+	case r.Kind == "helm":
+		fmt.Fprintf(&b, "helm install into namespace %s\n\n", r.Namespace)
+	default:
+		fmt.Fprintf(&b, "kubectl apply --prune (namespace %s)\n\n", r.Namespace)
+	}
+
+	fmt.Fprintf(&b, "WOULD DELETE: %d objects, %d dangerous\n", len(r.Deletions), r.Dangerous)
+	if len(r.Deletions) > 0 {
+		tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEVERITY\tSTATUS\tOBJECT\tWEIGHT")
+		for _, d := range r.Deletions {
+			status := d.Status
+			if d.Dangerous {
+				status += "!"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Severity, status, d.Object, d.Summary)
+		}
+		tw.Flush()
+		for _, d := range r.Deletions {
+			if len(d.Contents) > 0 && d.Kind == "Namespace" {
+				fmt.Fprintf(&b, "  %s holds: %s\n", d.Object, countsString(d.Contents, len(d.Contents)))
+			}
+			for _, n := range d.Notes {
+				fmt.Fprintf(&b, "  %s: %s\n", d.Object, n)
+			}
+		}
+	}
+
+	if r.Kind == "helm" {
+		fmt.Fprintf(&b, "\nWOULD CREATE: %s\n", kindsOrNone(r.Creations))
+	}
+	if len(r.Applied) > 0 {
+		fmt.Fprintf(&b, "\nAPPLIES: %s\n", kindsOrNone(r.Applied))
+	}
+	if cr := r.ChartReleases; cr != nil {
+		fmt.Fprintf(&b, "\nRELEASES IN %s: %d others", cr.Namespace, cr.OtherReleases)
+		if cr.SameChart >= 0 {
+			fmt.Fprintf(&b, ", %d of chart %s (found by %s)", cr.SameChart, cr.Chart, cr.Method)
+		}
+		fmt.Fprintf(&b, "; warn at %d\n", cr.Threshold)
+		if len(cr.PerRelease) > 0 {
+			fmt.Fprintf(&b, "  each release of the chart creates: %s\n", countsString(cr.PerRelease, len(cr.PerRelease)))
+		}
+		if len(cr.Existing) > 0 {
+			fmt.Fprintf(&b, "  the namespace holds now: %s\n", countsString(cr.Existing, len(cr.Existing)))
+		}
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\nWARNINGS\n")
+		for _, s := range r.Warnings {
+			fmt.Fprintf(&b, "- %s\n", s)
+		}
+	}
+	if len(r.Incomplete) > 0 {
+		b.WriteString("\nNOT READ (the report is incomplete)\n")
+		for _, s := range r.Incomplete {
+			fmt.Fprintf(&b, "- %s\n", s)
+		}
+	}
+	b.WriteString("\n")
+	switch {
+	case r.Dangerous > 0:
+		fmt.Fprintf(&b, "FAIL: %d dangerous deletions (marked !). Keep an object out of the deletion with the annotation %s=%s on the live object, or accept it with --allow KIND/NAMESPACE/NAME.\n",
+			r.Dangerous, ResourcePolicyAnnotation, KeepPolicy)
+	case len(r.Incomplete) > 0:
+		b.WriteString("INCOMPLETE: nothing dangerous found in what could be read.\n")
+	default:
+		b.WriteString("OK: nothing dangerous would be deleted.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func kindsOrNone(cs []KindCount) string {
+	if len(cs) == 0 {
+		return "nothing"
+	}
+	return countsString(cs, len(cs))
+}
