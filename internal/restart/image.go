@@ -2,6 +2,7 @@ package restart
 
 import (
 	"encoding/json"
+	"math/bits"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,46 +48,61 @@ func normalizeImage(ref string) string {
 	return name + ":" + tag
 }
 
-// nodeImages is what one node reports having pulled.
-type nodeImages struct {
-	node *corev1.Node
-	have map[string]bool
-	// complete: the node listed fewer than NodeStatusMaxImages images (and
+// imageIndex answers "which of the nodes this pod template can be scheduled
+// to lack this image?" for many workloads cheaply: node sets are bitsets,
+// candidate nodes are computed once per distinct scheduling constraint (most
+// workloads share a handful), and an answer is a few word operations.
+type imageIndex struct {
+	nodes []*corev1.Node
+	// complete: nodes that listed fewer than NodeStatusMaxImages images (and
 	// at least one), so an image absent from the list is absent from the
 	// node. An empty list says nothing: the kubelet may be told to report
 	// none (--node-status-max-images=0), and simulated nodes report none.
-	complete bool
+	complete bitset
+	// have: normalized image -> nodes that list it.
+	have       map[string]bitset
+	candidates map[string]bitset // constraint key -> candidate nodes
 }
 
-// imageIndex answers "which of the nodes this pod template can be scheduled
-// to lack this image?" for many workloads cheaply: candidate nodes are
-// computed once per distinct scheduling constraint (most workloads share a
-// handful), and the answer once per (constraint, image).
-type imageIndex struct {
-	nodes      []nodeImages
-	candidates map[string][]int // constraint key -> indexes into nodes
-	answers    map[string]imageAnswer
+// bitset is a set of node indexes.
+type bitset []uint64
+
+func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+func (b bitset) set(i int)   { b[i/64] |= 1 << (i % 64) }
+func (b bitset) count() (n int) {
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
 
 // imageAnswer counts the candidate nodes without an image.
 type imageAnswer struct {
 	candidates int
-	missing    []string // node names where the image is provably absent
+	missing    int      // nodes where the image is provably absent
+	examples   []string // up to three of them, by name
 	unknown    int      // nodes whose full (capped) or empty list does not name it
 }
 
 func newImageIndex(nodes []corev1.Node) *imageIndex {
-	idx := &imageIndex{candidates: map[string][]int{}, answers: map[string]imageAnswer{}}
+	idx := &imageIndex{complete: newBitset(len(nodes)), have: map[string]bitset{}, candidates: map[string]bitset{}}
 	for i := range nodes {
 		n := &nodes[i]
-		ni := nodeImages{node: n, have: map[string]bool{}}
+		idx.nodes = append(idx.nodes, n)
 		for _, img := range n.Status.Images {
 			for _, name := range img.Names {
-				ni.have[normalizeImage(name)] = true
+				norm := normalizeImage(name)
+				b, ok := idx.have[norm]
+				if !ok {
+					b = newBitset(len(nodes))
+					idx.have[norm] = b
+				}
+				b.set(i)
 			}
 		}
-		ni.complete = len(n.Status.Images) > 0 && len(n.Status.Images) < NodeStatusMaxImages
-		idx.nodes = append(idx.nodes, ni)
+		if len(n.Status.Images) > 0 && len(n.Status.Images) < NodeStatusMaxImages {
+			idx.complete.set(i)
+		}
 	}
 	return idx
 }
@@ -111,52 +127,51 @@ func constraintKey(t *corev1.PodTemplateSpec, daemon bool) string {
 // NoExecute taint tolerated, and (except for DaemonSets, which tolerate it)
 // the node not cordoned. Resources and pod (anti-)affinity are not
 // considered: the answer is a superset of where the scheduler may put it.
-func (idx *imageIndex) candidateNodes(t *corev1.PodTemplateSpec, daemon bool) (string, []int) {
+func (idx *imageIndex) candidateNodes(t *corev1.PodTemplateSpec, daemon bool) bitset {
 	key := constraintKey(t, daemon)
 	if c, ok := idx.candidates[key]; ok {
-		return key, c
+		return c
 	}
 	pod := &corev1.Pod{Spec: t.Spec}
 	affinity := nodeaffinity.GetRequiredNodeAffinity(pod)
 	noScheduleOrExecute := func(t *corev1.Taint) bool {
 		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 	}
-	c := []int{}
-	for i, ni := range idx.nodes {
-		if ni.node.Spec.Unschedulable && !daemon {
+	c := newBitset(len(idx.nodes))
+	for i, n := range idx.nodes {
+		if n.Spec.Unschedulable && !daemon {
 			continue
 		}
-		if ok, err := affinity.Match(ni.node); err != nil || !ok {
+		if ok, err := affinity.Match(n); err != nil || !ok {
 			continue
 		}
-		if _, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), ni.node.Spec.Taints, t.Spec.Tolerations, noScheduleOrExecute, false); untolerated {
+		if _, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, t.Spec.Tolerations, noScheduleOrExecute, false); untolerated {
 			continue
 		}
-		c = append(c, i)
+		c.set(i)
 	}
 	idx.candidates[key] = c
-	return key, c
+	return c
 }
 
-// lookup answers for one image over the candidate nodes of key.
-func (idx *imageIndex) lookup(key string, candidates []int, image string) imageAnswer {
-	ak := key + "\x00" + image
-	if a, ok := idx.answers[ak]; ok {
-		return a
-	}
-	norm := normalizeImage(image)
-	a := imageAnswer{candidates: len(candidates)}
-	for _, i := range candidates {
-		ni := idx.nodes[i]
-		switch {
-		case ni.have[norm]:
-		case ni.complete:
-			a.missing = append(a.missing, ni.node.Name)
-		default:
-			a.unknown++
+// lookup answers for one image over a set of candidate nodes.
+func (idx *imageIndex) lookup(candidates bitset, image string) imageAnswer {
+	have := idx.have[normalizeImage(image)]
+	a := imageAnswer{candidates: candidates.count()}
+	for w, c := range candidates {
+		lacking := c
+		if have != nil {
+			lacking &^= have[w]
+		}
+		missing := lacking & idx.complete[w]
+		a.missing += bits.OnesCount64(missing)
+		a.unknown += bits.OnesCount64(lacking &^ idx.complete[w])
+		for missing != 0 && len(a.examples) < 3 {
+			i := bits.TrailingZeros64(missing)
+			a.examples = append(a.examples, idx.nodes[w*64+i].Name)
+			missing &^= 1 << i
 		}
 	}
-	idx.answers[ak] = a
 	return a
 }
 

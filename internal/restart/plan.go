@@ -158,7 +158,7 @@ func (s *Step) forcedPast(id string) bool {
 
 // candidate is a workload in scope with what the planner worked out.
 type candidate struct {
-	w     workload
+	w     *workload
 	class classification
 	step  Step
 }
@@ -222,7 +222,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	images := newImageIndex(snap.Nodes)
 	pdbs := pdbsByNamespace(snap.PodDisruptionBudgets)
 
-	var cands []candidate
+	var cands []*candidate
 	inScope := map[string]bool{}
 	otherRuns := map[string]int{}
 	for i := range all {
@@ -284,7 +284,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 		if run != "" && run != opts.RunID {
 			otherRuns[run]++
 		}
-		cands = append(cands, candidate{w: *w, class: class, step: s})
+		cands = append(cands, &candidate{w: w, class: class, step: s})
 	}
 	for id := range force {
 		if !inScope[id] {
@@ -295,7 +295,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	// Application workloads in namespace/kind/name order; critical ones by
 	// tier (servers before clients), then namespace/kind/name.
 	kindOrder := func(k Kind) int { return slices.Index(Kinds, k) }
-	slices.SortFunc(cands, func(a, b candidate) int {
+	slices.SortFunc(cands, func(a, b *candidate) int {
 		ac, bc := a.class.critical(), b.class.critical()
 		if ac != bc {
 			if ac {
@@ -315,8 +315,9 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	})
 
 	wave, inWave := 0, 0
-	for i := range cands {
-		s := &cands[i].step
+	p.Steps = make([]Step, 0, len(cands))
+	for _, c := range cands {
+		s := &c.step
 		switch s.Action {
 		case ActionRestart:
 			p.Counts.Restart++
@@ -385,12 +386,12 @@ func gates(w *workload, class classification, images *imageIndex, nodesRead bool
 	// to, and its new pods replace old ones in place with the same image:
 	// its images are already on every node that matters.
 	if nodesRead && w.ref.Kind != DaemonSet {
-		key, cands := images.candidateNodes(w.template, false)
-		if len(cands) == 0 {
+		cands := images.candidateNodes(w.template, false)
+		if cands.count() == 0 {
 			out = append(out, Gate{ID: GateNoNode, Message: "no node matches its node selector, required node affinity and tolerations (or all are cordoned): new pods would stay Pending"})
 		} else if class.critical() {
 			for _, img := range templateImages(w.template) {
-				if a := images.lookup(key, cands, img); len(a.missing) > 0 {
+				if a := images.lookup(cands, img); a.missing > 0 {
 					out = append(out, Gate{ID: GateImageMissing, Message: imageMessage(img, a)})
 				}
 			}
@@ -404,16 +405,16 @@ func warnings(w *workload, class classification, images *imageIndex, nodesRead b
 	if !nodesRead || w.ref.Kind == DaemonSet {
 		return nil
 	}
-	key, cands := images.candidateNodes(w.template, false)
-	if len(cands) == 0 {
+	cands := images.candidateNodes(w.template, false)
+	if cands.count() == 0 {
 		return nil
 	}
 	var out []string
 	for _, img := range templateImages(w.template) {
-		a := images.lookup(key, cands, img)
+		a := images.lookup(cands, img)
 		// For an application the rollout's own surge and readiness checks
 		// absorb a slow pull: a missing image is worth knowing, not a gate.
-		if len(a.missing) > 0 && !class.critical() {
+		if a.missing > 0 && !class.critical() {
 			out = append(out, imageMessage(img, a))
 		}
 		if a.unknown > 0 {
@@ -425,13 +426,12 @@ func warnings(w *workload, class classification, images *imageIndex, nodesRead b
 }
 
 func imageMessage(img string, a imageAnswer) string {
-	names := a.missing
 	more := ""
-	if len(names) > 3 {
-		names, more = names[:3], fmt.Sprintf(" and %d more", len(a.missing)-3)
+	if a.missing > len(a.examples) {
+		more = fmt.Sprintf(" and %d more", a.missing-len(a.examples))
 	}
 	return fmt.Sprintf("image %s is not on %d of %d nodes it can be scheduled to (%s%s): a new pod there waits for a pull before it can serve (incident 003)",
-		img, len(a.missing), a.candidates, strings.Join(names, ", "), more)
+		img, a.missing, a.candidates, strings.Join(a.examples, ", "), more)
 }
 
 type pdbSelector struct {
