@@ -86,8 +86,11 @@ func pluralize(k string) string {
 func (t *Target) matches(ev *Event) bool {
 	verb := string(ev.Verb)
 	isDelete := verb == "delete" || verb == "deletecollection"
-	if isDelete && t.Namespace != "" && string(ev.Namespace) == t.Namespace {
-		return true
+	if t.Namespace != "" && string(ev.Namespace) == t.Namespace {
+		// Deletes are the cascade; creates tell what the namespace held.
+		if isDelete || verb == "create" && len(ev.Subresource) == 0 {
+			return true
+		}
 	}
 	if string(ev.Resource) != t.Resource || string(ev.Name) != t.Name {
 		return false
@@ -120,6 +123,10 @@ type Deletion struct {
 	Code        int       `json:"code"`
 	AuditID     string    `json:"auditID,omitempty"`
 	Actor       string    `json:"actor"`
+	// Objects: for a delete of the cascade, the objects it removed that
+	// were created in these logs (ObjectCount includes unnamed ones).
+	Objects     []string `json:"objects,omitempty"`
+	ObjectCount int      `json:"objectCount,omitempty"`
 }
 
 func newDeletion(ev *Event) Deletion {
@@ -197,6 +204,10 @@ type DeletionReport struct {
 	// remove nothing. At Metadata level the log does not say how many
 	// objects one deletecollection removed, possibly none.
 	LastRemoved *Deletion `json:"lastRemoved,omitempty"`
+	// KnownObjects: objects in the namespace at the request that were
+	// created in these logs; Remaining: those no delete was seen to remove.
+	KnownObjects int64    `json:"knownObjects"`
+	Remaining    []string `json:"remaining,omitempty"`
 	// LastNamed is the last delete that names its object.
 	LastNamed *Deletion `json:"lastNamed,omitempty"`
 	// Retries counts deletes of a resource after its first one.
@@ -270,7 +281,11 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 		return r
 	}
 	req := r.Request
+	known, remaining := trackObjects(t, evs, req)
+	r.KnownObjects = known
+	r.Remaining = remaining
 	groups := map[[4]string]*CascadeGroup{}
+	var lastKnown *Deletion
 	firstOf := map[string]*Deletion{} // resource -> its first delete in the cascade
 	for i := range evs {
 		d := &evs[i]
@@ -317,6 +332,9 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 		if d.Name != "" {
 			r.LastNamed = d
 		}
+		if d.ObjectCount > 0 {
+			lastKnown = d
+		}
 		// A named delete is its own object; a collection is per resource.
 		key := d.Resource
 		if d.Name != "" {
@@ -330,6 +348,11 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 		if r.LastRemoved == nil || !d.Time.Before(r.LastRemoved.Time) {
 			r.LastRemoved = d
 		}
+	}
+	if lastKnown != nil {
+		// The log says what the namespace held: the last delete that
+		// removed some of it is the last object removed.
+		r.LastRemoved = lastKnown
 	}
 	if r.Retries > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d deletes repeated an earlier one for the same resource: the namespace controller retries while it cannot finalize the namespace (for example when discovery fails for an unavailable APIService); the first pass ended at the last object removed", r.Retries))
@@ -361,4 +384,92 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 		r.Notes = append(r.Notes, "at Metadata level the audit log does not carry owner references: garbage-collector deletes in the namespace after the request are shown, they may include dependents of other owners")
 	}
 	return r
+}
+
+const maxObjectNames = 20
+
+// trackObjects replays creates and deletes in the target's namespace: it
+// sets Objects on each delete to what it removed among objects created in
+// these logs, and returns how many such objects existed at the request and
+// which were never seen removed.
+func trackObjects(t Target, evs []Deletion, req *Deletion) (int64, []string) {
+	if t.Namespace == "" {
+		return 0, nil
+	}
+	type alive struct {
+		names   []string
+		unnamed int
+	}
+	live := map[string]*alive{}
+	get := func(res string) *alive {
+		a, ok := live[res]
+		if !ok {
+			a = &alive{}
+			live[res] = a
+		}
+		return a
+	}
+	var atRequest int64 = -1
+	count := func() int64 {
+		var n int64
+		for _, a := range live {
+			n += int64(len(a.names) + a.unnamed)
+		}
+		return n
+	}
+	for i := range evs {
+		d := &evs[i]
+		if atRequest < 0 && !d.Time.Before(req.Time) {
+			atRequest = count()
+		}
+		if d.Code < 200 || d.Code >= 300 || d.Namespace != t.Namespace || d.Resource == "namespaces" || d.Subresource != "" {
+			continue
+		}
+		a := get(d.Resource)
+		switch d.Verb {
+		case "create":
+			if d.Name != "" {
+				a.names = append(a.names, d.Name)
+			} else {
+				a.unnamed++
+			}
+		case "delete":
+			if i := indexOf(a.names, d.Name); i >= 0 {
+				a.names = append(a.names[:i], a.names[i+1:]...)
+				d.Objects, d.ObjectCount = []string{d.Name}, 1
+			}
+		case "deletecollection":
+			// The namespace controller deletes whole collections; a
+			// selector would remove fewer, which Metadata level hides.
+			d.ObjectCount = len(a.names) + a.unnamed
+			d.Objects = append([]string(nil), a.names[:min(len(a.names), maxObjectNames)]...)
+			a.names, a.unnamed = nil, 0
+		}
+	}
+	if atRequest < 0 {
+		atRequest = count()
+	}
+	var rest []string
+	for res, a := range live {
+		for _, n := range a.names {
+			rest = append(rest, res+"/"+n)
+		}
+		if a.unnamed > 0 {
+			rest = append(rest, fmt.Sprintf("%s: %d unnamed", res, a.unnamed))
+		}
+	}
+	sort.Strings(rest)
+	if len(rest) > maxListed {
+		rest = rest[:maxListed]
+	}
+	return atRequest, rest
+}
+
+func indexOf(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	return -1
 }

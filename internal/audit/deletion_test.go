@@ -21,6 +21,9 @@ func incident004Log() string {
 	w := func(e tev) { b.WriteString(e.line()) }
 	w(tev{id: "c1", user: "helm", ua: "Helm/3.3.4", verb: "create", resource: "namespaces", ns: "team-a", name: "team-a", start: at(-day), end: at(-day)})
 	w(tev{id: "d0", user: "bob", ua: "kubectl/v1.19", verb: "delete", resource: "configmaps", ns: "team-a", name: "old", start: at(-time.Hour), end: at(-time.Hour)})
+	for _, o := range [][3]string{{"configmaps", "", "a"}, {"configmaps", "", "b"}, {"configmaps", "", "old"}, {"secrets", "", "s"}, {"deployments", "apps", "web"}, {"services", "", "web"}} {
+		w(tev{id: "create-" + o[0] + o[2], user: "helm", verb: "create", resource: o[0], group: o[1], ns: "team-a", name: o[2], start: at(-2 * time.Hour), end: at(-2 * time.Hour)})
+	}
 	w(tev{id: "req", user: "spinnaker", ua: "Helm/3.3.4", ips: []string{"10.1.2.3"}, verb: "delete", resource: "namespaces", ns: "team-a", name: "team-a",
 		start: at(0), end: at(20 * time.Millisecond)})
 	// Unrelated namespace, same controller.
@@ -79,6 +82,17 @@ func TestDeletionForensicsIncident004(t *testing.T) {
 	}
 	if d.Retries != 1 {
 		t.Errorf("retries = %d, want 1", d.Retries)
+	}
+	if d.KnownObjects != 5 || len(d.Remaining) != 0 {
+		t.Errorf("known objects = %d, remaining %v; want 5 and none", d.KnownObjects, d.Remaining)
+	}
+	if strings.Join(d.LastRemoved.Objects, ",") != "web" {
+		t.Errorf("last removed objects = %v", d.LastRemoved.Objects)
+	}
+	for _, g := range d.Cascade {
+		if g.Resource == "configmaps" && g.Count != 2 {
+			t.Errorf("configmaps deleted %d times, want 2 (one retry)", g.Count)
+		}
 	}
 	if d.Removed == nil || d.Removed.AuditID != "fin" {
 		t.Errorf("removed = %+v", d.Removed)

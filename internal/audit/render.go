@@ -136,6 +136,9 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 		}
 		ew.printf(", %s %s", x.Verb, objectName(x))
 		ew.printf(", code %d", x.Code)
+		if x.ObjectCount > 0 {
+			ew.printf(", removed %d created in these logs: %s", x.ObjectCount, strings.Join(x.Objects, " "))
+		}
 		if x.AuditID != "" {
 			ew.printf(", auditID %s", x.AuditID)
 		}
@@ -161,6 +164,15 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 	}
 	if d.LastRemoved != nil {
 		line("Last object removed:", d.LastRemoved)
+	}
+	if d.KnownObjects > 0 {
+		ew.printf("%-22s %d objects created in these logs were in the namespace at the request", "Known contents:", d.KnownObjects)
+		if len(d.Remaining) > 0 {
+			ew.printf("; not seen removed: %s", strings.Join(d.Remaining, " "))
+		} else {
+			ew.printf("; all seen removed")
+		}
+		ew.printf("\n")
 	}
 	if d.LastNamed != nil && d.LastNamed != d.LastRemoved {
 		line("Last named delete:", d.LastNamed)
