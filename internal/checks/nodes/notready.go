@@ -21,7 +21,7 @@ var NotReady = &check.Check{
 	Incidents: []string{"004", "001"},
 	Reads:     []snapshot.Resource{snapshot.Nodes},
 	Doc: `Finds nodes whose Ready condition is not True (False, Unknown, or missing)
-or whose NetworkUnavailable condition is True, for longer than min-age, and
+or whose NetworkUnavailable condition is True (for longer than min-age), and
 groups them by cause, read from the condition's reason and message:
 "container runtime is down" / PLEG (runtime), "network plugin not ready" /
 NetworkUnavailable (network), "Kubelet stopped posting node status" (kubelet
@@ -41,8 +41,8 @@ healthy ones (see node-version-drift). For network causes, check the CNI
 DaemonSet's pod on the node (see system-daemonset-unready). Cordon and drain
 nodes that do not recover.`,
 	Params: []check.Param{
-		{Name: "min-age", Type: check.Duration, Default: "2m",
-			Doc: "Ignore nodes whose condition changed less than this long ago (a reboot)."},
+		{Name: "min-age", Type: check.Duration, Default: "0s",
+			Doc: "Ignore nodes whose condition changed less than this long ago; raise it (e.g. 5m) to ignore reboots."},
 		{Name: "critical-share", Type: check.Float, Default: "0.1",
 			Doc: "Share of all nodes (0.1 = 10%) with one cause at which the finding is critical."},
 		{Name: "max-nodes-listed", Type: check.Int, Default: "20", Doc: "How many nodes a finding lists in its evidence."},
