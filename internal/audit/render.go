@@ -30,8 +30,8 @@ func WriteText(w io.Writer, r *Report) error {
 		if len(u.UserAgents) > 0 {
 			ua = u.UserAgents[0].Name
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%d\t%d\t%d\t%s\n", u.Name, u.Requests, seconds(u.QuerySeconds), percent(u.Share),
-			millis(u.P50ms), millis(u.P99ms), millis(u.MaxMs), u.PeakInFlight, u.MeanInFlight, u.Throttled, u.ServerErrors, u.LongRunning, truncate(ua, 48))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%d\t%d\t%d\t%s\n", named(u.Name), u.Requests, seconds(u.QuerySeconds), percent(u.Share),
+			millis(u.P50ms), millis(u.P99ms), millis(u.MaxMs), u.PeakInFlight, u.MeanInFlight, u.Throttled, u.ServerErrors, u.LongRunning, truncate(named(ua), 48))
 	}
 	tw.Flush()
 
@@ -56,7 +56,7 @@ func WriteText(w io.Writer, r *Report) error {
 			for _, cc := range c.Classes {
 				cls = append(cls, fmt.Sprintf("%s:%d", cc.Class, cc.Count))
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\n", c.User, c.Count, seconds(c.QuerySeconds), c.Selector, c.ClusterWide, c.PeakInFlight, strings.Join(cls, " "), truncate(c.UserAgent, 48))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\n", named(c.User), c.Count, seconds(c.QuerySeconds), c.Selector, c.ClusterWide, c.PeakInFlight, strings.Join(cls, " "), truncate(named(c.UserAgent), 48))
 		}
 		tw.Flush()
 	}
@@ -118,7 +118,7 @@ func writeLoads(ew *errWriter, title string, ls []Load) {
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\tREQUESTS\tQUERY TIME\tSHARE\tP50\tP99\tMAX\t429\t5XX\tLONG-RUNNING\n", title)
 	for _, l := range ls {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", truncate(l.Name, 64), l.Requests, seconds(l.QuerySeconds), percent(l.Share),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", truncate(named(l.Name), 64), l.Requests, seconds(l.QuerySeconds), percent(l.Share),
 			millis(l.P50ms), millis(l.P99ms), millis(l.MaxMs), l.Throttled, l.ServerErrors, l.LongRunning)
 	}
 	tw.Flush()
@@ -192,6 +192,14 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 	for _, n := range d.Notes {
 		ew.printf("Note: %s\n", wrap(n, 100))
 	}
+}
+
+// named shows an empty user or user agent (absent from the events).
+func named(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func objectName(d *Deletion) string {
