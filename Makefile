@@ -37,6 +37,13 @@ unit:
 e2e: lab-bins
 	$(GO) test $(TESTFLAGS) ./test/... ./lab/...
 
+# premortem audit against encoding/json into k8s.io/apiserver's audit Event:
+# the parser on one core, then a generated 1 GB Metadata-level log (kept in
+# $$TMPDIR; see docs/benchmarks.md).
+bench-audit:
+	$(GO) test ./internal/audit -run '^$$' -bench 'Line' -benchtime 3s
+	$(GO) test ./internal/audit -run '^$$' -bench 'File' -benchtime 3x -timeout 30m
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
