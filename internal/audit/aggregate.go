@@ -95,6 +95,7 @@ type partial struct {
 	lines      int64
 	events     int64
 	stages     map[string]int64
+	complete   int64 // ResponseComplete events, kept out of the map: the common case
 	untimed    int64 // completed events without usable timestamps
 	filtered   int64
 	minT, maxT int64
@@ -294,6 +295,7 @@ func (p *partial) merge(o *partial) {
 	for k, v := range o.stages {
 		p.stages[k] += v
 	}
+	p.complete += o.complete
 	p.untimed += o.untimed
 	p.filtered += o.filtered
 	if o.minT != 0 && (p.minT == 0 || o.minT < p.minT) {

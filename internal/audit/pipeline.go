@@ -292,12 +292,14 @@ func work(p *partial, jobs <-chan *job, pool *sync.Pool, opts *Options) {
 			}
 			p.events++
 			switch string(ev.Stage) {
-			case "ResponseComplete", "Panic":
+			case "ResponseComplete":
+				p.complete++
+			case "Panic":
+				p.stages["Panic"]++
 			default:
 				p.stages[string(ev.Stage)]++
 				continue
 			}
-			p.stages[string(ev.Stage)]++
 			if ev.StageTime == 0 || ev.Received == 0 {
 				p.untimed++
 				continue

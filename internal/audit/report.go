@@ -221,6 +221,9 @@ func buildReport(p *partial, c *consumer, names []string, opts Options) *Report 
 		Filtered:          p.filtered,
 		ClippedRequests:   c.sweep.clipped,
 	}
+	if p.complete > 0 {
+		r.Stages["ResponseComplete"] += p.complete
+	}
 	for _, in := range c.inputs {
 		r.Lines += in.Lines
 	}
