@@ -1,0 +1,202 @@
+// Package refs finds every place in a cluster that names an address or a
+// hostname (incident 002: a DNS name of the Kubernetes master was removed
+// because it looked unused; a checker's kubeconfig, kept where nobody
+// looked, still used it). It searches objects streamed to it one at a time,
+// keeps only what matched, and names the workloads that consume each match.
+// Secret values are searched, never kept and never reported: a reference in
+// a Secret names the Secret and the key only.
+package refs
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// Query is one address or hostname to search for.
+type Query struct {
+	// Raw is what the user typed.
+	Raw string
+	// Host is the hostname (lower case, no trailing dot) or the IP address
+	// in canonical form. Scheme, port and path of Raw are dropped: a
+	// reference matches with or without them.
+	Host string
+	// IP is set when Host is an IP address.
+	IP netip.Addr
+}
+
+// ParseQuery accepts a hostname, an IP address, host:port, [v6]:port or a
+// URL.
+func ParseQuery(s string) (Query, error) {
+	raw := s
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return Query{}, fmt.Errorf("%q: %w", raw, err)
+		}
+		s = u.Hostname()
+	} else if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	s = strings.TrimSuffix(strings.Trim(strings.ToLower(s), "[]"), ".")
+	if s == "" {
+		return Query{}, fmt.Errorf("%q: no address or hostname", raw)
+	}
+	if ip, err := netip.ParseAddr(s); err == nil {
+		ip = ip.WithZone("")
+		if ip.Is4In6() {
+			ip = ip.Unmap()
+		}
+		return Query{Raw: raw, Host: ip.String(), IP: ip}, nil
+	}
+	for _, r := range s {
+		if !isHostChar(byte(r)) && r != '.' || r > 127 {
+			return Query{}, fmt.Errorf("%q is neither an IP address nor a hostname", raw)
+		}
+	}
+	if strings.Contains(s, "..") || strings.HasPrefix(s, ".") {
+		return Query{}, fmt.Errorf("%q is not a valid hostname", raw)
+	}
+	return Query{Raw: raw, Host: s}, nil
+}
+
+// ParseQueries parses every argument.
+func ParseQueries(args []string) ([]Query, error) {
+	if len(args) == 0 {
+		return nil, errors.New("name at least one address or hostname")
+	}
+	var out []Query
+	var errs []error
+	for _, a := range args {
+		q, err := ParseQuery(a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, q)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Find returns the byte offsets of every occurrence of q in text. Hostnames
+// match case-insensitively and only as a whole name: k8s-master.example.org
+// is found in "https://K8S-MASTER.example.org:6443/" and "…example.org." but
+// not in "old-k8s-master.example.org" or "k8s-master.example.org.internal".
+// IP addresses match exactly: 10.64.0.11 is not found in 10.64.0.117.
+func (q Query) Find(text string) []int {
+	if len(text) < len(q.Host) {
+		return nil
+	}
+	hay := text
+	if !q.IP.IsValid() || q.IP.Is6() {
+		hay = asciiLower(text)
+	}
+	var out []int
+	for from := 0; ; {
+		i := strings.Index(hay[from:], q.Host)
+		if i < 0 {
+			return out
+		}
+		start := from + i
+		end := start + len(q.Host)
+		if q.boundary(hay, start, end) {
+			out = append(out, start)
+		}
+		from = start + 1
+	}
+}
+
+// Contains reports whether q occurs in text.
+func (q Query) Contains(text string) bool { return len(q.Find(text)) > 0 }
+
+// boundary reports whether hay[start:end] stands alone as a name or address.
+func (q Query) boundary(hay string, start, end int) bool {
+	var before, after, afterNext byte
+	if start > 0 {
+		before = hay[start-1]
+	}
+	if end < len(hay) {
+		after = hay[end]
+	}
+	if end+1 < len(hay) {
+		afterNext = hay[end+1]
+	}
+	switch {
+	case q.IP.Is6():
+		part := func(c byte) bool { return isHex(c) || c == ':' || c == '.' }
+		return !part(before) && !part(after)
+	case q.IP.Is4():
+		if isAlnum(before) || before == '.' || isAlnum(after) {
+			return false
+		}
+		return !(after == '.' && isDigit(afterNext))
+	default:
+		if isHostChar(before) || before == '.' || isHostChar(after) {
+			return false
+		}
+		// A trailing dot ends a fully-qualified name (or a sentence); a dot
+		// followed by a label makes a longer name.
+		return !(after == '.' && isHostChar(afterNext))
+	}
+}
+
+func isDigit(c byte) bool    { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool    { return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isHostChar(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+func isHex(c byte) bool      { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// asciiLower lowers ASCII letters only, so byte offsets stay those of text.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// HostOf returns the host of an address written as a URL, host:port or a
+// bare host, lower case.
+func HostOf(s string) string {
+	q, err := ParseQuery(s)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(s))
+	}
+	return q.Host
+}
+
+// line returns the line of text around offset, trimmed and cut to limit
+// bytes, for showing where a (non-secret) match is.
+func line(text string, offset, length, limit int) string {
+	start := strings.LastIndexByte(text[:offset], '\n') + 1
+	end := len(text)
+	if i := strings.IndexByte(text[offset:], '\n'); i >= 0 {
+		end = offset + i
+	}
+	l := text[start:end]
+	if len(l) > limit {
+		off := offset - start
+		from := max(0, off+length/2-limit/2)
+		to := min(len(l), from+limit)
+		from = max(0, to-limit)
+		cut := l[from:to]
+		if from > 0 {
+			cut = "…" + cut
+		}
+		if to < len(l) {
+			cut += "…"
+		}
+		l = cut
+	}
+	return strings.TrimSpace(l)
+}

@@ -1,0 +1,108 @@
+package refs
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/premortem/premortem/internal/check"
+)
+
+// Write renders r as "table" or "json". Secret values never appear: a
+// reference in a Secret carries no context, only its key (and, for a
+// stored kubeconfig, the cluster entry's name and server).
+func Write(w io.Writer, format string, r *Result) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case "table", "":
+		return writeTable(w, r)
+	}
+	return fmt.Errorf("unknown output format %q (want table or json)", format)
+}
+
+func writeTable(w io.Writer, r *Result) error {
+	total := 0
+	for _, n := range r.Searched {
+		total += n
+	}
+	for _, q := range r.Queries {
+		var mine []Reference
+		for _, ref := range r.References {
+			if ref.Query == q {
+				mine = append(mine, ref)
+			}
+		}
+		if len(mine) == 0 {
+			fmt.Fprintf(w, "%s: no references (searched %d objects)\n\n", q, total)
+			continue
+		}
+		fmt.Fprintf(w, "%s: %s\n", q, check.Plural(len(mine), "reference", "references"))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  OBJECT\tFIELD\tDETAIL\tCONSUMED BY")
+		for _, ref := range mine {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ref.Object, ref.Field, detail(ref), consumers(ref.Consumers))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	for _, s := range r.NotRead {
+		fmt.Fprintf(w, "NOT SEARCHED: %s: %s\n", resourceName(s.Resource.Group, s.Resource.Resource), s.Reason)
+	}
+	for _, d := range r.DiscoveryFailures {
+		fmt.Fprintf(w, "NOT SEARCHED: API group %s (discovery failed: %s)\n", d.GroupVersion, d.Error)
+	}
+	if !r.Complete() {
+		fmt.Fprintln(w, "The search is incomplete: references in what was not searched are unknown.")
+	}
+	return nil
+}
+
+func detail(r Reference) string {
+	switch r.Kind {
+	case "kubeconfig":
+		return fmt.Sprintf("kubeconfig cluster %q: server %s", r.Kubeconfig.Name, r.Kubeconfig.Server)
+	case "secret-data":
+		return "named in Secret data (value not shown)"
+	}
+	if r.Context == "" {
+		return r.Kind
+	}
+	return r.Kind + ": " + r.Context
+}
+
+func consumers(cs []Consumer) string {
+	if len(cs) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, c := range cs {
+		s := c.Workload.String()
+		if c.How != "" {
+			s += " [" + c.How + "]"
+		}
+		switch n := len(c.Pods); {
+		case n == 0:
+			s += " (no pods)"
+		case n <= 3:
+			s += " pods: " + strings.Join(c.Pods, ",")
+		default:
+			s += fmt.Sprintf(" pods: %s +%d more", strings.Join(c.Pods[:3], ","), n-3)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func resourceName(group, resource string) string {
+	if group == "" {
+		return resource
+	}
+	return resource + "." + group
+}
