@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -279,6 +282,7 @@ func TestRestart(t *testing.T) {
 	if patches := auditPatches(t); len(patches) != 0 {
 		t.Fatalf("the plan alone sent %d PATCHes", len(patches))
 	}
+	checkReads(t)
 
 	// 2. --apply, killed once four workloads have been restarted (the next
 	// wave is then being patched and rolled out).
@@ -399,10 +403,11 @@ func checkPlan(t *testing.T, p *restart.Plan) {
 
 // auditEvent is the part of an audit.k8s.io/v1 event the test reads.
 type auditEvent struct {
-	Stage     string `json:"stage"`
-	Verb      string `json:"verb"`
-	UserAgent string `json:"userAgent"`
-	ObjectRef *struct {
+	Stage      string `json:"stage"`
+	RequestURI string `json:"requestURI"`
+	Verb       string `json:"verb"`
+	UserAgent  string `json:"userAgent"`
+	ObjectRef  *struct {
 		Resource, Namespace, Name string
 	} `json:"objectRef"`
 	ResponseStatus *struct {
@@ -413,6 +418,34 @@ type auditEvent struct {
 
 // auditPatches returns premortem's successful PATCHes, in arrival order.
 func auditPatches(t *testing.T) []auditEvent {
+	t.Helper()
+	return auditEvents(t, func(ev auditEvent) bool {
+		return ev.Verb == "patch" && ev.ResponseStatus != nil && ev.ResponseStatus.Code == 200
+	})
+}
+
+// checkReads: the plan (the only premortem request so far) read with one
+// paginated LIST per kind from the watch cache, and nothing else.
+func checkReads(t *testing.T) {
+	t.Helper()
+	events := auditEvents(t, func(auditEvent) bool { return true })
+	resources := map[string]int{}
+	for _, ev := range events {
+		if ev.Verb != "list" || !strings.Contains(ev.RequestURI, "limit=500") || !strings.Contains(ev.RequestURI, "resourceVersion=0") {
+			t.Errorf("plan request %s %s: want only LISTs with limit=500&resourceVersion=0", ev.Verb, ev.RequestURI)
+			continue
+		}
+		resources[ev.ObjectRef.Resource]++
+	}
+	want := map[string]int{"deployments": 1, "statefulsets": 1, "daemonsets": 1, "poddisruptionbudgets": 1, "nodes": 1}
+	if !maps.Equal(resources, want) {
+		t.Errorf("plan LISTs per resource %v, want %v", resources, want)
+	}
+}
+
+// auditEvents returns premortem's requests that keep accepts, in arrival
+// order.
+func auditEvents(t *testing.T, keep func(auditEvent) bool) []auditEvent {
 	t.Helper()
 	f, err := os.Open(cluster.AuditLog)
 	if err != nil {
@@ -427,8 +460,7 @@ func auditPatches(t *testing.T) []auditEvent {
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("audit log: %v", err)
 		}
-		if ev.Stage == "ResponseComplete" && ev.Verb == "patch" && strings.HasPrefix(ev.UserAgent, "premortem-restart") &&
-			ev.ResponseStatus != nil && ev.ResponseStatus.Code == 200 {
+		if ev.Stage == "ResponseComplete" && strings.HasPrefix(ev.UserAgent, "premortem-restart") && keep(ev) {
 			out = append(out, ev)
 		}
 	}
@@ -523,6 +555,104 @@ func checkRestarted(t *testing.T, ctx context.Context, runID string, started tim
 		})
 		if err != nil {
 			t.Errorf("%s: %s", w.id(), detail)
+		}
+	}
+}
+
+// TestKilledBinary: the built binary, killed with SIGKILL in the middle of a
+// run (no chance to clean up or to finish a request), then the same command
+// again: the run finishes and no workload is restarted twice. It works in a
+// namespace of its own, after TestRestart.
+func TestKilledBinary(t *testing.T) {
+	ctx := context.Background()
+	bin := filepath.Join(t.TempDir(), "premortem")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/premortem/premortem/cmd/premortem").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	const ns = "killed"
+	if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var mine []workload
+	for i := range 8 {
+		w := workload{kind: restart.Deployment, ns: ns, name: fmt.Sprintf("app-%d", i), replicas: 2}
+		mine = append(mine, w)
+		sel := map[string]string{"app": w.name}
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: w.name, Labels: sel},
+			Spec: appsv1.DeploymentSpec{Replicas: &w.replicas, Selector: &metav1.LabelSelector{MatchLabels: sel},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: image(w.name)}}}}},
+		}
+		if _, err := cluster.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, w := range mine {
+			if p, err := progress(ctx, w); err != nil || !p.Complete {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	inNamespace := func() map[string]int {
+		n := map[string]int{}
+		for _, ev := range auditPatches(t) {
+			if ev.ObjectRef.Namespace == ns {
+				n[ev.ObjectRef.Name]++
+			}
+		}
+		return n
+	}
+
+	args := []string{"restart", "-n", ns, "--kubeconfig", cluster.Kubeconfig, "--state-dir", t.TempDir(),
+		"--timeout", "2m", "--concurrency", "2", "--apply"}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var transcript strings.Builder
+	sc := bufio.NewScanner(stdout)
+	restarted := 0
+	for sc.Scan() {
+		transcript.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "] restarted") {
+			if restarted++; restarted == 3 {
+				if err := cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+		}
+	}
+	_ = cmd.Wait()
+	t.Logf("killed binary after %d restarts:\n%s", restarted, transcript.String())
+	before := inNamespace()
+	if restarted != 3 || len(before) < 3 || len(before) >= len(mine) {
+		t.Fatalf("kill did not land mid-run: %d restarted lines, PATCHes %v", restarted, before)
+	}
+
+	var out syncBuffer
+	code := premortem(ctx, &out, args...)
+	t.Logf("second run, exit %d:\n%s", code, out.String())
+	if code != cli.ExitOK || !strings.Contains(out.String(), "Resuming run") {
+		t.Fatalf("second run: exit %d", code)
+	}
+	after := inNamespace()
+	for _, w := range mine {
+		meta, _ := object(t, ctx, w)
+		if after[w.name] != 1 || meta.Generation != 2 {
+			t.Errorf("%s: %d PATCHes, generation %d; want 1 and 2", w.id(), after[w.name], meta.Generation)
+		}
+		if p, err := progress(ctx, w); err != nil || !p.Complete {
+			t.Errorf("%s: %+v %v", w.id(), p, err)
 		}
 	}
 }
