@@ -163,3 +163,63 @@ func TestObjectGrowthAgainstBaseline(t *testing.T) {
 		t.Errorf("evidence %v, want 30 or 31 ConfigMaps now", fs[0].Evidence)
 	}
 }
+
+// TestNamespaceStuckTerminating: a namespace whose content carries a
+// finalizer nobody removes stays Terminating, and the check says why (the
+// namespace controller's FinalizersRemaining condition), even though
+// scenario 004's unavailable APIService holds it back too.
+func TestNamespaceStuckTerminating(t *testing.T) {
+	ctx := context.Background()
+	const ns, hold = "stuck-e2e", "premortem.dev/e2e-hold"
+	client := cluster.Client
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{hold}}}
+	if _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	condition := func(typ corev1.NamespaceConditionType) corev1.ConditionStatus {
+		n, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == typ {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	// Release the ConfigMap and wait for the controller to record it, so the
+	// namespace (still held by the APIService) stops changing before the
+	// next test reads the cluster.
+	t.Cleanup(func() {
+		held, err := client.CoreV1().ConfigMaps(ns).Get(ctx, "held", metav1.GetOptions{})
+		if err == nil {
+			held.Finalizers = nil
+			_, _ = client.CoreV1().ConfigMaps(ns).Update(ctx, held, metav1.UpdateOptions{})
+		}
+		waitFor(t, "stuck-e2e's finalizer condition to clear", func() bool {
+			return condition(corev1.NamespaceFinalizersRemaining) != corev1.ConditionTrue
+		})
+	})
+	waitFor(t, "the namespace controller to report the remaining finalizer", func() bool {
+		return condition(corev1.NamespaceFinalizersRemaining) == corev1.ConditionTrue
+	})
+	res := scanJSON(t, "--only", "namespace-stuck-terminating", "--param", "namespace-stuck-terminating.min-age=0s")
+	fs := findingFor(res, "namespace-stuck-terminating", "Namespace "+ns)
+	if len(fs) != 1 {
+		t.Fatalf("want one finding for %s, got %+v", ns, res.Findings)
+	}
+	if !strings.Contains(fs[0].Message, hold) || !strings.Contains(fs[0].Title, "NamespaceFinalizersRemaining") {
+		t.Errorf("finding does not say why: %s | %s", fs[0].Title, fs[0].Message)
+	}
+	// team-a is held only by the unavailable APIService: that check's finding, not this one's.
+	if len(findingFor(res, "namespace-stuck-terminating", "Namespace team-a")) != 0 {
+		t.Error("team-a reported by namespace-stuck-terminating")
+	}
+}

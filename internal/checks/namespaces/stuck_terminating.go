@@ -35,8 +35,11 @@ eventually let go, and the rest of the namespace goes with it. Until then
 nothing new can be created in it, which breaks redeploys to the same name.
 
 Namespaces held back only by an unavailable aggregated API
-(NamespaceDeletionDiscoveryFailure) are reported by apiservice-unavailable
-instead, when that check can name the API. A namespace Terminating with no
+(NamespaceDeletionDiscoveryFailure, with content still remaining and the
+namespace controller's own "kubernetes" finalizer) are reported by
+apiservice-unavailable instead, when that check can name the API; if
+something else blocks them too (a finalizer on the namespace or its
+content), they are reported here as well. A namespace Terminating with no
 condition at all usually means the namespace controller
 (kube-controller-manager) is not running. Severity is medium, high once the
 namespace has been Terminating longer than high-age.`,
@@ -55,19 +58,26 @@ back up what the namespace still contains now: it will be deleted.`,
 }
 
 // blockingConditions are the namespace conditions that explain a deletion
-// that does not finish.
+// that does not finish, most telling first. The first three block on their
+// own; remaining content and a discovery failure are often a consequence.
 var blockingConditions = []corev1.NamespaceConditionType{
-	corev1.NamespaceContentRemaining,
 	corev1.NamespaceFinalizersRemaining,
 	corev1.NamespaceDeletionContentFailure,
 	corev1.NamespaceDeletionGVParsingFailure,
+	corev1.NamespaceContentRemaining,
 	corev1.NamespaceDeletionDiscoveryFailure,
+}
+
+func independent(t corev1.NamespaceConditionType) bool {
+	return t == corev1.NamespaceFinalizersRemaining || t == corev1.NamespaceDeletionContentFailure ||
+		t == corev1.NamespaceDeletionGVParsingFailure
 }
 
 func runStuckTerminating(p *check.Pass) error {
 	minAge, highAge := p.Duration("min-age"), p.Duration("high-age")
 	// If apiservice-unavailable can name the API a discovery failure waits
-	// for, the namespace is its finding, not ours.
+	// for, the namespace is its finding, not ours, unless something else
+	// blocks it too.
 	apiDown := p.Has(snapshot.APIServices) && len(apiservice.UnavailableAPIServices(p.Snapshot)) > 0
 	nss := slices.Clone(p.Snapshot.Namespaces)
 	slices.SortFunc(nss, func(a, b corev1.Namespace) int { return strings.Compare(a.Name, b.Name) })
@@ -81,15 +91,14 @@ func runStuckTerminating(p *check.Pass) error {
 		}
 		var reasons []string
 		var conds []map[string]any
-		onlyDiscovery := true
+		blocked, discovery := false, false
 		for _, t := range blockingConditions {
 			for _, c := range ns.Status.Conditions {
 				if c.Type != t || c.Status != corev1.ConditionTrue {
 					continue
 				}
-				if t != corev1.NamespaceDeletionDiscoveryFailure {
-					onlyDiscovery = false
-				}
+				blocked = blocked || independent(t)
+				discovery = discovery || t == corev1.NamespaceDeletionDiscoveryFailure
 				reasons = append(reasons, fmt.Sprintf("%s: %s", c.Type, c.Message))
 				conds = append(conds, map[string]any{"type": string(c.Type), "reason": c.Reason, "message": c.Message})
 			}
@@ -102,10 +111,12 @@ func runStuckTerminating(p *check.Pass) error {
 			ev["conditions"] = conds
 		}
 		if fs := ns.Spec.Finalizers; len(fs) > 0 {
-			onlyDiscovery = false
 			var names []string
 			for _, f := range fs {
 				names = append(names, string(f))
+				// "kubernetes" is the namespace controller's own finalizer,
+				// present on every namespace until its content is gone.
+				blocked = blocked || f != corev1.FinalizerKubernetes
 			}
 			ev["specFinalizers"] = names
 			if len(conds) == 0 {
@@ -113,11 +124,11 @@ func runStuckTerminating(p *check.Pass) error {
 			}
 		}
 		if fs := ns.Finalizers; len(fs) > 0 {
-			onlyDiscovery = false
+			blocked = true
 			ev["metadataFinalizers"] = fs
 			reasons = append(reasons, "metadata.finalizers "+strings.Join(fs, ", ")+" not removed")
 		}
-		if len(conds) > 0 && onlyDiscovery && apiDown {
+		if discovery && apiDown && !blocked {
 			continue
 		}
 		why := strings.Join(reasons, "; ")
