@@ -31,9 +31,9 @@ const (
 	DefaultConcurrency = 4
 )
 
-// Reader reads a live cluster cheaply: one paginated LIST per kind, the first
-// page served from the API server's watch cache (resourceVersion=0,
-// NotOlderThan), continue tokens after, a few kinds at a time, each page
+// Reader reads a live cluster cheaply: one paginated LIST per kind, served
+// from the API server's watch cache (see FirstPageResourceVersion),
+// continue tokens after, a few kinds at a time, each page
 // trimmed before the next is requested.
 type Reader struct {
 	Config *rest.Config
@@ -278,10 +278,7 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 	restarted := false
 	for {
 		var pages []page
-		// First page from the watch cache: resourceVersion=0 means "any
-		// version not older than 0", which the cache serves without
-		// touching etcd.
-		opts := metav1.ListOptions{Limit: limit, ResourceVersion: "0", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
+		opts := firstPage(limit)
 		var err error
 		for {
 			var p page
@@ -309,6 +306,22 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 		}
 		return nil, requests, restarted, err
 	}
+}
+
+// FirstPageResourceVersion is the resourceVersion of every kind's first
+// page, with resourceVersionMatch=NotOlderThan: "any state at least as new as
+// revision 1", which the API server's watch cache always satisfies, so it
+// answers without touching etcd. Not "0": the API server treats
+// resourceVersion=0 as a legacy special case and ignores the limit, sending
+// the whole kind in one response (150,000 pods: gigabytes to decode at
+// once). With "1" the cache honours the limit (Kubernetes 1.34+, where
+// continue pages are served from cache snapshots too); older servers answer
+// it from the cache unpaginated, exactly as they would "0".
+const FirstPageResourceVersion = "1"
+
+// firstPage returns the options of a kind's first page.
+func firstPage(limit int64) metav1.ListOptions {
+	return metav1.ListOptions{Limit: limit, ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
 }
 
 func sumItems(ps []page) int {

@@ -82,7 +82,7 @@ func TestListKind(t *testing.T) {
 			}
 			for i, o := range k.calls {
 				first := o.Continue == ""
-				if first && (o.ResourceVersion != "0" || o.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan) {
+				if first && (o.ResourceVersion != FirstPageResourceVersion || o.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan) {
 					t.Errorf("call %d: first page %+v not from the watch cache", i, o)
 				}
 				if !first && (o.ResourceVersion != "" || o.ResourceVersionMatch != "") {

@@ -15,11 +15,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"os/exec"
@@ -43,6 +45,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/lab"
 )
 
@@ -88,6 +91,7 @@ func run() error {
 	cfg := rest.CopyConfig(c.Config)
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling: the API server is the limit
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.WarningHandler = rest.NoWarnings{}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -105,6 +109,10 @@ func run() error {
 		return err
 	}
 	offset := fi.Size()
+	cacheBefore, etcdBefore, err := storageLists(ctx, cs)
+	if err != nil {
+		return err
+	}
 	args := append([]string{"-v", "scan", "--kubeconfig", c.Kubeconfig, "-o", "json"}, scanArgs...)
 	scan, err := runScan(ctx, *binary, args)
 	if err != nil {
@@ -115,6 +123,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	cacheAfter, etcdAfter, err := storageLists(ctx, cs)
+	if err != nil {
+		return err
+	}
+	audit.cacheLists, audit.etcdLists = cacheAfter-cacheBefore, etcdAfter-etcdBefore
 	report(os.Stdout, sz, b, buildTime, *binary, args, scan, audit)
 	if *keep {
 		fmt.Fprintf(os.Stderr, "bench-scan: lab kept; KUBECONFIG=%s; Ctrl-C to stop\n", c.Kubeconfig)
@@ -323,7 +336,7 @@ func podSpec(i int, node string) corev1.PodSpec {
 	container := func(name, image string, port int32) corev1.Container {
 		return corev1.Container{
 			Name: name, Image: image, Env: env, Args: []string{"--config=/etc/app/config.yaml", "--log-level=info"},
-			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+			Ports: []corev1.ContainerPort{{Name: name, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}},
@@ -385,7 +398,7 @@ func (b *builder) podNamed(ctx context.Context, name string, i, pad int) error {
 	if pad > 0 {
 		// Stands for the bulky annotations real pods carry (sidecar
 		// injection status, checksums, build info).
-		ann["example.com/build-info"] = strings.Repeat("x", pad)
+		ann["example.com/build-info"] = padding(i, pad)
 	}
 	ctrl := true
 	p := &corev1.Pod{
@@ -418,6 +431,17 @@ func (b *builder) podNamed(ctx context.Context, name string, i, pad int) error {
 	}
 	_, err = b.cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: "bench-kubelet"})
 	return err
+}
+
+// padding returns n bytes of base64 text that compresses about as badly as
+// real annotations full of hashes and JSON do.
+func padding(seed, n int) string {
+	r := rand.New(rand.NewPCG(uint64(seed), 1))
+	buf := make([]byte, n*3/4+3)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	return base64.StdEncoding.EncodeToString(buf)[:n]
 }
 
 // scanResult is what one scan cost premortem itself.
@@ -472,6 +496,36 @@ type auditSummary struct {
 	pages       map[string]int
 	badFirst    []string // first pages without watch-cache semantics
 	badContinue []string
+	// From the API server's metrics: LISTs it answered from the watch cache
+	// and list requests it sent to etcd while the scan ran (the lab runs no
+	// controllers, so the scan is the only client).
+	cacheLists, etcdLists float64
+}
+
+// storageLists sums the API server's apiserver_cache_list_total and
+// etcd_requests_total{operation="list"}.
+func storageLists(ctx context.Context, cs kubernetes.Interface) (cache, etcd float64, err error) {
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read API server metrics: %w", err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		var sum *float64
+		switch {
+		case strings.HasPrefix(line, "apiserver_cache_list_total{"):
+			sum = &cache
+		case strings.HasPrefix(line, "etcd_requests_total{") && strings.Contains(line, `operation="list"`):
+			sum = &etcd
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("metrics line %q: %w", line, err)
+		}
+		*sum += v
+	}
+	return cache, etcd, nil
 }
 
 func readAudit(path string, offset int64) (*auditSummary, error) {
@@ -524,7 +578,7 @@ func readAudit(path string, offset int64) (*auditSummary, error) {
 			continue
 		}
 		s.chains[kind]++
-		if q.Get("resourceVersion") != "0" || q.Get("resourceVersionMatch") != "NotOlderThan" || q.Get("limit") == "" {
+		if q.Get("resourceVersion") != kube.FirstPageResourceVersion || q.Get("resourceVersionMatch") != "NotOlderThan" || q.Get("limit") == "" {
 			s.badFirst = append(s.badFirst, ev.RequestURI)
 		}
 	}
@@ -561,7 +615,8 @@ func report(w io.Writer, sz sizes, b *builder, buildTime time.Duration, binary s
 		}
 	}
 	fmt.Fprintf(w, "| kinds listed / listed more than once | %d / %d |\n", len(a.chains), listedTwice)
-	fmt.Fprintf(w, "| first pages without resourceVersion=0&NotOlderThan / continue pages with a resourceVersion | %d / %d |\n", len(a.badFirst), len(a.badContinue))
+	fmt.Fprintf(w, "| first pages not asking the watch cache / continue pages with a resourceVersion | %d / %d |\n", len(a.badFirst), len(a.badContinue))
+	fmt.Fprintf(w, "| LISTs answered from the watch cache / list requests sent to etcd (API server metrics) | %.0f / %.0f |\n", a.cacheLists, a.etcdLists)
 	var pages []string
 	for k, n := range a.pages {
 		pages = append(pages, fmt.Sprintf("%s %d", k, n))
