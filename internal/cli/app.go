@@ -116,6 +116,7 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		newChecksCommand(streams),
 		newAuditCommand(streams),
 		newRestartCommand(streams),
+		newRefsCommand(streams),
 		newPreflightCommand(streams),
 		newVersionCommand(streams),
 	)

@@ -75,4 +75,3 @@ func TestLine(t *testing.T) {
 		t.Errorf("cut line = %q", got)
 	}
 }
-

@@ -132,6 +132,10 @@ func (s *Search) Visit(_ snapshot.Resource, obj any) {
 		for _, k := range sortedKeys(o.Data) {
 			s.text(ref, "data["+k+"]", string(o.Data[k]), true)
 		}
+		// stringData appears only in manifests (a file searched offline).
+		for _, k := range sortedKeys(o.StringData) {
+			s.text(ref, "stringData["+k+"]", o.StringData[k], true)
+		}
 	case *appsv1.Deployment:
 		s.workload(object("apps", "Deployment", o.Namespace, o.Name), "spec.template.spec.", &o.Spec.Template.Spec)
 	case *appsv1.DaemonSet:

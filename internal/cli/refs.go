@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/refs"
+	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/spf13/cobra"
+)
+
+func newRefsCommand(streams Streams) *cobra.Command {
+	flags := kube.NewFlags()
+	var snapshots []string
+	var output string
+	cmd := &cobra.Command{
+		Use:   "refs ADDRESS|HOSTNAME...",
+		Short: "Find every place in the cluster that names an address or hostname (before you remove it)",
+		Long: `refs searches the cluster for an IP address or hostname: ConfigMap data,
+Secret data (the Secret and key are named, never the value), kubeconfigs
+stored in ConfigMaps and Secrets (by cluster entry and server), container
+env, args, command and images of every pod template (Deployments,
+StatefulSets, DaemonSets, Jobs, CronJobs, bare Pods), hostAliases and
+dnsConfig, Service externalName/externalIPs/load balancers, EndpointSlices,
+Ingress hosts, webhook clientConfig URLs and Services, APIService Services
+and Node addresses. Each reference in a ConfigMap or Secret names the
+workloads that mount it or take env from it, with their pods.
+
+Hostnames match case-insensitively and as whole names (k8s-master.example.org
+is not found in old-k8s-master.example.org); IP addresses match exactly
+(10.64.0.11 is not found in 10.64.0.117). A scheme, port or path in the
+argument is ignored: references match with or without them.
+
+The read is one paginated LIST per kind; Secrets are searched page by page
+and their values dropped, never kept, printed or logged.
+
+Exit codes (so a removal can be gated on it):
+  0  no references, and everything was searched
+  1  references found
+  2  bad arguments, cluster unreachable
+  3  no references found, but something could not be read (it is listed)`,
+		Example: `  premortem refs k8s-master.tools.example.org 208.80.155.204
+  premortem refs https://10.64.0.117:6443 -o json
+  kubectl get cm,secret,deploy,ds,sts,job,cronjob,pod,svc,ingress -A -o json > dump.json
+  premortem refs --snapshot dump.json k8s-master.tools.example.org`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRefs(cmd.Context(), streams, flags, snapshots, output, args)
+		},
+	}
+	flags.AddFlags(cmd.Flags())
+	cmd.Flags().StringSliceVar(&snapshots, "snapshot", nil, "search snapshot files or directories instead of a cluster (kubectl -o json|yaml output, .gz)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func runRefs(ctx context.Context, streams Streams, flags *kube.Flags, snapshots []string, output string, args []string) error {
+	if output != "table" && output != "json" {
+		return withExit(ExitError, fmt.Errorf("--output %q: want table or json", output))
+	}
+	queries, err := refs.ParseQueries(args)
+	if err != nil {
+		return withExit(ExitError, err)
+	}
+	search := refs.NewSearch(queries)
+	var visit []snapshot.Resource
+	for _, r := range refs.Reads {
+		if kube.Visitable(r) {
+			visit = append(visit, r)
+		}
+	}
+	var snap *snapshot.Snapshot
+	if len(snapshots) > 0 {
+		lr, err := kube.LoadVisit(snapshots, refs.Reads, visit, search.Visit)
+		if err != nil {
+			return withExit(ExitError, err)
+		}
+		snap = lr.Snapshot
+		if lr.HasInfo {
+			// premortem's own snapshots are trimmed for scan: they hold no
+			// Secret data and only metadata or a few fields of some kinds.
+			for _, r := range []snapshot.Resource{snapshot.Secrets, snapshot.Pods, snapshot.CronJobs, snapshot.Ingresses,
+				snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations} {
+				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: r,
+					Reason: "not saved whole in a premortem snapshot; search the cluster, or kubectl get -o json output"})
+			}
+		}
+	} else {
+		cfg, err := flags.RESTConfig(kube.ClientOptions{UserAgent: userAgent()})
+		if err != nil {
+			return withExit(ExitError, err)
+		}
+		start := time.Now()
+		r := &kube.Reader{Config: cfg, Namespace: flags.Namespace(), Visit: search.Visit}
+		var stopProgress func()
+		if IsTerminal(streams.ErrOut) {
+			r.Progress, stopProgress = progressLine(streams.ErrOut)
+		}
+		rr, err := r.Read(ctx, refs.Reads)
+		if stopProgress != nil {
+			stopProgress()
+		}
+		if err != nil {
+			return withExit(ExitError, err)
+		}
+		snap = rr.Snapshot
+		slog.Info("searched cluster", "server", cfg.Host, "seconds", time.Since(start).Seconds())
+	}
+	search.AddSnapshot(snap)
+	res := search.Result()
+	if err := refs.Write(streams.Out, output, res); err != nil {
+		return withExit(ExitError, err)
+	}
+	switch {
+	case len(res.References) > 0:
+		return withExit(ExitFindings, nil)
+	case !res.Complete():
+		return withExit(ExitIncomplete, nil)
+	}
+	return nil
+}
