@@ -70,7 +70,7 @@ restarting anything twice (see docs/restart.md).`,
 	f.StringSliceVar(&o.kinds, "kind", []string{"deployment", "statefulset", "daemonset"}, "kinds to restart")
 	f.IntVar(&o.concurrency, "concurrency", 5, "application workloads restarted at once (critical ones: always one)")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest wait for one workload: to be ready before its restart, and for its rollout after")
-	f.StringArrayVar(&o.force, "force", nil, "restart kind/namespace/name despite its gates (repeatable)")
+	f.StringSliceVar(&o.force, "force", nil, "restart kind/namespace/name despite its gates (repeatable, or comma-separated)")
 	f.BoolVar(&o.apply, "apply", false, "run the plan (default: print it and change nothing)")
 	f.StringVarP(&o.output, "output", "o", "table", "plan format: table or json")
 	f.StringVar(&o.runID, "run-id", "", "run ID to start or resume (default: the unfinished run for this cluster and scope, else a new one)")
