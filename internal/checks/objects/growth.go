@@ -66,7 +66,7 @@ func runGrowth(p *check.Pass) error {
 	if p.Baseline == nil {
 		return p.NotRun("needs --baseline")
 	}
-	before, now := count(p.Baseline), count(p.Snapshot)
+	before, now := count(p.Baseline, p.Check.AllReads()), count(p.Snapshot, p.Check.AllReads())
 	minInc, minRatio := p.Int("min-increase"), p.Float("min-ratio")
 	grew := func(b, n int) (growth, bool) {
 		g := growth{before: b, now: n, delta: n - b}

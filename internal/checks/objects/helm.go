@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
 )
@@ -64,27 +66,26 @@ func releases(snap *snapshot.Snapshot) map[[2]string]*release {
 		}
 		return out[k]
 	}
-	for _, it := range inventory(snap) {
-		m := it.meta
+	eachObject(snap, func(res snapshot.Resource, _ string, m *metav1.ObjectMeta) {
 		if m.Namespace == "" {
-			continue
+			return
 		}
 		// Helm's storage: Secrets (default) or ConfigMaps, labelled owner=helm.
-		if (it.res == snapshot.Secrets || it.res == snapshot.ConfigMaps) && m.Labels["owner"] == "helm" && m.Labels["name"] != "" {
+		if (res == snapshot.Secrets || res == snapshot.ConfigMaps) && m.Labels["owner"] == "helm" && m.Labels["name"] != "" {
 			r := get(m.Namespace, m.Labels["name"])
-			r.records = append(r.records, it.res.Kind+"/"+m.Name)
-			continue
+			r.records = append(r.records, res.Kind+"/"+m.Name)
+			return
 		}
 		name := releaseOf(m)
 		if name == "" {
-			continue
+			return
 		}
 		r := get(m.Namespace, name)
-		r.kinds[it.res.Kind]++
+		r.kinds[res.Kind]++
 		if c := m.Labels[labelChart]; c != "" && r.chart == "" {
 			r.chart = chartName(c)
 		}
-	}
+	})
 	return out
 }
 

@@ -14,40 +14,35 @@ import (
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
-// item is the part of any object the counting checks need.
-type item struct {
-	res  snapshot.Resource
-	meta *metav1.ObjectMeta
-}
-
-// inventory lists every object of the snapshot with its resource, skipping
-// kinds the snapshot did not read.
-func inventory(snap *snapshot.Snapshot) []item {
-	var out []item
-	add := func(r snapshot.Resource, n int, meta func(int) *metav1.ObjectMeta) {
+// eachObject calls fn for every object of the snapshot with its resource and
+// the resource's kubectl name, skipping kinds the snapshot did not read. It
+// visits in place: a copy of 150,000 pods' worth of references per check
+// would cost more than the checks.
+func eachObject(snap *snapshot.Snapshot, fn func(r snapshot.Resource, name string, m *metav1.ObjectMeta)) {
+	visit := func(r snapshot.Resource, n int, meta func(int) *metav1.ObjectMeta) {
 		if skipped(snap, r) {
 			return
 		}
+		name := resName(r)
 		for i := range n {
-			out = append(out, item{r, meta(i)})
+			fn(r, name, meta(i))
 		}
 	}
-	add(snapshot.Namespaces, len(snap.Namespaces), func(i int) *metav1.ObjectMeta { return &snap.Namespaces[i].ObjectMeta })
-	add(snapshot.Nodes, len(snap.Nodes), func(i int) *metav1.ObjectMeta { return &snap.Nodes[i].ObjectMeta })
-	add(snapshot.Pods, len(snap.Pods), func(i int) *metav1.ObjectMeta { return &snap.Pods[i].ObjectMeta })
-	add(snapshot.Services, len(snap.Services), func(i int) *metav1.ObjectMeta { return &snap.Services[i].ObjectMeta })
-	add(snapshot.EndpointSlices, len(snap.EndpointSlices), func(i int) *metav1.ObjectMeta { return &snap.EndpointSlices[i].ObjectMeta })
-	add(snapshot.Deployments, len(snap.Deployments), func(i int) *metav1.ObjectMeta { return &snap.Deployments[i].ObjectMeta })
-	add(snapshot.DaemonSets, len(snap.DaemonSets), func(i int) *metav1.ObjectMeta { return &snap.DaemonSets[i].ObjectMeta })
-	add(snapshot.StatefulSets, len(snap.StatefulSets), func(i int) *metav1.ObjectMeta { return &snap.StatefulSets[i].ObjectMeta })
-	add(snapshot.Jobs, len(snap.Jobs), func(i int) *metav1.ObjectMeta { return &snap.Jobs[i].ObjectMeta })
-	add(snapshot.PodDisruptionBudgets, len(snap.PodDisruptionBudgets), func(i int) *metav1.ObjectMeta { return &snap.PodDisruptionBudgets[i].ObjectMeta })
-	add(snapshot.APIServices, len(snap.APIServices), func(i int) *metav1.ObjectMeta { return &snap.APIServices[i].ObjectMeta })
+	visit(snapshot.Namespaces, len(snap.Namespaces), func(i int) *metav1.ObjectMeta { return &snap.Namespaces[i].ObjectMeta })
+	visit(snapshot.Nodes, len(snap.Nodes), func(i int) *metav1.ObjectMeta { return &snap.Nodes[i].ObjectMeta })
+	visit(snapshot.Pods, len(snap.Pods), func(i int) *metav1.ObjectMeta { return &snap.Pods[i].ObjectMeta })
+	visit(snapshot.Services, len(snap.Services), func(i int) *metav1.ObjectMeta { return &snap.Services[i].ObjectMeta })
+	visit(snapshot.EndpointSlices, len(snap.EndpointSlices), func(i int) *metav1.ObjectMeta { return &snap.EndpointSlices[i].ObjectMeta })
+	visit(snapshot.Deployments, len(snap.Deployments), func(i int) *metav1.ObjectMeta { return &snap.Deployments[i].ObjectMeta })
+	visit(snapshot.DaemonSets, len(snap.DaemonSets), func(i int) *metav1.ObjectMeta { return &snap.DaemonSets[i].ObjectMeta })
+	visit(snapshot.StatefulSets, len(snap.StatefulSets), func(i int) *metav1.ObjectMeta { return &snap.StatefulSets[i].ObjectMeta })
+	visit(snapshot.Jobs, len(snap.Jobs), func(i int) *metav1.ObjectMeta { return &snap.Jobs[i].ObjectMeta })
+	visit(snapshot.PodDisruptionBudgets, len(snap.PodDisruptionBudgets), func(i int) *metav1.ObjectMeta { return &snap.PodDisruptionBudgets[i].ObjectMeta })
+	visit(snapshot.APIServices, len(snap.APIServices), func(i int) *metav1.ObjectMeta { return &snap.APIServices[i].ObjectMeta })
 	for _, r := range metadataResources(snap) {
 		list := snap.Metadata[r]
-		add(r, len(list), func(i int) *metav1.ObjectMeta { return &list[i].ObjectMeta })
+		visit(r, len(list), func(i int) *metav1.ObjectMeta { return &list[i].ObjectMeta })
 	}
-	return out
 }
 
 // metadataResources returns the keys of snap.Metadata in a stable order.
@@ -79,25 +74,30 @@ type counts struct {
 	res   map[string]snapshot.Resource
 }
 
-func count(snap *snapshot.Snapshot) counts {
+// count counts the snapshot's objects. Kinds in read (those the check asked
+// the read path for) and metadata kinds present count as read even when
+// empty, so growth from zero is seen; skipped kinds are absent.
+func count(snap *snapshot.Snapshot, read []snapshot.Resource) counts {
 	c := counts{total: map[string]int{}, perNS: map[string]map[string]int{}, res: map[string]snapshot.Resource{}}
 	for r := range snap.Metadata {
+		read = append(read, r)
+	}
+	for _, r := range read {
 		if !skipped(snap, r) {
-			c.total[resName(r)] += 0 // read, even if empty
+			c.total[resName(r)] += 0
 			c.res[resName(r)] = r
 		}
 	}
-	for _, it := range inventory(snap) {
-		k := resName(it.res)
-		c.res[k] = it.res
+	eachObject(snap, func(r snapshot.Resource, k string, m *metav1.ObjectMeta) {
+		c.res[k] = r
 		c.total[k]++
-		if ns := it.meta.Namespace; ns != "" {
+		if ns := m.Namespace; ns != "" {
 			if c.perNS[k] == nil {
 				c.perNS[k] = map[string]int{}
 			}
 			c.perNS[k][ns]++
 		}
-	}
+	})
 	return c
 }
 

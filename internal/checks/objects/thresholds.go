@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -73,7 +74,7 @@ func podLimit(p *check.Pass, n corev1.Node) int {
 
 func runThresholds(p *check.Pass) error {
 	snap := p.Snapshot
-	c := count(snap)
+	c := count(snap, p.Check.AllReads())
 	nodes := len(snap.Nodes)
 	scale := math.Max(float64(nodes)/float64(p.Int("nodes")), p.Float("min-scale"))
 	scale = math.Min(scale, 1)
@@ -161,18 +162,8 @@ func runThresholds(p *check.Pass) error {
 
 func sortedNodes(ns []corev1.Node) []corev1.Node {
 	out := slices.Clone(ns)
-	slices.SortFunc(out, func(a, b corev1.Node) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b corev1.Node) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func sortedKeys[V any](m map[string]V) []string {

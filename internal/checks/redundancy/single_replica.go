@@ -67,14 +67,12 @@ func runSingleReplica(p *check.Pass) error {
 			typha[[2]string{d.Namespace, d.Name}] = true
 		}
 	}
-	for _, w := range workloads(p.Snapshot) {
+	keep := func(w *workload) bool {
+		return (nss[w.meta.Namespace] || critical(w.template.Spec.PriorityClassName)) && w.replicas > 0 &&
+			!(w.kind == "Deployment" && typha[[2]string{w.meta.Namespace, w.meta.Name}])
+	}
+	for _, w := range workloads(p.Snapshot, keep) {
 		pc := w.template.Spec.PriorityClassName
-		if !nss[w.meta.Namespace] && !critical(pc) {
-			continue
-		}
-		if w.replicas == 0 || (w.kind == "Deployment" && typha[[2]string{w.meta.Namespace, w.meta.Name}]) {
-			continue
-		}
 		var problems []string
 		sev := check.Low
 		raise := func(s check.Severity) {

@@ -1,6 +1,7 @@
 package redundancy
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -62,16 +63,22 @@ func wantedTypha(p *check.Pass, n int) int {
 
 func runTyphaReplicas(p *check.Pass) error {
 	nodes := len(p.Snapshot.Nodes)
-	ds := slices.Clone(p.Snapshot.Deployments)
-	slices.SortFunc(ds, func(a, b appsv1.Deployment) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-	})
-	ws := workloads(p.Snapshot)
-	for i := range ds {
-		d := &ds[i]
-		if !Typha(d) {
-			continue
+	var ds []*appsv1.Deployment
+	for i := range p.Snapshot.Deployments {
+		if d := &p.Snapshot.Deployments[i]; Typha(d) {
+			ds = append(ds, d)
 		}
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	slices.SortFunc(ds, func(a, b *appsv1.Deployment) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	ws := workloads(p.Snapshot, func(w *workload) bool {
+		return w.kind == "Deployment" && typha(w.meta.Name, w.meta.Labels, w.template.Labels)
+	})
+	for _, d := range ds {
 		have := int(replicas(d.Spec.Replicas))
 		want := wantedTypha(p, nodes)
 		ev := map[string]any{"replicas": have, "readyReplicas": d.Status.ReadyReplicas, "nodes": nodes, "wanted": want}

@@ -28,22 +28,32 @@ type workload struct {
 	readyPods []*corev1.Pod
 }
 
-func workloads(snap *snapshot.Snapshot) []*workload {
+// workloads returns the Deployments and StatefulSets keep accepts, sorted,
+// with their ready pods attached. Filtering first keeps the pod walk cheap:
+// these checks care about a handful of system workloads among thousands.
+func workloads(snap *snapshot.Snapshot, keep func(*workload) bool) []*workload {
 	var out []*workload
+	add := func(w *workload) {
+		if keep(w) {
+			out = append(out, w)
+		}
+	}
 	for i := range snap.Deployments {
 		d := &snap.Deployments[i]
-		out = append(out, &workload{kind: "Deployment", meta: &d.ObjectMeta, replicas: replicas(d.Spec.Replicas),
+		add(&workload{kind: "Deployment", meta: &d.ObjectMeta, replicas: replicas(d.Spec.Replicas),
 			ready: d.Status.ReadyReplicas, selector: d.Spec.Selector, template: d.Spec.Template})
 	}
 	for i := range snap.StatefulSets {
 		s := &snap.StatefulSets[i]
-		out = append(out, &workload{kind: "StatefulSet", meta: &s.ObjectMeta, replicas: replicas(s.Spec.Replicas),
+		add(&workload{kind: "StatefulSet", meta: &s.ObjectMeta, replicas: replicas(s.Spec.Replicas),
 			ready: s.Status.ReadyReplicas, selector: s.Spec.Selector, template: s.Spec.Template})
 	}
 	slices.SortFunc(out, func(a, b *workload) int {
 		return cmp.Or(strings.Compare(a.meta.Namespace, b.meta.Namespace), strings.Compare(a.meta.Name, b.meta.Name), strings.Compare(a.kind, b.kind))
 	})
-	attachPods(snap, out)
+	if len(out) > 0 {
+		attachPods(snap, out)
+	}
 	return out
 }
 
@@ -75,6 +85,9 @@ func attachPods(snap *snapshot.Snapshot, ws []*workload) {
 	if list, ok := snap.Metadata[snapshot.ReplicaSets]; ok && !skippedRS(snap) {
 		haveRS = true
 		for _, rs := range list {
+			if !inNamespaces(ws, rs.Namespace) {
+				continue
+			}
 			for _, o := range rs.OwnerReferences {
 				if o.Kind == "Deployment" {
 					rsOwner[[2]string{rs.Namespace, rs.Name}] = o.Name
@@ -83,12 +96,29 @@ func attachPods(snap *snapshot.Snapshot, ws []*workload) {
 		}
 	}
 	byKey := map[[3]string]*workload{}
+	// Deployments by namespace, with parsed selectors, for pods whose
+	// ReplicaSet is unknown: parsing per pod would cost pods x workloads.
+	type selected struct {
+		w   *workload
+		sel labels.Selector
+	}
+	byNS := map[string][]selected{}
 	for _, w := range ws {
 		byKey[[3]string{w.kind, w.meta.Namespace, w.meta.Name}] = w
+		if w.kind != "Deployment" || w.selector == nil || haveRS {
+			continue
+		}
+		if sel, err := metav1.LabelSelectorAsSelector(w.selector); err == nil && !sel.Empty() {
+			byNS[w.meta.Namespace] = append(byNS[w.meta.Namespace], selected{w, sel})
+		}
+	}
+	namespaces := map[string]bool{}
+	for _, w := range ws {
+		namespaces[w.meta.Namespace] = true
 	}
 	for i := range snap.Pods {
 		pod := &snap.Pods[i]
-		if !podReady(pod) {
+		if !namespaces[pod.Namespace] || !podReady(pod) {
 			continue
 		}
 		var owner *workload
@@ -100,7 +130,12 @@ func attachPods(snap *snapshot.Snapshot, ws []*workload) {
 				if d, ok := rsOwner[[2]string{pod.Namespace, o.Name}]; ok {
 					owner = byKey[[3]string{"Deployment", pod.Namespace, d}]
 				} else if !haveRS {
-					owner = matchSelector(ws, pod)
+					for _, s := range byNS[pod.Namespace] {
+						if s.sel.Matches(labels.Set(pod.Labels)) {
+							owner = s.w
+							break
+						}
+					}
 				}
 			}
 		}
@@ -108,19 +143,6 @@ func attachPods(snap *snapshot.Snapshot, ws []*workload) {
 			owner.readyPods = append(owner.readyPods, pod)
 		}
 	}
-}
-
-func matchSelector(ws []*workload, pod *corev1.Pod) *workload {
-	for _, w := range ws {
-		if w.kind != "Deployment" || w.meta.Namespace != pod.Namespace || w.selector == nil {
-			continue
-		}
-		sel, err := metav1.LabelSelectorAsSelector(w.selector)
-		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
-			return w
-		}
-	}
-	return nil
 }
 
 // nodesOf counts the workload's ready pods per node.
@@ -133,14 +155,25 @@ func (w *workload) nodesOf() map[string]int {
 }
 
 // Typha reports whether a Deployment is Calico's Typha.
-func Typha(d *appsv1.Deployment) bool {
-	return d.Labels["k8s-app"] == "calico-typha" || d.Spec.Template.Labels["k8s-app"] == "calico-typha" ||
-		strings.Contains(d.Name, "typha")
+func Typha(d *appsv1.Deployment) bool { return typha(d.Name, d.Labels, d.Spec.Template.Labels) }
+
+func typha(name string, labels, templateLabels map[string]string) bool {
+	return labels["k8s-app"] == "calico-typha" || templateLabels["k8s-app"] == "calico-typha" ||
+		strings.Contains(name, "typha")
 }
 
 func skippedRS(snap *snapshot.Snapshot) bool {
 	for _, s := range snap.Info.Skipped {
 		if s.Resource.Group == snapshot.ReplicaSets.Group && s.Resource.Resource == snapshot.ReplicaSets.Resource {
+			return true
+		}
+	}
+	return false
+}
+
+func inNamespaces(ws []*workload, ns string) bool {
+	for _, w := range ws {
+		if w.meta.Namespace == ns {
 			return true
 		}
 	}
