@@ -238,10 +238,10 @@ func hardcodedFinding(w workload, found []literal, objects []check.Object, known
 	}
 	var parts []string
 	if len(gone) > 0 {
-		parts = append(parts, "not a current API server: "+strings.Join(gone, "; "))
+		parts = append(parts, "Not a current API server: "+strings.Join(gone, "; "))
 	}
 	if len(current) > 0 {
-		parts = append(parts, "a current API server, pinned: "+strings.Join(current, "; "))
+		parts = append(parts, "A current API server, pinned: "+strings.Join(current, "; "))
 	}
 	title := fmt.Sprintf("%s reaches the API server by literal address %s", w.Object, strings.Join(order, ", "))
 	if sev == check.High {
@@ -253,17 +253,10 @@ func hardcodedFinding(w workload, found []literal, objects []check.Object, known
 		Message: fmt.Sprintf("%s is configured with literal API server addresses instead of kubernetes.default.svc. %s. "+
 			"A client pinned to addresses does not follow API servers as they are added or removed: new ones take none of its load "+
 			"(incident 000), and removing an address or name it uses breaks it (incident 002).",
-			w.Object, upperFirst(strings.Join(parts, ". "))),
+			w.Object, strings.Join(parts, ". ")),
 		Objects:  objects,
 		Evidence: map[string]any{"addresses": found, "currentAPIServers": known},
 	}
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func sortedKeys(m map[string]string) []string {
