@@ -9,7 +9,3 @@ import (
 func TestClusterWideNodeAgent(t *testing.T) {
 	checktest.Run(t, ClusterWideNodeAgent, "testdata/cluster-wide-node-agent")
 }
-
-func TestHardcodedAPIServerAddress(t *testing.T) {
-	checktest.Run(t, HardcodedAPIServerAddress, "testdata/hardcoded-apiserver-address")
-}
