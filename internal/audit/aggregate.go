@@ -81,6 +81,9 @@ type userAgg struct {
 type clientLoad struct {
 	Requests   int64
 	QueryNanos int64
+	// This worker's aggregates for the pair's user and agent.
+	user  *userAgg
+	agent *stats
 }
 
 // partial is one worker's aggregate; partials merge by addition.
@@ -166,35 +169,49 @@ func (p *partial) add(ev *Event, long bool) uint32 {
 	}
 	p.total.add(dur, ev.Code, long)
 
-	u, ok := p.users[string(ev.Username)]
+	// One lookup of the (user, user agent) pair finds the user's and the
+	// agent's aggregates too; the separate maps are only searched for a new pair.
+	k := append(p.keyBuf[:0], ev.Username...)
+	k = append(k, 0)
+	k = append(k, ev.UserAgent...)
+	c, ok := p.clients[string(k)]
 	if !ok {
-		name := string(ev.Username)
-		u = &userAgg{id: p.registry.id(name), timeline: map[int64]*minuteLoad{}, lastMinute: -1 << 62}
-		p.users[name] = u
+		u, ok := p.users[string(ev.Username)]
+		if !ok {
+			name := string(ev.Username)
+			u = &userAgg{id: p.registry.id(name), timeline: map[int64]*minuteLoad{}, lastMinute: -1 << 62}
+			p.users[name] = u
+		}
+		a, ok := p.agents[string(ev.UserAgent)]
+		if !ok {
+			a = &stats{}
+			p.agents[string(ev.UserAgent)] = a
+		}
+		c = &clientLoad{user: u, agent: a}
+		p.clients[string(k)] = c
+	}
+	u := c.user
+	if !long {
+		c.Requests++
+		c.QueryNanos += dur
 	}
 	u.stats.add(dur, ev.Code, long)
 	if !long {
 		m := ev.StageTime / 60e9
 		if m != u.lastMinute {
-			c, ok := u.timeline[m]
+			cell, ok := u.timeline[m]
 			if !ok {
-				c = &minuteLoad{}
-				u.timeline[m] = c
+				cell = &minuteLoad{}
+				u.timeline[m] = cell
 			}
-			u.lastMinute, u.lastCell = m, c
+			u.lastMinute, u.lastCell = m, cell
 		}
 		u.lastCell.Requests++
 		u.lastCell.QueryNanos += dur
 	}
+	c.agent.add(dur, ev.Code, long)
 
-	a, ok := p.agents[string(ev.UserAgent)]
-	if !ok {
-		a = &stats{}
-		p.agents[string(ev.UserAgent)] = a
-	}
-	a.add(dur, ev.Code, long)
-
-	k := append(p.keyBuf[:0], ev.Verb...)
+	k = append(k[:0], ev.Verb...)
 	k = append(k, ' ')
 	k = appendResource(k, ev)
 	vr, ok := p.verbRes[string(k)]
@@ -202,21 +219,8 @@ func (p *partial) add(ev *Event, long bool) uint32 {
 		vr = &stats{}
 		p.verbRes[string(k)] = vr
 	}
-	vr.add(dur, ev.Code, long)
-
-	k = append(k[:0], ev.Username...)
-	k = append(k, 0)
-	k = append(k, ev.UserAgent...)
-	c, ok := p.clients[string(k)]
-	if !ok {
-		c = &clientLoad{}
-		p.clients[string(k)] = c
-	}
 	p.keyBuf = k
-	if !long {
-		c.Requests++
-		c.QueryNanos += dur
-	}
+	vr.add(dur, ev.Code, long)
 
 	if !long && string(ev.Verb) == "list" {
 		q := classifyList(ev.RequestURI)
