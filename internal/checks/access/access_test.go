@@ -9,3 +9,11 @@ import (
 func TestClusterWideNodeAgent(t *testing.T) {
 	checktest.Run(t, ClusterWideNodeAgent, "testdata/cluster-wide-node-agent")
 }
+
+func TestHardcodedAPIServerAddress(t *testing.T) {
+	checktest.Run(t, HardcodedAPIServerAddress, "testdata/hardcoded-apiserver-address")
+}
+
+func TestAPIServerEndpointsMismatch(t *testing.T) {
+	checktest.Run(t, APIServerEndpointsMismatch, "testdata/apiserver-endpoints-mismatch")
+}

@@ -1,0 +1,269 @@
+package access
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/refs"
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// HardcodedAPIServerAddress is the hardcoded-apiserver-address check.
+var HardcodedAPIServerAddress = &check.Check{
+	ID:        "hardcoded-apiserver-address",
+	Title:     "Workload configured with a literal API server address",
+	Category:  category,
+	Severity:  check.High,
+	Incidents: []string{"000", "002"},
+	Reads: []snapshot.Resource{snapshot.ConfigMaps, snapshot.Deployments, snapshot.DaemonSets,
+		snapshot.StatefulSets, snapshot.Jobs},
+	Optional: []snapshot.Resource{snapshot.EndpointSlices, snapshot.Leases, snapshot.Services},
+	Doc: `Finds workloads (Deployments, DaemonSets, StatefulSets, Jobs) that reach
+the API server by a literal IP address or hostname instead of
+kubernetes.default.svc: in container env, args and command, and in the
+ConfigMaps they mount or take env from (kubeconfigs included).
+
+The current API servers are known from the server of the kubeconfig
+premortem used, the default/kubernetes EndpointSlices and the hostnames of
+the API server identity Leases in kube-system. Besides those, an address is
+taken for an API server when it is a kubeconfig's server, carries an API
+server port (param ports), or is the value of an environment variable
+named like one (KUBERNETES_SERVICE_HOST, KUBE_MASTER, *APISERVER*, ...).
+
+A client pinned to addresses does not follow the API servers as they are
+added and removed. In incident 000 the OpenTelemetry collector's values
+named two legacy API server IPs, so the new API servers took none of its
+load while the old ones saturated. In incident 002 a checker's kubeconfig
+named a hostname of the master that was then removed as unused.
+
+Severity is high when an address is not a current API server (it is gone,
+or it is reached through a path premortem cannot see), medium when every
+address is a current API server.`,
+	Remediation: `Use the in-cluster configuration: the kubernetes Service
+(kubernetes.default.svc, injected as KUBERNETES_SERVICE_HOST/PORT) and the
+ServiceAccount token, e.g. rest.InClusterConfig() or auth_type:
+serviceAccount with no endpoint override. If a client must use an outside
+address, use a name that follows the API servers (a load-balanced DNS name),
+never an individual API server's IP, and find every place that names it
+with "premortem refs ADDRESS" before changing it.`,
+	Params: []check.Param{
+		{Name: "ports", Type: check.Text, Default: "6443", Doc: "Ports that mark an address as an API server's (comma-separated)."},
+		{Name: "cluster-domain", Type: check.Text, Default: "cluster.local", Doc: "The cluster DNS domain: kubernetes.default.svc.<domain> is the in-cluster name."},
+		{Name: "ignore", Type: check.Text, Default: "kube-system/kube-proxy",
+			Doc: "Workloads not reported (namespace/name, comma-separated): kube-proxy must reach the API servers without the Service it programs."},
+	},
+	Run: runHardcoded,
+}
+
+// hostPort finds host:port with an optional http(s) scheme.
+var hostPort = regexp.MustCompile(`(?i)(?:https?://)?(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?):([0-9]{2,5})\b`)
+
+// httpsURL finds the host of an https URL.
+var httpsURL = regexp.MustCompile(`(?i)https://(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)`)
+
+// apiServerEnv matches environment variable names that hold an API server
+// address.
+var apiServerEnv = regexp.MustCompile(`^(KUBERNETES_SERVICE_HOST|KUBERNETES_MASTER|(KUBE|K8S)_(MASTER|API)[A-Z_]*|[A-Z_]*API_?SERVER[A-Z_]*)$`)
+
+// literal is one literal API server address found in a workload's
+// configuration.
+type literal struct {
+	Address string `json:"address"`
+	Current bool   `json:"currentAPIServer"`
+	// Why says how the address is known to be an API server's.
+	Why   string `json:"why"`
+	Where string `json:"where"`
+}
+
+type literalFinder struct {
+	known     []apiServer
+	queries   []refs.Query
+	inCluster []string
+	ports     []string
+}
+
+func newLiteralFinder(snap *snapshot.Snapshot, p *check.Pass) *literalFinder {
+	f := &literalFinder{known: currentAPIServers(snap, p.Now), inCluster: inClusterNames(snap, p.Text("cluster-domain"))}
+	for _, k := range f.known {
+		q, err := refs.ParseQuery(k.Host)
+		if err == nil {
+			f.queries = append(f.queries, q)
+		}
+	}
+	for _, port := range strings.Split(p.Text("ports"), ",") {
+		if port = strings.TrimSpace(port); port != "" {
+			f.ports = append(f.ports, port)
+		}
+	}
+	return f
+}
+
+func (f *literalFinder) current(host string) (apiServer, bool) {
+	for _, k := range f.known {
+		if k.Host == host {
+			return k, true
+		}
+	}
+	return apiServer{}, false
+}
+
+// find returns the literal API server addresses in value; envName is the
+// variable's name when value is an env value.
+func (f *literalFinder) find(value, envName, where string) []literal {
+	var out []literal
+	add := func(host, why string) {
+		host = refs.HostOf(host)
+		if host == "" || isInCluster(host, f.inCluster) {
+			return
+		}
+		for _, l := range out {
+			if l.Address == host {
+				return
+			}
+		}
+		l := literal{Address: host, Why: why, Where: where}
+		if k, ok := f.current(host); ok {
+			l.Current, l.Why = true, "a current API server ("+k.Via+")"
+		}
+		out = append(out, l)
+	}
+	// A current API server's hostname counts wherever it appears; its IP
+	// (often a loopback or node address used for other things too) only in
+	// a URL, with a port, in a kubeconfig or in an API server variable.
+	for i, q := range f.queries {
+		if !q.IP.IsValid() && strings.Contains(q.Host, ".") && q.Contains(value) {
+			add(f.known[i].Host, "")
+		}
+	}
+	for _, c := range refs.Kubeconfig(value) {
+		add(c.Server, fmt.Sprintf("server of kubeconfig cluster %q", c.Name))
+	}
+	for _, m := range hostPort.FindAllStringSubmatch(value, -1) {
+		if _, known := f.current(refs.HostOf(m[1])); known || slices.Contains(f.ports, m[2]) {
+			add(m[1], "port "+m[2]+", an API server port")
+		}
+	}
+	for _, m := range httpsURL.FindAllStringSubmatch(value, -1) {
+		if _, known := f.current(refs.HostOf(m[1])); known {
+			add(m[1], "")
+		}
+	}
+	if envName != "" && apiServerEnv.MatchString(envName) {
+		if _, err := refs.ParseQuery(value); err == nil && !strings.HasPrefix(value, "/") {
+			add(value, "the value of "+envName)
+		}
+	}
+	return out
+}
+
+func runHardcoded(p *check.Pass) error {
+	snap := p.Snapshot
+	f := newLiteralFinder(snap, p)
+	configMaps := map[string]*corev1.ConfigMap{}
+	for i := range snap.ConfigMaps {
+		cm := &snap.ConfigMaps[i]
+		configMaps[cm.Namespace+"/"+cm.Name] = cm
+	}
+	for _, w := range workloads(snap) {
+		if inList(p.Text("ignore"), w.Object.Namespace, w.Object.Name) {
+			continue
+		}
+		var found []literal
+		objects := []check.Object{w.Object}
+		for _, fld := range refs.PodSpecFields(w.Spec) {
+			if fld.Kind != "env" && fld.Kind != "args" && fld.Kind != "command" {
+				continue
+			}
+			found = append(found, f.find(fld.Value, fld.EnvName, fld.Path)...)
+		}
+		seen := map[string]bool{}
+		for _, u := range refs.PodSpecConfig(w.Spec) {
+			key := w.Object.Namespace + "/" + u.Name
+			if u.Kind != "ConfigMap" || seen[key] || configMaps[key] == nil {
+				continue
+			}
+			seen[key] = true
+			cm := configMaps[key]
+			n := len(found)
+			for _, k := range sortedKeys(cm.Data) {
+				found = append(found, f.find(cm.Data[k], "", "ConfigMap "+key+" data["+k+"]")...)
+			}
+			if len(found) > n {
+				objects = append(objects, obj("", "ConfigMap", cm.Namespace, cm.Name))
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		p.Report(hardcodedFinding(w, found, objects, f.known))
+	}
+	return nil
+}
+
+func hardcodedFinding(w workload, found []literal, objects []check.Object, known []apiServer) check.Finding {
+	sev := check.Medium
+	var current, gone []string
+	byAddress := map[string][]string{}
+	var order []string
+	for _, l := range found {
+		if _, ok := byAddress[l.Address]; !ok {
+			order = append(order, l.Address)
+		}
+		if !slices.Contains(byAddress[l.Address], l.Where) {
+			byAddress[l.Address] = append(byAddress[l.Address], l.Where)
+		}
+		if !l.Current {
+			sev = check.High
+		}
+	}
+	for _, a := range order {
+		isCurrent := false
+		why := ""
+		for _, l := range found {
+			if l.Address == a {
+				isCurrent, why = l.Current, l.Why
+			}
+		}
+		desc := fmt.Sprintf("%s (in %s)", a, strings.Join(byAddress[a], ", "))
+		if isCurrent {
+			current = append(current, desc)
+		} else {
+			gone = append(gone, desc+" — "+why)
+		}
+	}
+	var parts []string
+	if len(gone) > 0 {
+		parts = append(parts, "Not a current API server: "+strings.Join(gone, "; "))
+	}
+	if len(current) > 0 {
+		parts = append(parts, "A current API server, pinned: "+strings.Join(current, "; "))
+	}
+	title := fmt.Sprintf("%s reaches the API server by literal address %s", w.Object, strings.Join(order, ", "))
+	if sev == check.High {
+		title += " (not all current API servers)"
+	}
+	return check.Finding{
+		Severity: sev,
+		Title:    title,
+		Message: fmt.Sprintf("%s is configured with literal API server addresses instead of kubernetes.default.svc. %s. "+
+			"A client pinned to addresses does not follow API servers as they are added or removed: new ones take none of its load "+
+			"(incident 000), and removing an address or name it uses breaks it (incident 002).",
+			w.Object, strings.Join(parts, ". ")),
+		Objects:  objects,
+		Evidence: map[string]any{"addresses": found, "currentAPIServers": known},
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
