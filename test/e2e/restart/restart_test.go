@@ -328,6 +328,7 @@ func TestRestart(t *testing.T) {
 	// and every pod is new and ready.
 	patches := auditPatches(t)
 	checkPatches(t, &plan, patches)
+	checkWaits(t, &plan)
 	checkRestarted(t, ctx, runID, started)
 
 	// 5. Resuming a finished run is a no-op; forcing typha restarts only it.
@@ -499,6 +500,32 @@ func checkPatches(t *testing.T, p *restart.Plan, patches []auditEvent) {
 	if len(order) >= len(critical) && !slices.Equal(order[len(order)-len(critical):], critical) {
 		t.Errorf("PATCH order %q: want the critical ones last, in plan order %q", order, critical)
 	}
+}
+
+// checkWaits: waiting watched each workload instead of polling it: at least
+// one watch on every restarted workload, and a handful of GETs at most (one
+// before its PATCH, one when a resumed run picks it up, one if a watch ends).
+func checkWaits(t *testing.T, p *restart.Plan) {
+	t.Helper()
+	gets, watches := map[string]int{}, map[string]int{}
+	for _, ev := range auditEvents(t, func(ev auditEvent) bool { return ev.ObjectRef != nil && ev.ObjectRef.Name != "" }) {
+		id := strings.TrimSuffix(ev.ObjectRef.Resource, "s") + "/" + ev.ObjectRef.Namespace + "/" + ev.ObjectRef.Name
+		switch ev.Verb {
+		case "get":
+			gets[id]++
+		case "watch":
+			watches[id]++
+		}
+	}
+	for _, s := range p.Steps {
+		if s.Action != restart.ActionRestart {
+			continue
+		}
+		if watches[s.ID] < 1 || gets[s.ID] > 3 {
+			t.Errorf("%s: %d watches, %d GETs: want watching, not polling", s.ID, watches[s.ID], gets[s.ID])
+		}
+	}
+	t.Logf("GETs per workload %v", gets)
 }
 
 // checkRestarted: every restarted workload carries the run and one new
