@@ -120,6 +120,7 @@ func runHelmReleasePerRun(p *check.Pass) error {
 		var names []string
 		objects := []check.Object{{Kind: "Namespace", Name: g.namespace}}
 		for _, r := range g.releases {
+			slices.Sort(r.records) // the read path's order must not matter
 			names = append(names, r.name)
 			for k, n := range r.kinds {
 				kinds[k] += n
