@@ -17,3 +17,7 @@ func TestHardcodedAPIServerAddress(t *testing.T) {
 func TestAPIServerEndpointsMismatch(t *testing.T) {
 	checktest.Run(t, APIServerEndpointsMismatch, "testdata/apiserver-endpoints-mismatch")
 }
+
+func TestAPIServerCertNames(t *testing.T) {
+	checktest.Run(t, APIServerCertNames, "testdata/apiserver-cert-names")
+}
