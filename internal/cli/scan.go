@@ -71,6 +71,7 @@ Exit codes:
 }
 
 func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOptions) error {
+	limitMemory()
 	switch o.output {
 	case "table", "json", "markdown":
 	default:

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,7 @@ kinds could not be read (listed on stderr and in the file).`,
 }
 
 func saveSnapshot(ctx context.Context, streams Streams, flags *kube.Flags, path string) error {
+	limitMemory()
 	rr, err := readLive(ctx, streams, flags, kube.AllResources())
 	if err != nil {
 		return err
@@ -164,6 +166,17 @@ func progressLine(w io.Writer) (func(kube.Progress), func()) {
 		}
 	}
 	return update, stop
+}
+
+// softMemoryLimit keeps premortem's heap under about 1 GiB on the largest
+// clusters: near the limit the garbage collector runs more often rather
+// than letting garbage double the heap. GOMEMLIMIT overrides it.
+const softMemoryLimit = 800 << 20
+
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
 }
 
 func userAgent() string { return "premortem/" + version }

@@ -68,7 +68,10 @@ func configMapKind() *kindSpec {
 		},
 		func(l *corev1.ConfigMapList) ([]corev1.ConfigMap, string) { return l.Items, l.Continue },
 		trimConfigMap, func(s *snapshot.Snapshot) *[]corev1.ConfigMap { return &s.ConfigMaps })
-	addFull, objectsFull := k.add, k.objects
+	addFull, objectsFull, growFull, resetFull := k.add, k.objects, k.grow, k.reset
+	meta := metadataKind(snapshot.ConfigMaps)
+	k.grow = func(s *snapshot.Snapshot, n int) { growFull(s, n); meta.grow(s, n) }
+	k.reset = func(s *snapshot.Snapshot) { resetFull(s); meta.reset(s) }
 	k.add = func(s *snapshot.Snapshot, p page) {
 		addFull(s, p)
 		if s.Metadata == nil {

@@ -199,12 +199,35 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			if j.namespaced {
 				ns = r.Namespace
 			}
-			pages, n, restarted, err := r.listKind(ctx, c, j.spec, ns, func(k int) {
-				items.Add(int64(k))
+			// Pages go into the snapshot as they arrive, the first one
+			// sizing the kind's slice from remainingItemCount: no page
+			// list held until the end, no slice doubling for 150,000 pods.
+			added := 0
+			emit := func(p page, first bool) {
 				mu.Lock()
+				defer mu.Unlock()
+				if first && p.remaining > 0 && j.spec.grow != nil {
+					j.spec.grow(snap, p.n+int(p.remaining))
+				}
+				j.spec.add(snap, p)
+				added += p.n
+				items.Add(int64(p.n))
 				report()
-				mu.Unlock()
-			})
+			}
+			drop := func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if j.spec.reset != nil {
+					j.spec.reset(snap)
+				}
+				items.Add(-int64(added))
+				added = 0
+			}
+			n, restarted, err := r.listKind(ctx, c, j.spec, ns, emit, drop)
+			if err != nil {
+				// A kind read in part is not read: checks must not see half.
+				drop()
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			res.Pages[j.spec.res] += n
@@ -216,9 +239,6 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			if err != nil {
 				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: j.spec.res, Reason: skipReason(err)})
 				return
-			}
-			for _, p := range pages {
-				j.spec.add(snap, p)
 			}
 			res.Covered = append(res.Covered, j.spec.res)
 		}()
@@ -264,11 +284,12 @@ func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVers
 	return served, failed, nil
 }
 
-// listKind runs one paginated LIST chain for a kind and returns its trimmed
-// pages and how many requests it took. If the continue token expires (410
-// Gone: etcd compacted past the list's resourceVersion) the kind is listed
-// again once from a fresh resourceVersion.
-func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns string, onPage func(int)) ([]page, int, bool, error) {
+// listKind runs one paginated LIST chain for a kind, handing each trimmed
+// page to emit (first is true for a chain's first page), and returns how
+// many requests it took. If the continue token expires (410 Gone: etcd
+// compacted past the list's resourceVersion) drop is called and the kind is
+// listed again once from a fresh resourceVersion.
+func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns string, emit func(p page, first bool), drop func()) (int, bool, error) {
 	limit := r.PageSize
 	if limit <= 0 {
 		limit = DefaultPageSize
@@ -277,8 +298,8 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 	requests := 0
 	restarted := false
 	for {
-		var pages []page
 		opts := firstPage(limit)
+		pages := 0
 		var err error
 		for {
 			var p page
@@ -288,10 +309,10 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 			if err != nil {
 				break
 			}
-			pages = append(pages, p)
-			onPage(p.n)
+			emit(p, pages == 0)
+			pages++
 			if cont == "" {
-				return pages, requests, restarted, nil
+				return requests, restarted, nil
 			}
 			// Continue pages carry only the token: the server forbids
 			// resourceVersion with continue.
@@ -299,12 +320,12 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 		}
 		if opts.Continue != "" && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) && !restarted {
 			slog.Warn("continue token expired; listing the kind again from a fresh resourceVersion",
-				"resource", resourceString(spec.res), "pagesDropped", len(pages))
+				"resource", resourceString(spec.res), "pagesDropped", pages)
 			restarted = true
-			onPage(-sumItems(pages))
+			drop()
 			continue
 		}
-		return nil, requests, restarted, err
+		return requests, restarted, err
 	}
 }
 
@@ -324,13 +345,6 @@ func firstPage(limit int64) metav1.ListOptions {
 	return metav1.ListOptions{Limit: limit, ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
 }
 
-func sumItems(ps []page) int {
-	n := 0
-	for _, p := range ps {
-		n += p.n
-	}
-	return n
-}
 
 func skipReason(err error) string {
 	switch {

@@ -75,8 +75,16 @@ func TestListKind(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := &pagedKind{total: 25, fail: tt.fail}
 			r := &Reader{PageSize: 10}
-			var seen int
-			pages, requests, restarted, err := r.listKind(context.Background(), nil, k.spec(), "", func(n int) { seen += n })
+			var pages []page
+			firsts := 0
+			emit := func(p page, first bool) {
+				pages = append(pages, p)
+				if first {
+					firsts++
+				}
+			}
+			drop := func() { pages = nil }
+			requests, restarted, err := r.listKind(context.Background(), nil, k.spec(), "", emit, drop)
 			if requests != tt.wantRequests || restarted != tt.wantRestart || requests != len(k.calls) {
 				t.Errorf("requests %d (calls %d), restarted %v; want %d, %v", requests, len(k.calls), restarted, tt.wantRequests, tt.wantRestart)
 			}
@@ -105,9 +113,19 @@ func TestListKind(t *testing.T) {
 			for _, p := range pages {
 				items = append(items, p.items.([]int)...)
 			}
-			if len(items) != 25 || items[0] != 0 || items[24] != 24 || seen != 25 {
-				t.Errorf("items %v, progress %d: want 0..24 once", items, seen)
+			if len(items) != 25 || items[0] != 0 || items[24] != 24 {
+				t.Errorf("items %v: want 0..24 once", items)
+			}
+			if want := 1 + btoi(tt.wantRestart); firsts != want {
+				t.Errorf("%d first pages, want %d", firsts, want)
 			}
 		})
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/premortem/premortem/internal/snapshot"
 	appsv1 "k8s.io/api/apps/v1"
@@ -52,6 +53,9 @@ type clients struct {
 type page struct {
 	items any
 	n     int
+	// remaining is the server's remainingItemCount after this page, when
+	// it says (0 when unknown).
+	remaining int64
 }
 
 // kindSpec is how premortem reads, decodes, stores and saves one kind.
@@ -64,6 +68,11 @@ type kindSpec struct {
 	decode func(raw []byte, in interner) (page, error)
 	// add appends a page to the snapshot.
 	add func(s *snapshot.Snapshot, p page)
+	// grow, when set, makes room for n more objects before a live read adds
+	// them; reset, when set, removes what a live read of the kind added
+	// (the kind is listed again, or could not be read whole).
+	grow  func(s *snapshot.Snapshot, n int)
+	reset func(s *snapshot.Snapshot)
 	// objects calls emit with each object of the kind in s, apiVersion and
 	// kind set, ready to be written to a snapshot file.
 	objects func(s *snapshot.Snapshot, emit func(any) error) error
@@ -105,7 +114,7 @@ func fullKind[T any, PT objectPtr[T], L any](
 			for i := range src {
 				out[i] = trim(&src[i], in)
 			}
-			return page{items: out, n: len(out)}, cont, nil
+			return page{items: out, n: len(out), remaining: remainingOf(l)}, cont, nil
 		},
 		decode: func(raw []byte, in interner) (page, error) {
 			var t T
@@ -118,6 +127,11 @@ func fullKind[T any, PT objectPtr[T], L any](
 			f := field(s)
 			*f = append(*f, p.items.([]T)...)
 		},
+		grow: func(s *snapshot.Snapshot, n int) {
+			f := field(s)
+			*f = slices.Grow(*f, n)
+		},
+		reset: func(s *snapshot.Snapshot) { *field(s) = nil },
 		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
 			for _, t := range *field(s) {
 				PT(&t).GetObjectKind().SetGroupVersionKind(gvk)
@@ -128,6 +142,16 @@ func fullKind[T any, PT objectPtr[T], L any](
 			return nil
 		},
 	}
+}
+
+// remainingOf returns a typed list's remainingItemCount, or 0.
+func remainingOf(l any) int64 {
+	if li, ok := l.(metav1.ListInterface); ok {
+		if r := li.GetRemainingItemCount(); r != nil {
+			return *r
+		}
+	}
+	return 0
 }
 
 // metaOf returns the ObjectMeta behind o, for in-place trimming.
@@ -159,7 +183,11 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			for i := range l.Items {
 				out[i] = trimPartialInterned(&l.Items[i], in)
 			}
-			return page{items: out, n: len(out)}, l.Continue, nil
+			var rem int64
+			if l.RemainingItemCount != nil {
+				rem = *l.RemainingItemCount
+			}
+			return page{items: out, n: len(out), remaining: rem}, l.Continue, nil
 		},
 		decode: func(raw []byte, in interner) (page, error) {
 			// Only metadata is decoded: a Secret's data never reaches memory
@@ -179,6 +207,13 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			}
 			s.Metadata[res] = append(s.Metadata[res], p.items.([]metav1.PartialObjectMetadata)...)
 		},
+		grow: func(s *snapshot.Snapshot, n int) {
+			if s.Metadata == nil {
+				s.Metadata = map[snapshot.Resource][]metav1.PartialObjectMetadata{}
+			}
+			s.Metadata[res] = slices.Grow(s.Metadata[res], n)
+		},
+		reset: func(s *snapshot.Snapshot) { delete(s.Metadata, res) },
 		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
 			for _, o := range s.Metadata[res] {
 				o.TypeMeta = metav1.TypeMeta{APIVersion: apiVersion, Kind: res.Kind}
