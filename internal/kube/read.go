@@ -345,7 +345,6 @@ func firstPage(limit int64) metav1.ListOptions {
 	return metav1.ListOptions{Limit: limit, ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
 }
 
-
 func skipReason(err error) string {
 	switch {
 	case apierrors.IsForbidden(err):
