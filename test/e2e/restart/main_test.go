@@ -7,6 +7,7 @@ package restart_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -20,6 +21,10 @@ var cluster *lab.Cluster
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run() // every test skips: no lab
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c, err := lab.Start(ctx, lab.Options{ControllerManager: true, Scheduler: true, Kwok: true, Log: os.Stderr})
@@ -35,4 +40,12 @@ func run(m *testing.M) int {
 		code = 1
 	}
 	return code
+}
+
+// needLab skips a test under -short, when TestMain started no lab.
+func needLab(t *testing.T) {
+	t.Helper()
+	if cluster == nil {
+		t.Skip("-short: starts a control plane")
+	}
 }

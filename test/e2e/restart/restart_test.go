@@ -264,6 +264,7 @@ func (b *syncBuffer) String() string {
 }
 
 func TestRestart(t *testing.T) {
+	needLab(t)
 	ctx := context.Background()
 	setup(t, ctx)
 	started := time.Now()
@@ -591,6 +592,7 @@ func checkRestarted(t *testing.T, ctx context.Context, runID string, started tim
 // again: the run finishes and no workload is restarted twice. It works in a
 // namespace of its own, after TestRestart.
 func TestKilledBinary(t *testing.T) {
+	needLab(t)
 	ctx := context.Background()
 	bin := filepath.Join(t.TempDir(), "premortem")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/premortem/premortem/cmd/premortem").CombinedOutput(); err != nil {
