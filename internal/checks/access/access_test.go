@@ -21,3 +21,7 @@ func TestAPIServerEndpointsMismatch(t *testing.T) {
 func TestAPIServerCertNames(t *testing.T) {
 	checktest.Run(t, APIServerCertNames, "testdata/apiserver-cert-names")
 }
+
+func TestAPFSharedPriorityLevel(t *testing.T) {
+	checktest.Run(t, APFSharedPriorityLevel, "testdata/apf-shared-priority-level")
+}
