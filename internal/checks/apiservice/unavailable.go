@@ -48,6 +48,10 @@ it contains now, because it will be deleted as soon as discovery succeeds.`,
 	Run: runUnavailable,
 }
 
+// maxListed bounds the namespaces a finding lists in its objects and
+// evidence (its message names ten); heldNamespaceCount has the total.
+const maxListed = 50
+
 // Aggregated reports whether a is served by an extension API server.
 func Aggregated(a snapshot.APIService) bool { return a.Service != nil }
 
@@ -169,11 +173,18 @@ func finding(p *check.Pass, a snapshot.APIService, held []corev1.Namespace) chec
 		return f
 	}
 	f.Severity = check.Critical
+	// Oldest deletion first: the one whose contents everyone has forgotten.
+	slices.SortStableFunc(held, func(a, b corev1.Namespace) int { return a.DeletionTimestamp.Compare(b.DeletionTimestamp.Time) })
 	var names []string
 	var nsEv []map[string]any
-	for _, ns := range held {
+	for i, ns := range held {
+		if i == maxListed {
+			break
+		}
 		age := check.FormatAge(p.Now.Sub(ns.DeletionTimestamp.Time))
-		names = append(names, fmt.Sprintf("%s (deleted %s ago)", ns.Name, age))
+		if i < 10 {
+			names = append(names, fmt.Sprintf("%s (deleted %s ago)", ns.Name, age))
+		}
 		e := map[string]any{"name": ns.Name, "terminatingFor": age,
 			"deletionTimestamp": ns.DeletionTimestamp.UTC().Format("2006-01-02T15:04:05Z"),
 			"condition":         DiscoveryFailure(ns).Message}
@@ -185,7 +196,11 @@ func finding(p *check.Pass, a snapshot.APIService, held []corev1.Namespace) chec
 		nsEv = append(nsEv, e)
 		objects = append(objects, check.Object{Kind: "Namespace", Name: ns.Name})
 	}
+	if len(held) > len(names) {
+		names = append(names, fmt.Sprintf("and %d more", len(held)-len(names)))
+	}
 	ev["heldNamespaces"] = nsEv
+	ev["heldNamespaceCount"] = len(held)
 	f.Title = fmt.Sprintf("APIService %s unavailable; holds back deletion of %s", a.Name, check.Plural(len(held), "namespace", "namespaces"))
 	f.Message = fmt.Sprintf("Aggregated APIService %s (Service %s/%s) %s. It holds back the deletion of %s: %s. "+
 		"Their deletion is not cancelled: whatever they still contain WILL be deleted when the API comes back (incident 004), "+

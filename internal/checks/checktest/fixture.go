@@ -19,7 +19,8 @@
 //	# notrun: needs --baseline             the check must not run, for this reason
 //
 // Files whose names end in .baseline.yaml are baselines, not fixtures. Files
-// named fires*.yaml must want findings; quiet*.yaml must want none.
+// named fires*.yaml must want findings; quiet*.yaml must want none;
+// notrun*.yaml must carry a notrun directive.
 //
 // Pods and Nodes are trimmed to the fields the live read keeps, exactly as
 // the read path trims them, so a check that relies on any other field fails

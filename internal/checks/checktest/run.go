@@ -35,6 +35,9 @@ func Run(t *testing.T, c *check.Check, dir string) {
 			if strings.HasPrefix(base, "quiet") && len(fx.Wants) != 0 {
 				t.Fatalf("%s: a quiet fixture must want no finding", file)
 			}
+			if strings.HasPrefix(base, "notrun") && fx.NotRun == "" {
+				t.Fatalf("%s: a notrun fixture must say why with a notrun directive", file)
+			}
 			params := map[string]string{}
 			for k, v := range fx.Params {
 				params[c.ID+"."+k] = v
