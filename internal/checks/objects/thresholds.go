@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -123,7 +124,9 @@ func runThresholds(p *check.Pass) error {
 			nodes, p.Int("pods-per-node"), p.Int("pods-per-core"), p.Int("pods")))
 	}
 
-	// Per node: pods the node runs (scheduled and not finished).
+	// Per node: pods the node runs (scheduled and not finished). One finding
+	// for all nodes over their threshold: on a big cluster they come in
+	// hundreds, and they share a cause.
 	if _, ok := c.total[resName(snapshot.Pods)]; ok {
 		onNode := map[string]int{}
 		for _, pod := range snap.Pods {
@@ -131,10 +134,45 @@ func runThresholds(p *check.Pass) error {
 				onNode[pod.Spec.NodeName]++
 			}
 		}
+		type over struct {
+			node        string
+			pods, limit int
+		}
+		var overs []over
 		for _, node := range sortedNodes(snap.Nodes) {
-			limit := podLimit(p, node)
-			report(onNode[node.Name], limit, []check.Object{{Kind: "Node", Name: node.Name}},
-				"Pods on node "+node.Name, fmt.Sprintf("SIG Scalability: min(%d, %d x cores)", p.Int("pods-per-node"), p.Int("pods-per-core")))
+			if limit := podLimit(p, node); onNode[node.Name] > limit {
+				overs = append(overs, over{node.Name, onNode[node.Name], limit})
+			}
+		}
+		if len(overs) > 0 {
+			// Most loaded (relative to its limit) first.
+			slices.SortStableFunc(overs, func(a, b over) int {
+				return cmp.Compare(float64(b.pods)/float64(b.limit), float64(a.pods)/float64(a.limit))
+			})
+			sev := check.Medium
+			var objects []check.Object
+			var worst []map[string]any
+			for i, o := range overs {
+				if o.pods > 2*o.limit {
+					sev = check.High
+				}
+				if i < 50 {
+					objects = append(objects, check.Object{Kind: "Node", Name: o.node})
+				}
+				if i < 10 {
+					worst = append(worst, map[string]any{"node": o.node, "pods": o.pods, "threshold": o.limit})
+				}
+			}
+			basis := fmt.Sprintf("SIG Scalability: min(%d, %d x cores) per node", p.Int("pods-per-node"), p.Int("pods-per-core"))
+			p.Report(check.Finding{
+				Severity: sev,
+				Title: fmt.Sprintf("Pods per node above threshold on %s (worst: %d on %s, threshold %d)",
+					check.Plural(len(overs), "node", "nodes"), overs[0].pods, overs[0].node, overs[0].limit),
+				Message: fmt.Sprintf("%s run more pods than the threshold (%s). Kubelet, runtime and CNI agent work "+
+					"grows with pods per node; past it, node status and pod startup degrade.", check.Plural(len(overs), "node", "nodes"), basis),
+				Objects:  objects,
+				Evidence: map[string]any{"nodesOver": len(overs), "nodes": nodes, "worst": worst, "basis": basis},
+			})
 		}
 	}
 
