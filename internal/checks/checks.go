@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/checks/access"
 	"github.com/premortem/premortem/internal/checks/apiservice"
 	"github.com/premortem/premortem/internal/checks/daemonsets"
 	"github.com/premortem/premortem/internal/checks/namespaces"
@@ -33,6 +34,11 @@ var catalog = []*check.Check{
 	redundancy.TyphaReplicas,
 	nodes.VersionDrift,
 	nodes.NotReady,
+	access.ClusterWideNodeAgent,
+	access.HardcodedAPIServerAddress,
+	access.APIServerEndpointsMismatch,
+	access.APFSharedPriorityLevel,
+	access.APIServerCertNames,
 }
 
 // All returns every check, in catalog order. The slice is the caller's; the

@@ -20,6 +20,8 @@ var wantIDs = []string{
 	"apiservice-unavailable", "namespace-stuck-terminating", "object-count-thresholds", "object-growth",
 	"jobs-without-ttl", "helm-release-per-run", "networkpolicy-sprawl", "system-daemonset-unready",
 	"critical-single-replica", "typha-replicas", "node-version-drift", "node-not-ready",
+	"cluster-wide-node-agent", "hardcoded-apiserver-address", "apiserver-endpoints-mismatch",
+	"apf-shared-priority-level", "apiserver-cert-names",
 }
 
 func TestCatalogIDs(t *testing.T) {

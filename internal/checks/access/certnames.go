@@ -94,7 +94,7 @@ func runCertNames(p *check.Pass) error {
 		}
 		p.Report(check.Finding{
 			Severity: sev,
-			Title:    "API server serving certificate " + state,
+			Title:    "The cluster's API server serving certificate " + state,
 			Message: fmt.Sprintf("The serving certificate of %s (%s) %s (notAfter %s). When it expires every client that verifies it, "+
 				"in-cluster and outside, fails to connect.", api.Server, cert.Subject, state, cert.NotAfter.UTC().Format(time.RFC3339)),
 			Objects:  []check.Object{},
