@@ -178,6 +178,11 @@ func (e *Executor) step(ctx context.Context, runID string, s *Step) (Outcome, st
 		if patched {
 			outcome = OutcomeRestarted
 		}
+		// A paused Deployment (forced past its gate) keeps the new template
+		// until someone resumes it: there is no rollout to wait for.
+		if d, ok := obj.(deploymentObject); ok && d.Spec.Paused {
+			return outcome, "paused: its pods roll when it is resumed", nil
+		}
 	}
 	obj, err := e.waitFor(ctx, s.Ref, "rolled out", obj)
 	if err != nil {

@@ -137,3 +137,21 @@ func TestExecuteWaitsForDependency(t *testing.T) {
 		t.Errorf("typha was patched while calico-node was rolling")
 	}
 }
+
+func TestExecuteForcedPausedDoesNotWait(t *testing.T) {
+	d := deployment("batch", "nightly", 2, paused)
+	client := fake.NewClientset(&d)
+	p := plan(t, cluster{deployments: []appsv1.Deployment{d}}.snapshot(), Options{Force: []Ref{{Kind: Deployment, Namespace: "batch", Name: "nightly"}}})
+	// No controller here, but a real one would not roll a paused Deployment
+	// either: make the rollout look unfinished after the patch.
+	client.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		out := d.DeepCopy()
+		out.Generation = 3
+		return true, out, nil
+	})
+	e := &Executor{Client: client, Timeout: 300 * time.Millisecond}
+	res, err := e.Execute(context.Background(), p)
+	if err != nil || res.Steps[0].Outcome != OutcomeRestarted || !strings.Contains(res.Steps[0].Detail, "paused") {
+		t.Fatalf("Execute: %v %+v", err, res.Steps)
+	}
+}

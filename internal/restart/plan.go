@@ -259,6 +259,8 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 		}
 		run := w.meta.Annotations[RunAnnotation]
 		switch {
+		case run == opts.RunID && w.paused:
+			s.Action, s.Reason, s.Gates = ActionDone, "restarted by this run; paused, so its pods roll when it is resumed", nil
 		case run == opts.RunID && w.progress.Complete:
 			s.Action, s.Reason, s.Gates = ActionDone, "restarted by this run; rollout complete", nil
 		case run == opts.RunID:

@@ -280,6 +280,8 @@ func TestGates(t *testing.T) {
 			deployment("shop", "web", 2, runAnnotated(run)),
 			deployment("shop", "api", 2, runAnnotated(run), unavailable),
 			deployment("shop", "cart", 2, runAnnotated("r-older")),
+			// forced past its pause earlier: nothing to wait for
+			deployment("shop", "frozen", 2, runAnnotated(run), paused, unavailable),
 			// a gate does not apply to what this run already patched
 			deployment("kube-system", "coredns", 1, runAnnotated(run)),
 		}},
@@ -287,6 +289,7 @@ func TestGates(t *testing.T) {
 			"deployment/shop/web":            {action: ActionDone},
 			"deployment/shop/api":            {action: ActionWait},
 			"deployment/shop/cart":           {action: ActionRestart},
+			"deployment/shop/frozen":         {action: ActionDone},
 			"deployment/kube-system/coredns": {action: ActionDone},
 		},
 	}} {
