@@ -202,7 +202,7 @@ func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
 func summarize(w io.Writer, r *restart.Result) {
 	var parts []string
 	for _, o := range []restart.Outcome{restart.OutcomeRestarted, restart.OutcomeWaited, restart.OutcomeDone,
-		restart.OutcomeSkipped, restart.OutcomeNone, restart.OutcomeFailed, restart.OutcomeCancelled, restart.OutcomeNotStarted} {
+		restart.OutcomeSkipped, restart.OutcomeNone, restart.OutcomeGone, restart.OutcomeFailed, restart.OutcomeCancelled, restart.OutcomeNotStarted} {
 		if n := r.Count(o); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}

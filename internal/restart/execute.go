@@ -41,6 +41,7 @@ const (
 	OutcomeDone       Outcome = "done"        // restarted earlier by this run
 	OutcomeSkipped    Outcome = "skipped"     // held back by a gate
 	OutcomeNone       Outcome = "none"        // nothing to restart
+	OutcomeGone       Outcome = "gone"        // deleted since the plan was made
 	OutcomeFailed     Outcome = "failed"      // see Detail
 	OutcomeCancelled  Outcome = "cancelled"   // interrupted (Ctrl-C, a cancelled context)
 	OutcomeNotStarted Outcome = "not-started" // an earlier failure stopped the run
@@ -172,7 +173,9 @@ func (e *Executor) step(ctx context.Context, runID string, s *Step) (Outcome, st
 	if s.Action == ActionRestart {
 		var patched bool
 		var err error
-		if obj, patched, err = e.restart(ctx, runID, s); err != nil {
+		if obj, patched, err = e.restart(ctx, runID, s); errors.Is(err, errGone) {
+			return OutcomeGone, "deleted since the plan was made", nil
+		} else if err != nil {
 			return "", "", err
 		}
 		if patched {
@@ -191,6 +194,9 @@ func (e *Executor) step(ctx context.Context, runID string, s *Step) (Outcome, st
 	return outcome, obj.progress().Detail, nil
 }
 
+// errGone: the workload was deleted between the plan and its turn.
+var errGone = errors.New("gone")
+
 // restart patches the restart annotation and the run mark in one request,
 // with the resourceVersion it last saw as a precondition: if anyone changed
 // the workload in between (another premortem included), the patch fails
@@ -200,6 +206,9 @@ func (e *Executor) restart(ctx context.Context, runID string, s *Step) (object, 
 	kc := clientFor(e.Client, s.Kind)
 	for attempt := 0; ; attempt++ {
 		obj, err := kc.get(ctx, s.Namespace, s.Name)
+		if apierrors.IsNotFound(err) {
+			return nil, false, errGone
+		}
 		if err != nil {
 			return nil, false, fmt.Errorf("get %s: %w", s.ID, err)
 		}

@@ -155,3 +155,14 @@ func TestExecuteForcedPausedDoesNotWait(t *testing.T) {
 		t.Fatalf("Execute: %v %+v", err, res.Steps)
 	}
 }
+
+func TestExecuteDeletedSincePlanIsNotAFailure(t *testing.T) {
+	gone, next := deployment("a", "gone", 2), deployment("b", "next", 2)
+	client := fake.NewClientset(&next)
+	p := plan(t, cluster{deployments: []appsv1.Deployment{gone, next}}.snapshot(), Options{Concurrency: 1})
+	e := &Executor{Client: client, Timeout: time.Second}
+	res, err := e.Execute(context.Background(), p)
+	if err != nil || res.Steps[0].Outcome != OutcomeGone || res.Steps[1].Outcome != OutcomeRestarted {
+		t.Fatalf("Execute: %v %+v", err, res.Steps)
+	}
+}
