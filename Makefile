@@ -44,6 +44,14 @@ bench-audit:
 	$(GO) test ./internal/audit -run '^$$' -bench 'Line' -benchtime 3s
 	$(GO) test ./internal/audit -run '^$$' -bench 'File' -benchtime 3x -timeout 30m
 
+# One premortem scan of a large lab cluster built through the API (5,000
+# nodes, 150,000 pods of ~16 KB, ConfigMaps, Secrets, Deployments, Services):
+# requests by verb, bytes, wall time, peak RSS (docs/benchmarks.md). Building
+# the cluster takes most of an hour on 2 cores; for a quick look:
+#   make bench-scan BENCH_SCAN_FLAGS="-nodes 500 -pods 15000"
+bench-scan: lab-bins build
+	$(GO) run ./lab/cmd/bench-scan -premortem $(BIN) $(BENCH_SCAN_FLAGS)
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
