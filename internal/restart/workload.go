@@ -92,7 +92,6 @@ func fromDeployment(d *appsv1.Deployment) workload {
 		replicas: replicasOf(d.Spec.Replicas),
 		progress: DeploymentProgress(d),
 		paused:   d.Spec.Paused,
-		onDelete: false,
 	}
 }
 
