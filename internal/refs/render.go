@@ -55,9 +55,6 @@ func writeTable(w io.Writer, r *Result) error {
 	for _, s := range r.NotRead {
 		fmt.Fprintf(w, "NOT SEARCHED: %s: %s\n", resourceName(s.Resource.Group, s.Resource.Resource), s.Reason)
 	}
-	for _, d := range r.DiscoveryFailures {
-		fmt.Fprintf(w, "NOT SEARCHED: API group %s (discovery failed: %s)\n", d.GroupVersion, d.Error)
-	}
 	if !r.Complete() {
 		fmt.Fprintln(w, "The search is incomplete: references in what was not searched are unknown.")
 	}

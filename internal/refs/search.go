@@ -69,12 +69,13 @@ type Result struct {
 	Searched map[string]int `json:"searched"`
 	// NotRead lists kinds that could not be read: references in them are
 	// unknown, so the search is incomplete.
-	NotRead           []snapshot.Skipped          `json:"notRead,omitempty"`
-	DiscoveryFailures []snapshot.DiscoveryFailure `json:"discoveryFailures,omitempty"`
+	// (A failing aggregated API group holds none of the kinds searched: it
+	// does not make the search incomplete.)
+	NotRead []snapshot.Skipped `json:"notRead,omitempty"`
 }
 
 // Complete reports whether everything was read.
-func (r *Result) Complete() bool { return len(r.NotRead) == 0 && len(r.DiscoveryFailures) == 0 }
+func (r *Result) Complete() bool { return len(r.NotRead) == 0 }
 
 // Search accumulates references from objects visited one at a time. It
 // keeps only what matched and the little needed to name consumers (which
@@ -416,7 +417,7 @@ func (s *Search) Result() *Result {
 			uses = append(uses, use{workload: w, namespace: p.namespace, ConfigUse: u})
 		}
 	}
-	res := &Result{Searched: s.searched, References: []Reference{}, NotRead: s.info.Skipped, DiscoveryFailures: s.info.DiscoveryFailures}
+	res := &Result{Searched: s.searched, References: []Reference{}, NotRead: s.info.Skipped}
 	for _, q := range s.queries {
 		res.Queries = append(res.Queries, q.Host)
 	}
