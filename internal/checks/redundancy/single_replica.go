@@ -47,6 +47,8 @@ for readiness in between.`,
 	Params: []check.Param{
 		{Name: "namespaces", Type: check.Text, Default: "kube-system",
 			Doc: "Comma-separated namespaces whose workloads are all critical."},
+		{Name: "ignore", Type: check.Text, Default: "",
+			Doc: "Comma-separated namespace/name of workloads that run one replica by design (a leader-elected singleton you accept)."},
 	},
 	Run: runSingleReplica,
 }
@@ -67,8 +69,15 @@ func runSingleReplica(p *check.Pass) error {
 			typha[[2]string{d.Namespace, d.Name}] = true
 		}
 	}
+	ignore := map[string]bool{}
+	for _, x := range strings.Split(p.Text("ignore"), ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			ignore[x] = true
+		}
+	}
 	keep := func(w *workload) bool {
 		return (nss[w.meta.Namespace] || critical(w.template.Spec.PriorityClassName)) && w.replicas > 0 &&
+			!ignore[w.meta.Namespace+"/"+w.meta.Name] &&
 			!(w.kind == "Deployment" && typha[[2]string{w.meta.Namespace, w.meta.Name}])
 	}
 	for _, w := range workloads(p.Snapshot, keep) {
