@@ -35,15 +35,25 @@ func MapperScoper(m meta.RESTMapper) Scoper {
 // a namespaced object without a namespace gets defaultNS, a cluster-scoped
 // object loses any namespace it names. Kinds the API server does not serve
 // are placed by a CRD in the manifests if one defines them, else assumed
-// namespaced; each such guess is returned as a note.
-func Resolve(objs []Object, defaultNS string, scope Scoper, crds []Object) (notes []string) {
+// namespaced; each such guess is returned as a note. Every list is resolved
+// in place, and a CRD in any of them places custom resources in all.
+func Resolve(defaultNS string, scope Scoper, lists ...[]Object) (notes []string) {
 	crdScope := map[schema.GroupKind]string{}
-	for _, c := range crds {
-		if c.CRDKind != "" {
-			crdScope[schema.GroupKind{Group: c.CRDGroup, Kind: c.CRDKind}] = c.CRDScope
+	for _, objs := range lists {
+		for _, c := range objs {
+			if c.CRDKind != "" {
+				crdScope[schema.GroupKind{Group: c.CRDGroup, Kind: c.CRDKind}] = c.CRDScope
+			}
 		}
 	}
 	guessed := map[schema.GroupKind]bool{}
+	for _, objs := range lists {
+		notes = append(notes, resolve(objs, defaultNS, scope, crdScope, guessed)...)
+	}
+	return notes
+}
+
+func resolve(objs []Object, defaultNS string, scope Scoper, crdScope map[schema.GroupKind]string, guessed map[schema.GroupKind]bool) (notes []string) {
 	for i := range objs {
 		o := &objs[i]
 		namespaced, known := scope(o.GroupKind(), o.Version)

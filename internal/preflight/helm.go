@@ -63,10 +63,7 @@ func (c *Cluster) Helm(ctx context.Context, opts HelmOptions) (*Report, error) {
 	default:
 		return nil, err
 	}
-	scope := MapperScoper(c.Mapper)
-	crds := append(append([]Object(nil), old...), opts.Rendered...)
-	r.Warnings = append(r.Warnings, Resolve(old, opts.Namespace, scope, crds)...)
-	r.Warnings = append(r.Warnings, Resolve(opts.Rendered, opts.Namespace, scope, crds)...)
+	r.Warnings = append(r.Warnings, Resolve(opts.Namespace, MapperScoper(c.Mapper), old, opts.Rendered)...)
 
 	deleted, created := Diff(old, opts.Rendered)
 	r.Deletions = c.weigh(ctx, deleted, weighOptions{honourKeep: true, allow: opts.Allow}, &r.Incomplete)

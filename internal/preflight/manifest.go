@@ -116,7 +116,8 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 func ParseManifest(source string, data []byte) ([]Object, error) {
 	var objs []Object
 	for _, doc := range splitDocuments(data) {
-		if blank(doc.text) {
+		skip := firstContent(doc.text)
+		if skip < 0 {
 			continue
 		}
 		js, err := yaml.YAMLToJSON(doc.text)
@@ -133,12 +134,14 @@ func ParseManifest(source string, data []byte) ([]Object, error) {
 		}
 		var raw map[string]any
 		if err := json.Unmarshal(js, &raw); err != nil {
-			return nil, &ParseError{source, doc.line, fmt.Errorf("not an object: %w", err)}
+			return nil, &ParseError{source, doc.line + skip, fmt.Errorf("not an object: %w", err)}
 		}
-		where := fmt.Sprintf("%s:%d", source, doc.line)
-		got, err := objectsOf(raw, where)
+		// Objects and their errors point at the document's first line of
+		// content, past the "# Source:" comments helm template writes.
+		line := doc.line + skip
+		got, err := objectsOf(raw, fmt.Sprintf("%s:%d", source, line))
 		if err != nil {
-			return nil, &ParseError{source, doc.line, err}
+			return nil, &ParseError{source, line, err}
 		}
 		objs = append(objs, got...)
 	}
@@ -251,12 +254,14 @@ func isSeparator(l []byte) bool {
 	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '#'
 }
 
-func blank(doc []byte) bool {
-	for _, l := range bytes.Split(doc, []byte("\n")) {
+// firstContent returns how many lines into doc its first line that is
+// neither blank nor a comment is, or -1 when there is none.
+func firstContent(doc []byte) int {
+	for i, l := range bytes.Split(doc, []byte("\n")) {
 		l = bytes.TrimSpace(l)
 		if len(l) > 0 && l[0] != '#' {
-			return false
+			return i
 		}
 	}
-	return true
+	return -1
 }

@@ -46,7 +46,7 @@ func (c *Cluster) Prune(ctx context.Context, opts PruneOptions) (*Report, error)
 		}
 	}
 	r := &Report{Kind: "apply", Namespace: opts.Namespace}
-	r.Warnings = append(r.Warnings, Resolve(opts.Objects, opts.Namespace, MapperScoper(c.Mapper), opts.Objects)...)
+	r.Warnings = append(r.Warnings, Resolve(opts.Namespace, MapperScoper(c.Mapper), opts.Objects)...)
 
 	visited := map[string]bool{}
 	if opts.EnforceNamespace {

@@ -80,7 +80,8 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 		tw.Flush()
 		for _, d := range r.Deletions {
-			if len(d.Contents) > 0 && d.Kind == "Namespace" {
+			// The summary names six kinds; a fuller namespace gets them all.
+			if len(d.Contents) > 6 && d.Kind == "Namespace" {
 				fmt.Fprintf(&b, "  %s holds: %s\n", d.Object, countsString(d.Contents, len(d.Contents)))
 			}
 			for _, n := range d.Notes {
