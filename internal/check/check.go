@@ -113,7 +113,16 @@ type Check struct {
 	Doc         string
 	Remediation string
 	Params      []Param
-	Run         func(*Pass) error
+	// Evidence documents the keys of its findings' evidence: part of the -o
+	// json schema. When declared, the catalog test fails on an undeclared key.
+	Evidence []EvidenceKey
+	Run      func(*Pass) error
+}
+
+// EvidenceKey documents one top-level key of a finding's evidence.
+type EvidenceKey struct {
+	Name string
+	Doc  string
 }
 
 // AllReads returns Reads followed by Optional: what a read path should fetch

@@ -49,6 +49,13 @@ func Validate(cs []*Check) error {
 		if c.Run == nil {
 			bad("no run function")
 		}
+		keys := map[string]bool{}
+		for _, e := range c.Evidence {
+			if e.Name == "" || e.Doc == "" || keys[e.Name] {
+				bad("evidence key %q: empty, undocumented or declared twice", e.Name)
+			}
+			keys[e.Name] = true
+		}
 		names := map[string]bool{}
 		for _, p := range c.Params {
 			if !kebab.MatchString(p.Name) {

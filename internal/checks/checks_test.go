@@ -90,7 +90,16 @@ func TestCatalogFixtures(t *testing.T) {
 				checktest.Compare(t, fx, res)
 				// `checks list` shows the declared severity; a check that
 				// reports above it must say when in its doc.
+				declared := map[string]bool{}
+				for _, e := range c.Evidence {
+					declared[e.Name] = true
+				}
 				for _, finding := range res.Findings {
+					for k := range finding.Evidence {
+						if len(c.Evidence) > 0 && !declared[k] {
+							t.Errorf("%s: evidence key %q is not declared in the check's Evidence (it is part of the JSON schema)", f, k)
+						}
+					}
 					if finding.Severity > c.Severity && !strings.Contains(strings.ToLower(c.Doc), finding.Severity.String()) {
 						t.Errorf("%s: finding severity %s above the check's declared %s, and its doc does not say when", f, finding.Severity, c.Severity)
 					}

@@ -23,6 +23,13 @@ type CatalogEntry struct {
 	Doc         string         `json:"doc"`
 	Remediation string         `json:"remediation"`
 	Params      []CatalogParam `json:"params"`
+	Evidence    []CatalogKey   `json:"evidence"`
+}
+
+// CatalogKey documents one evidence key of a CatalogEntry.
+type CatalogKey struct {
+	Name string `json:"name"`
+	Doc  string `json:"doc"`
 }
 
 // CatalogParam is one parameter of a CatalogEntry.
@@ -45,7 +52,10 @@ func resourceNames(rs []snapshot.Resource) []string {
 func entry(c *check.Check) CatalogEntry {
 	e := CatalogEntry{ID: c.ID, Title: c.Title, Category: c.Category, Severity: c.Severity, Incidents: c.Incidents,
 		Reads: resourceNames(c.Reads), Optional: resourceNames(c.Optional), Doc: c.Doc, Remediation: c.Remediation,
-		Params: []CatalogParam{}}
+		Params: []CatalogParam{}, Evidence: []CatalogKey{}}
+	for _, k := range c.Evidence {
+		e.Evidence = append(e.Evidence, CatalogKey{Name: k.Name, Doc: k.Doc})
+	}
 	for _, p := range c.Params {
 		e.Params = append(e.Params, CatalogParam{Name: p.Name, Key: c.ID + "." + p.Name, Type: string(p.Type), Default: p.Default, Doc: p.Doc})
 	}
@@ -114,6 +124,14 @@ func Explain(w io.Writer, c *check.Check) error {
 		}
 		tw.Flush()
 	}
+	if len(c.Evidence) > 0 {
+		b.WriteString("\nEvidence (keys of each finding's evidence in -o json):\n")
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		for _, k := range c.Evidence {
+			fmt.Fprintf(tw, "  %s\t%s\n", k.Name, k.Doc)
+		}
+		tw.Flush()
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -149,6 +167,12 @@ func WriteReference(w io.Writer, cs []*check.Check) error {
 			b.WriteString("\n| Parameter | Type | Default | Meaning |\n|---|---|---|---|\n")
 			for _, p := range c.Params {
 				fmt.Fprintf(&b, "| `%s.%s` | %s | `%s` | %s |\n", c.ID, p.Name, p.Type, p.Default, mdCell(p.Doc))
+			}
+		}
+		if len(c.Evidence) > 0 {
+			b.WriteString("\n| Evidence key | Meaning |\n|---|---|\n")
+			for _, k := range c.Evidence {
+				fmt.Fprintf(&b, "| `%s` | %s |\n", k.Name, mdCell(k.Doc))
 			}
 		}
 	}

@@ -45,6 +45,19 @@ ready endpoints.`,
 delete the APIService (kubectl delete apiservice <name>). Before it recovers,
 look at every namespace listed: if its deletion was a mistake, back up what
 it contains now, because it will be deleted as soon as discovery succeeds.`,
+	Evidence: []check.EvidenceKey{
+		{Name: "apiService", Doc: "the APIService's name"},
+		{Name: "groupVersion", Doc: "the group/version it serves"},
+		{Name: "service", Doc: "its backing Service, namespace/name"},
+		{Name: "available", Doc: "its Available condition: status, reason, message"},
+		{Name: "unavailableFor", Doc: "time since the condition last changed"},
+		{Name: "scanDiscoveryError", Doc: "the discovery error premortem's own read got for the group, if any"},
+		{Name: "serviceExists", Doc: "whether the backing Service exists (when Services were read)"},
+		{Name: "endpoints", Doc: "endpoints of the backing Service (when EndpointSlices were read)"},
+		{Name: "readyEndpoints", Doc: "of which ready"},
+		{Name: "heldNamespaces", Doc: "namespaces whose deletion it holds back, oldest first (at most 50): name, terminatingFor, deletionTimestamp, condition, contentRemaining"},
+		{Name: "heldNamespaceCount", Doc: "how many namespaces it holds back"},
+	},
 	Run: runUnavailable,
 }
 

@@ -53,6 +53,17 @@ CNI agent takes nodes off the network in turn.`,
 		{Name: "critical-share", Type: check.Float, Default: "0.1",
 			Doc: "Share of nodes (0.1 = 10%) affected at which severity rises (critical for networking)."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "desired", Doc: "status.desiredNumberScheduled"},
+		{Name: "ready", Doc: "status.numberReady"},
+		{Name: "unavailable", Doc: "status.numberUnavailable"},
+		{Name: "networking", Doc: "whether it is a CNI or service-proxy agent"},
+		{Name: "nodes", Doc: "nodes in the cluster"},
+		{Name: "affected", Doc: "pods not ready or crash-looping (from status when Pods were not read)"},
+		{Name: "share", Doc: "affected / nodes, as a percentage"},
+		{Name: "crashLooping", Doc: "pods waiting in CrashLoopBackOff"},
+		{Name: "pods", Doc: "up to ten of them, most restarts first: pod, node, reason, restarts"},
+	},
 	Run: runUnready,
 }
 

@@ -54,6 +54,13 @@ back up what the namespace still contains now: it will be deleted.`,
 		{Name: "high-age", Type: check.Duration, Default: "24h",
 			Doc: "Raise the severity to high for namespaces Terminating longer than this."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "terminatingFor", Doc: "time since deletionTimestamp"},
+		{Name: "deletionTimestamp", Doc: "when the namespace was deleted"},
+		{Name: "conditions", Doc: "the namespace controller's conditions that are True: type, reason, message"},
+		{Name: "specFinalizers", Doc: "spec.finalizers"},
+		{Name: "metadataFinalizers", Doc: "metadata.finalizers"},
+	},
 	Run: runStuckTerminating,
 }
 

@@ -46,6 +46,15 @@ the minority nodes (node affinity) and watch those nodes' runtime health.`,
 			Doc: "Comma-separated status.nodeInfo fields to compare."},
 		{Name: "max-pods-listed", Type: check.Int, Default: "20", Doc: "How many critical pods on minority nodes a finding lists."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "field", Doc: "the status.nodeInfo field"},
+		{Name: "distribution", Doc: "nodes per value"},
+		{Name: "majority", Doc: "the most common value"},
+		{Name: "minorityNodes", Doc: "nodes on other values (at most 50)"},
+		{Name: "minorityNodeCount", Doc: "how many"},
+		{Name: "criticalPodsOnMinority", Doc: "critical non-DaemonSet pods on them, namespace/name on node (when Pods were read)"},
+		{Name: "criticalPodCount", Doc: "how many"},
+	},
 	Run: runVersionDrift,
 }
 

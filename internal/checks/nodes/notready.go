@@ -47,6 +47,13 @@ nodes that do not recover.`,
 			Doc: "Share of all nodes (0.1 = 10%) with one cause at which the finding is critical."},
 		{Name: "max-nodes-listed", Type: check.Int, Default: "20", Doc: "How many nodes a finding lists in its evidence."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "cause", Doc: "runtime, network, kubelet or other"},
+		{Name: "count", Doc: "nodes with this cause"},
+		{Name: "nodes", Doc: "nodes in the cluster"},
+		{Name: "share", Doc: "count / nodes, as a percentage"},
+		{Name: "notReady", Doc: "per node (at most max-nodes-listed): node, condition, status, reason, message, since, for"},
+	},
 	Run: runNotReady,
 }
 

@@ -45,6 +45,16 @@ reusing one release instead of installing one per run.`,
 		{Name: "min-ratio", Type: check.Float, Default: "0.5", Doc: "...and at least this fraction of the baseline count (0.5 = +50%)."},
 		{Name: "top-namespaces", Type: check.Int, Default: "5", Doc: "How many of the fastest-growing namespaces a cluster-wide finding lists."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "resource", Doc: "the resource, as kubectl names it"},
+		{Name: "before", Doc: "count in the baseline"},
+		{Name: "now", Doc: "count now"},
+		{Name: "delta", Doc: "now - before"},
+		{Name: "growth", Doc: "growth as a percentage, or \"new\" when the baseline had none"},
+		{Name: "baselineTakenAt", Doc: "when the baseline was read"},
+		{Name: "perDay", Doc: "average growth per day since the baseline"},
+		{Name: "topNamespaces", Doc: "for a cluster-wide finding, the namespaces that grew most: namespace, before, now, delta"},
+	},
 	Run: runGrowth,
 }
 

@@ -46,6 +46,16 @@ there with helm uninstall -n <ns> <release>.`,
 			Doc: "Report a chart with more releases than this in one namespace."},
 		{Name: "examples", Type: check.Int, Default: "5", Doc: "How many release names a finding lists."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "namespace", Doc: "the namespace"},
+		{Name: "chart", Doc: "the chart (from helm.sh/chart), when known"},
+		{Name: "nameStem", Doc: "the release name with per-run suffixes stripped, when the chart is unknown"},
+		{Name: "releases", Doc: "how many releases"},
+		{Name: "threshold", Doc: "max-releases"},
+		{Name: "examples", Doc: "release names, sorted"},
+		{Name: "objectsPerRelease", Doc: "objects per release, by kind (mean)"},
+		{Name: "objectsTotal", Doc: "objects of all those releases, by kind"},
+	},
 	Run: runHelmReleasePerRun,
 }
 

@@ -38,6 +38,12 @@ kubectl -n <ns> delete job --field-selector status.successful=1`,
 		{Name: "max-per-namespace", Type: check.Int, Default: "100",
 			Doc: "Report a namespace holding more finished Jobs without a TTL than this."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "count", Doc: "finished Jobs without TTL in the namespace"},
+		{Name: "threshold", Doc: "max-per-namespace"},
+		{Name: "oldestFinished", Doc: "how long ago the oldest one finished"},
+		{Name: "examples", Doc: "names of the five oldest"},
+	},
 	Run: runJobsWithoutTTL,
 }
 

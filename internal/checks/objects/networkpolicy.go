@@ -42,6 +42,18 @@ releases that are finished (see helm-release-per-run).`,
 		{Name: "max-releases", Type: check.Int, Default: "10", Doc: "Report a namespace where more releases than this of one chart bring NetworkPolicies."},
 		{Name: "max-per-release", Type: check.Int, Default: "5", Doc: "Raise the severity to high when those releases bring more than this many NetworkPolicies each."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "count", Doc: "NetworkPolicies in the cluster or namespace"},
+		{Name: "threshold", Doc: "the count threshold"},
+		{Name: "byGroup", Doc: "cluster-wide count by API group (networking.k8s.io, crd.projectcalico.org)"},
+		{Name: "topNamespaces", Doc: "cluster-wide finding: namespaces with the most policies: name, count"},
+		{Name: "namespace", Doc: "the namespace"},
+		{Name: "chart", Doc: "the chart whose releases bring the most policies"},
+		{Name: "releases", Doc: "releases of that chart bringing policies"},
+		{Name: "fromReleases", Doc: "policies they bring"},
+		{Name: "meanPerRelease", Doc: "policies per release"},
+		{Name: "perRelease", Doc: "the five releases with the most: name, count"},
+	},
 	Run: runNetworkPolicySprawl,
 }
 

@@ -59,6 +59,14 @@ work. If the size is intended, split the namespace or the cluster.`,
 		{Name: "secrets-per-namespace", Type: check.Int, Default: "1000", Doc: "Secrets per namespace (premortem's high-water mark; no published threshold)."},
 		{Name: "min-scale", Type: check.Float, Default: "0.2", Doc: "Floor of the nodes/5,000 scaling of cluster-wide namespace and service thresholds, so small clusters are not held to tiny numbers."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "count", Doc: "the count"},
+		{Name: "threshold", Doc: "the threshold it exceeds"},
+		{Name: "basis", Doc: "where the threshold comes from and how it was scaled"},
+		{Name: "nodes", Doc: "nodes in the cluster"},
+		{Name: "nodesOver", Doc: "nodes running more pods than their threshold (pods-per-node finding)"},
+		{Name: "worst", Doc: "the ten most loaded of them: node, pods, threshold"},
+	},
 	Run: runThresholds,
 }
 

@@ -50,6 +50,13 @@ for readiness in between.`,
 		{Name: "ignore", Type: check.Text, Default: "",
 			Doc: "Comma-separated namespace/name of workloads that run one replica by design (a leader-elected singleton you accept)."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "replicas", Doc: "spec.replicas"},
+		{Name: "readyReplicas", Doc: "status.readyReplicas"},
+		{Name: "priorityClassName", Doc: "the pods' priority class"},
+		{Name: "readyPodsByNode", Doc: "ready pods per node (when Pods were read)"},
+		{Name: "podDisruptionBudgets", Doc: "PodDisruptionBudgets selecting the pods"},
+	},
 	Run: runSingleReplica,
 }
 

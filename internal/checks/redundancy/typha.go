@@ -51,6 +51,14 @@ waiting for readiness, during cluster-wide restarts.`,
 		{Name: "nodes-per-replica", Type: check.Int, Default: "200", Doc: "Nodes one Typha replica serves (Calico guidance)."},
 		{Name: "max-replicas", Type: check.Int, Default: "20", Doc: "Replicas beyond which more do not help (Calico guidance)."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "replicas", Doc: "spec.replicas"},
+		{Name: "readyReplicas", Doc: "status.readyReplicas"},
+		{Name: "nodes", Doc: "nodes in the cluster"},
+		{Name: "wanted", Doc: "the replica count the guidance gives"},
+		{Name: "readyPodsByNode", Doc: "ready Typha pods per node (when Pods were read)"},
+		{Name: "imagePresentOnNodes", Doc: "nodes whose status lists Typha's image (when nodes report images)"},
+	},
 	Run: runTyphaReplicas,
 }
 
