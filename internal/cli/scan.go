@@ -23,6 +23,7 @@ type scanOptions struct {
 	skip      []string
 	params    []string
 	now       string
+	chunk     int64
 }
 
 func newScanCommand(streams Streams) *cobra.Command {
@@ -55,6 +56,7 @@ Exit codes:
 		},
 	}
 	flags.AddFlags(cmd.Flags())
+	addChunkSize(cmd, &o.chunk)
 	f := cmd.Flags()
 	f.StringSliceVar(&o.snapshots, "snapshot", nil, "read snapshot files or directories instead of a cluster (kubectl -o json|yaml output, `premortem snapshot save` files, .gz)")
 	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot to compare object counts against (object-growth)")
@@ -106,7 +108,7 @@ func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOpti
 			return withExit(ExitError, err)
 		}
 	} else {
-		rr, err := readLive(ctx, streams, flags, want)
+		rr, err := readLive(ctx, streams, flags, o.chunk, want)
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,7 @@ func newSnapshotCommand(streams Streams) *cobra.Command {
 
 func newSnapshotSaveCommand(streams Streams) *cobra.Command {
 	flags := kube.NewFlags()
+	var chunk int64
 	cmd := &cobra.Command{
 		Use:   "save PATH",
 		Short: "Read the cluster cheaply and write a snapshot file (PATH ending in .gz is compressed; - is stdout)",
@@ -48,16 +49,17 @@ kinds could not be read (listed on stderr and in the file).`,
   premortem snapshot save --context prod -n shop - | jq '.items | length'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return saveSnapshot(cmd.Context(), streams, flags, args[0])
+			return saveSnapshot(cmd.Context(), streams, flags, chunk, args[0])
 		},
 	}
 	flags.AddFlags(cmd.Flags())
+	addChunkSize(cmd, &chunk)
 	return cmd
 }
 
-func saveSnapshot(ctx context.Context, streams Streams, flags *kube.Flags, path string) error {
+func saveSnapshot(ctx context.Context, streams Streams, flags *kube.Flags, chunk int64, path string) error {
 	limitMemory()
-	rr, err := readLive(ctx, streams, flags, kube.AllResources())
+	rr, err := readLive(ctx, streams, flags, chunk, kube.AllResources())
 	if err != nil {
 		return err
 	}
@@ -112,14 +114,22 @@ func writeSnapshotFile(path string, stdout io.Writer, snap *snapshot.Snapshot, c
 
 // readLive reads want from the cluster the flags point at, showing progress
 // on stderr when it is a terminal.
-func readLive(ctx context.Context, streams Streams, flags *kube.Flags, want []snapshot.Resource) (*kube.ReadResult, error) {
+// addChunkSize adds kubectl's --chunk-size: the page size of every LIST.
+func addChunkSize(cmd *cobra.Command, chunk *int64) {
+	cmd.Flags().Int64Var(chunk, "chunk-size", kube.DefaultPageSize, "objects per LIST page; every kind is listed once, in pages of this size")
+}
+
+func readLive(ctx context.Context, streams Streams, flags *kube.Flags, chunk int64, want []snapshot.Resource) (*kube.ReadResult, error) {
+	if chunk <= 0 {
+		return nil, withExit(ExitError, fmt.Errorf("--chunk-size %d: want a positive number", chunk))
+	}
 	counter := &kube.Counter{}
 	cfg, err := flags.RESTConfig(kube.ClientOptions{UserAgent: userAgent(), Counter: counter})
 	if err != nil {
 		return nil, withExit(ExitError, err)
 	}
 	start := time.Now()
-	r := &kube.Reader{Config: cfg, Namespace: flags.Namespace()}
+	r := &kube.Reader{Config: cfg, Namespace: flags.Namespace(), PageSize: chunk}
 	var stopProgress func()
 	if IsTerminal(streams.ErrOut) {
 		r.Progress, stopProgress = progressLine(streams.ErrOut)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	"time"
 
 	"github.com/premortem/premortem/internal/cli"
+	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/snapshot"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -78,11 +81,12 @@ func auditSize(t *testing.T) int64 {
 // must ask the watch cache (resourceVersion=kube.FirstPageResourceVersion,
 // NotOlderThan) with a limit, a
 // later page must carry a continue token and no resourceVersion, and each
-// kind is listed by one chain only. It returns the kinds listed.
-func listChains(t *testing.T, offset int64) map[string]int {
+// kind is listed by one chain only. It returns the chains and the pages
+// per kind.
+func listChains(t *testing.T, offset int64) (chains, pages map[string]int) {
 	t.Helper()
 	events, _ := auditSince(t, offset)
-	chains := map[string]int{}
+	chains, pages = map[string]int{}, map[string]int{}
 	for _, ev := range events {
 		if !strings.HasPrefix(ev.UserAgent, "premortem/") || ev.Verb != "list" {
 			continue
@@ -99,6 +103,7 @@ func listChains(t *testing.T, offset int64) map[string]int {
 		if q.Get("limit") == "" {
 			t.Errorf("LIST without limit: %s", ev.RequestURI)
 		}
+		pages[kind]++
 		if q.Get("continue") != "" {
 			if q.Get("resourceVersion") != "" || q.Get("resourceVersionMatch") != "" {
 				t.Errorf("continue page with a resourceVersion: %s", ev.RequestURI)
@@ -118,7 +123,7 @@ func listChains(t *testing.T, offset int64) map[string]int {
 	if len(chains) == 0 {
 		t.Fatal("no LIST by premortem in the audit log")
 	}
-	return chains
+	return chains, pages
 }
 
 // storageLists reads the API server's own count of LISTs it answered from the
@@ -157,17 +162,22 @@ func storageLists(t *testing.T) (cache, etcd map[string]float64) {
 func TestScanReadCost(t *testing.T) {
 	before := auditSize(t)
 	cacheBefore, etcdBefore := storageLists(t)
-	code, _, stderr := premortemCLI(t, "scan", "--kubeconfig", cluster.Kubeconfig, "-o", "json")
+	// Pages of 40: the scenarios leave hundreds of Jobs, Secrets and
+	// NetworkPolicies, so continue pages are exercised too.
+	code, _, stderr := premortemCLI(t, "scan", "--kubeconfig", cluster.Kubeconfig, "-o", "json", "--chunk-size", "40")
 	if code == cli.ExitError {
 		t.Fatalf("scan: exit %d: %s", code, stderr)
 	}
 	cacheAfter, etcdAfter := storageLists(t)
-	kinds := listChains(t, before)
+	kinds, pages := listChains(t, before)
+	if pages["jobs.batch"] < 3 {
+		t.Errorf("jobs.batch read in %d pages of 40; the scenarios leave hundreds of Jobs", pages["jobs.batch"])
+	}
 	// The API server's own word: the pages were answered by the watch
 	// cache, and no list of these kinds went to etcd.
 	for _, k := range []string{"pods.", "nodes.", "namespaces.", "jobs.batch"} {
-		if cacheAfter[k]-cacheBefore[k] < 1 {
-			t.Errorf("%s: apiserver_cache_list_total did not grow: the LIST was not served from the watch cache", k)
+		if d := cacheAfter[k] - cacheBefore[k]; d < float64(pages[k]) {
+			t.Errorf("%s: %d pages listed but apiserver_cache_list_total grew by %v: not every page came from the watch cache", k, pages[k], d)
 		}
 		if d := etcdAfter[k] - etcdBefore[k]; d != 0 {
 			t.Errorf("%s: %v list requests reached etcd during the scan", k, d)
@@ -187,7 +197,7 @@ func TestSnapshotSaveReadCost(t *testing.T) {
 	if code != cli.ExitOK && code != cli.ExitIncomplete {
 		t.Fatalf("snapshot save: exit %d: %s", code, stderr)
 	}
-	kinds := listChains(t, before)
+	kinds, _ := listChains(t, before)
 	// Everything premortem knows is read, Secrets metadata-only.
 	for _, k := range []string{"pods.", "nodes.", "secrets.", "configmaps.", "jobs.batch", "apiservices.apiregistration.k8s.io", "networkpolicies.networking.k8s.io"} {
 		if kinds[k] != 1 {
@@ -279,22 +289,20 @@ func TestScanReportsUnavailableAPIService(t *testing.T) {
 // exits incomplete.
 func TestScanWithoutSecretsPermission(t *testing.T) {
 	ctx := context.Background()
+	// Everything premortem or any check reads, Secrets excepted.
+	byGroup := map[string][]string{}
+	want := kube.AllResources()
+	for _, c := range checks.All() {
+		want = append(want, c.AllReads()...)
+	}
+	for _, r := range want {
+		if r != snapshot.Secrets && !slices.Contains(byGroup[r.Group], r.Resource) {
+			byGroup[r.Group] = append(byGroup[r.Group], r.Resource)
+		}
+	}
 	var rules []rbacv1.PolicyRule
-	for _, g := range []struct {
-		group     string
-		resources []string
-	}{
-		{"", []string{"namespaces", "nodes", "pods", "services", "configmaps", "serviceaccounts"}},
-		{"apps", []string{"deployments", "daemonsets", "statefulsets", "replicasets"}},
-		{"batch", []string{"jobs", "cronjobs"}},
-		{"policy", []string{"poddisruptionbudgets"}},
-		{"discovery.k8s.io", []string{"endpointslices"}},
-		{"networking.k8s.io", []string{"networkpolicies", "ingresses"}},
-		{"apiregistration.k8s.io", []string{"apiservices"}},
-		{"apiextensions.k8s.io", []string{"customresourcedefinitions"}},
-		{"crd.projectcalico.org", []string{"networkpolicies"}},
-	} {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g.group}, Resources: g.resources, Verbs: []string{"get", "list"}})
+	for g, resources := range byGroup {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: resources, Verbs: []string{"get", "list"}})
 	}
 	const name = "premortem-e2e-no-secrets"
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
