@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/checks"
+	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/snapshot"
 	rbacv1 "k8s.io/api/rbac/v1"
