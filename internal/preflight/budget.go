@@ -66,11 +66,17 @@ func ChartName(label string) string {
 	return label
 }
 
-// chartOf is the chart named by the rendering's helm.sh/chart labels.
+// chartOf is the chart named by the rendering's helm.sh/chart labels, else
+// by its "# Source:" comments.
 func chartOf(objs []Object) string {
 	for _, o := range objs {
 		if l := o.Labels[ChartLabel]; l != "" {
 			return ChartName(l)
+		}
+	}
+	for _, o := range objs {
+		if o.SourceChart != "" {
+			return o.SourceChart
 		}
 	}
 	return ""

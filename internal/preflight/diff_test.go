@@ -184,3 +184,17 @@ func TestCountByKind(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestChartOf(t *testing.T) {
+	labelled := mustParse(t, "# Source: shop/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: {helm.sh/chart: shop-app-1.0.0}}\n")
+	if got := chartOf(labelled); got != "shop-app" {
+		t.Errorf("label: %q", got)
+	}
+	unlabelled := mustParse(t, "---\n# Source: mwscript/templates/run.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+	if got := chartOf(unlabelled); got != "mwscript" {
+		t.Errorf("source comment: %q", got)
+	}
+	if got := chartOf(mustParse(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")); got != "" {
+		t.Errorf("neither: %q", got)
+	}
+}

@@ -58,6 +58,9 @@ type Object struct {
 	// "Cluster"), so custom resources of a CRD the cluster does not know yet
 	// can still be placed.
 	CRDGroup, CRDKind, CRDScope string `json:"-"`
+	// SourceChart is the chart named by the "# Source: CHART/templates/..."
+	// comment Helm writes before each document.
+	SourceChart string `json:"-"`
 }
 
 // Key identifies an object across manifests and the cluster.
@@ -142,6 +145,11 @@ func ParseManifest(source string, data []byte) ([]Object, error) {
 		got, err := objectsOf(raw, fmt.Sprintf("%s:%d", source, line))
 		if err != nil {
 			return nil, &ParseError{source, line, err}
+		}
+		if chart := sourceChart(doc.text); chart != "" {
+			for i := range got {
+				got[i].SourceChart = chart
+			}
 		}
 		objs = append(objs, got...)
 	}
@@ -252,6 +260,23 @@ func isSeparator(l []byte) bool {
 	}
 	rest := l[3:]
 	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '#'
+}
+
+// sourceChart reads the chart name from a "# Source: CHART/templates/x.yaml"
+// comment at the top of a document.
+func sourceChart(doc []byte) string {
+	for _, l := range bytes.Split(doc, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 && l[0] != '#' {
+			return ""
+		}
+		if rest, ok := bytes.CutPrefix(l, []byte("# Source: ")); ok {
+			if chart, _, ok := bytes.Cut(rest, []byte("/")); ok {
+				return string(chart)
+			}
+		}
+	}
+	return ""
 }
 
 // firstContent returns how many lines into doc its first line that is
