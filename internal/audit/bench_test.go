@@ -45,6 +45,7 @@ func BenchmarkParseLine(b *testing.B) {
 	}
 	b.SetBytes(n)
 	b.ResetTimer()
+	cpu := cpuSeconds()
 	for b.Loop() {
 		for _, l := range lines {
 			if err := p.Parse(l, &ev); err != nil {
@@ -52,6 +53,7 @@ func BenchmarkParseLine(b *testing.B) {
 			}
 		}
 	}
+	b.ReportMetric(float64(n)*float64(b.N)/(cpuSeconds()-cpu)/1e6, "MB/cpu-s")
 }
 
 // BenchmarkDecodeLineEncodingJSON: the baseline on one core.
@@ -63,6 +65,7 @@ func BenchmarkDecodeLineEncodingJSON(b *testing.B) {
 	}
 	b.SetBytes(n)
 	b.ResetTimer()
+	cpu := cpuSeconds()
 	for b.Loop() {
 		for _, l := range lines {
 			var ev auditv1.Event
@@ -71,6 +74,7 @@ func BenchmarkDecodeLineEncodingJSON(b *testing.B) {
 			}
 		}
 	}
+	b.ReportMetric(float64(n)*float64(b.N)/(cpuSeconds()-cpu)/1e6, "MB/cpu-s")
 }
 
 func benchFile(b *testing.B) (string, int64) {
