@@ -203,8 +203,9 @@ func TestNamespaceStuckTerminating(t *testing.T) {
 			held.Finalizers = nil
 			_, _ = client.CoreV1().ConfigMaps(ns).Update(ctx, held, metav1.UpdateOptions{})
 		}
-		waitFor(t, "stuck-e2e's finalizer condition to clear", func() bool {
-			return condition(corev1.NamespaceFinalizersRemaining) != corev1.ConditionTrue
+		waitFor(t, "stuck-e2e's content and finalizer conditions to clear", func() bool {
+			return condition(corev1.NamespaceFinalizersRemaining) != corev1.ConditionTrue &&
+				condition(corev1.NamespaceContentRemaining) != corev1.ConditionTrue
 		})
 	})
 	waitFor(t, "the namespace controller to report the remaining finalizer", func() bool {
