@@ -73,7 +73,9 @@ func run() error {
 	flag.IntVar(&sz.podBytes, "pod-bytes", 16384, "target JSON size of one pod, managedFields included")
 	workers := flag.Int("workers", 48, "concurrent creates")
 	binary := flag.String("premortem", "bin/premortem", "the premortem binary to measure")
-	keep := flag.Bool("keep", false, "keep the lab running after the scan until Ctrl-C")
+	keep := flag.Bool("keep", false, "keep the lab running after the scans until Ctrl-C")
+	scans := flag.Int("scans", 3, "scans to run (each measured on its own)")
+	uncompressed := flag.Bool("uncompressed", true, "also run the scans with --disable-compression")
 	flag.Parse()
 	scanArgs := flag.Args()
 
@@ -104,6 +106,28 @@ func run() error {
 	buildTime := time.Since(start)
 	fmt.Fprintf(os.Stderr, "bench-scan: cluster built in %s\n", buildTime.Round(time.Second))
 
+	header(os.Stdout, sz, b, buildTime)
+	variants := [][]string{nil}
+	if *uncompressed {
+		variants = append(variants, []string{"--disable-compression"})
+	}
+	for _, extra := range variants {
+		for range *scans {
+			args := append(append([]string{"-v", "scan", "--kubeconfig", c.Kubeconfig, "-o", "json"}, extra...), scanArgs...)
+			if err := measure(ctx, c, cs, *binary, args); err != nil {
+				return err
+			}
+		}
+	}
+	if *keep {
+		fmt.Fprintf(os.Stderr, "bench-scan: lab kept; KUBECONFIG=%s; Ctrl-C to stop\n", c.Kubeconfig)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// measure runs one scan and prints what it cost.
+func measure(ctx context.Context, c *lab.Cluster, cs kubernetes.Interface, binary string, args []string) error {
 	fi, err := os.Stat(c.AuditLog)
 	if err != nil {
 		return err
@@ -113,8 +137,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"-v", "scan", "--kubeconfig", c.Kubeconfig, "-o", "json"}, scanArgs...)
-	scan, err := runScan(ctx, *binary, args)
+	scan, err := runScan(ctx, binary, args)
 	if err != nil {
 		return err
 	}
@@ -128,11 +151,7 @@ func run() error {
 		return err
 	}
 	audit.cacheLists, audit.etcdLists = cacheAfter-cacheBefore, etcdAfter-etcdBefore
-	report(os.Stdout, sz, b, buildTime, *binary, args, scan, audit)
-	if *keep {
-		fmt.Fprintf(os.Stderr, "bench-scan: lab kept; KUBECONFIG=%s; Ctrl-C to stop\n", c.Kubeconfig)
-		<-ctx.Done()
-	}
+	report(os.Stdout, binary, args, scan, audit)
 	return nil
 }
 
@@ -585,13 +604,17 @@ func readAudit(path string, offset int64) (*auditSummary, error) {
 	return s, sc.Err()
 }
 
-func report(w io.Writer, sz sizes, b *builder, buildTime time.Duration, binary string, args []string, s *scanResult, a *auditSummary) {
-	mib := func(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
-	num := func(k string) int64 { n, _ := strconv.ParseInt(s.readLine[k], 10, 64); return n }
+func header(w io.Writer, sz sizes, b *builder, buildTime time.Duration) {
 	fmt.Fprintf(w, "### Run of %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(w, "Machine: %d cores (GOMAXPROCS of the bench), Go %s.\n\n", runtime.NumCPU(), runtime.Version())
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(w, "Machine: %d cores, Go %s, load average before the scans: %s\n\n", runtime.NumCPU(), runtime.Version(), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Fprintf(w, "Cluster: %d nodes, %d pods (%d bytes of JSON each, managedFields included), %d namespaces, %d deployments, %d services, %d configmaps, %d secrets; built in %s.\n\n",
 		sz.nodes, sz.pods, b.podBytes, sz.namespaces, sz.deployments, sz.services, sz.configMaps, sz.secrets, buildTime.Round(time.Second))
+}
+
+func report(w io.Writer, binary string, args []string, s *scanResult, a *auditSummary) {
+	mib := func(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+	num := func(k string) int64 { n, _ := strconv.ParseInt(s.readLine[k], 10, 64); return n }
 	fmt.Fprintf(w, "Scan: `%s %s`\n\n", binary, strings.Join(args[:3], " ")+" KUBECONFIG "+strings.Join(args[4:], " "))
 	fmt.Fprintln(w, "| measure | value |")
 	fmt.Fprintln(w, "|---|---|")
