@@ -42,6 +42,10 @@ type Cluster struct {
 
 // NewCluster builds the clients from one REST configuration.
 func NewCluster(cfg *rest.Config) (*Cluster, error) {
+	// Counting a namespace lists every kind, deprecated ones included
+	// (v1 Endpoints); their deprecation warnings are noise here.
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = rest.NoWarnings{}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)

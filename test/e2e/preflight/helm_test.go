@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -252,6 +253,7 @@ func TestHelmUpgradeDeletions(t *testing.T) {
 	}
 
 	data, _ := os.ReadFile(rendered)
+	offset := auditOffset(t)
 	code, out, errOut = runCLI(t, string(data), "preflight", "helm", "shop", "-n", "pf-shop", "-f", "-", "-o", "json")
 	if code != cli.ExitFindings {
 		t.Fatalf("exit %d\n%s", code, errOut)
@@ -261,6 +263,7 @@ func TestHelmUpgradeDeletions(t *testing.T) {
 		t.Fatalf("json: %v\n%s", err, out)
 	}
 	got := deletionsByObject(&r)
+	checkCheapReads(t, auditSince(t, offset, "premortem/"), got)
 	ns := got["Namespace/pf-data"]
 	// 1 chart ConfigMap + 5 user ConfigMaps, the chart Secret, the user
 	// Service: everything inside goes with the namespace.
@@ -403,4 +406,36 @@ func TestHelmErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkCheapReads holds preflight to DESIGN.md's read rules, from the API
+// server's own audit log: every LIST paginated, its first page from the
+// watch cache; Secrets are read only as the release record or, through the
+// metadata client, as a deletion to weigh (the audit log cannot tell a
+// metadata GET from a full one, so the second part rests on the code).
+func checkCheapReads(t *testing.T, events []auditEvent, weighed map[string]preflight.Deletion) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, ev := range events {
+		counts[ev.Verb]++
+		u, err := url.Parse(ev.RequestURI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		if ev.Verb == "list" {
+			if q.Get("limit") == "" || (q.Get("resourceVersion") != "0" && q.Get("continue") == "") {
+				t.Errorf("LIST not paginated from the watch cache: %s", ev.RequestURI)
+			}
+		}
+		if ev.Verb == "get" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "secrets" &&
+			!strings.HasPrefix(ev.ObjectRef.Name, "sh.helm.release.v1.") &&
+			weighed["Secret/"+ev.ObjectRef.Namespace+"/"+ev.ObjectRef.Name].Kind == "" {
+			t.Errorf("read a Secret that is not a release record: %s", ev.RequestURI)
+		}
+	}
+	if counts["list"] == 0 || counts["get"] == 0 {
+		t.Fatalf("no premortem requests in the audit log: %v", counts)
+	}
+	t.Logf("preflight helm made %d requests: %v", len(events), counts)
 }
