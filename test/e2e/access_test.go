@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/premortem/premortem/internal/check"
@@ -97,12 +98,32 @@ func heavyAgent(t *testing.T) {
 				ServiceAccountName: name, Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 				Containers: []corev1.Container{{Name: "agent", Image: "example.org/agent:1"}}}}}}, metav1.CreateOptions{})
 	must(err)
+	// Other tests compare scans taken moments apart: remove what was
+	// created and wait until it is gone. The namespace stays (empty): in
+	// this lab a deleted namespace stays Terminating (scenario 004) and
+	// would show up in other checks.
 	t.Cleanup(func() {
 		ctx := context.Background()
 		_ = c.FlowcontrolV1().FlowSchemas().Delete(ctx, ns+"-"+name, metav1.DeleteOptions{})
 		_ = c.RbacV1().ClusterRoleBindings().Delete(ctx, ns+"-"+name, metav1.DeleteOptions{})
 		_ = c.RbacV1().ClusterRoles().Delete(ctx, ns+"-"+name, metav1.DeleteOptions{})
-		_ = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		_ = c.CoreV1().ServiceAccounts(ns).Delete(ctx, name, metav1.DeleteOptions{})
+		background := metav1.DeletePropagationBackground
+		_ = c.AppsV1().DaemonSets(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &background})
+		// Pods on a node whose runtime is down (scenario 004) are never
+		// confirmed gone by their kubelet: delete them at once.
+		zero := int64(0)
+		waitFor(t, "the heavy agent's DaemonSet and pods to be deleted", func() bool {
+			_, err := c.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
+			pods, perr := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if perr != nil {
+				return false
+			}
+			for _, p := range pods.Items {
+				_ = c.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+			}
+			return apierrors.IsNotFound(err) && len(pods.Items) == 0
+		})
 	})
 }
 
