@@ -81,12 +81,13 @@ func resolve(objs []Object, defaultNS string, scope Scoper, crdScope map[schema.
 // Diff returns the objects of old that new lacks (what Helm deletes on
 // upgrade) and the objects of new that old lacks (what it creates), each in
 // manifest order. Objects are matched on group, kind, namespace and name,
-// as Helm's ResourceList.Difference does; hooks are not part of a release's
-// resources, so hooks in new do not keep an old object alive.
+// as Helm's ResourceList.Difference does. Hooks and crds/ files are not
+// part of a release's manifest, so in new they do not keep an old object
+// alive.
 func Diff(old, new []Object) (deleted, created []Object) {
 	inNew := map[Key]bool{}
 	for _, o := range new {
-		if !o.Hook() {
+		if !o.Hook() && !o.FromCRDsDir() {
 			inNew[o.Key()] = true
 		}
 	}
@@ -99,7 +100,7 @@ func Diff(old, new []Object) (deleted, created []Object) {
 	}
 	seen := map[Key]bool{}
 	for _, o := range new {
-		if o.Hook() || inOld[o.Key()] || seen[o.Key()] {
+		if o.Hook() || o.FromCRDsDir() || inOld[o.Key()] || seen[o.Key()] {
 			continue
 		}
 		seen[o.Key()] = true

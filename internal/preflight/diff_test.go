@@ -85,6 +85,12 @@ metadata: {name: migrate, annotations: {helm.sh/hook: pre-upgrade}}
 apiVersion: example.com/v1
 kind: Gadget
 metadata: {name: g1}
+---
+# Source: shop/crds/widgets.yaml
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec: {group: example.com, scope: Cluster, names: {kind: Widget, plural: widgets}}
 `)
 	notes := Resolve("shop", labScope, old, new)
 	if len(notes) != 1 || !strings.Contains(notes[0], "Gadget.example.com is not served") {
@@ -92,8 +98,8 @@ metadata: {name: g1}
 	}
 	deleted, created := Diff(old, new)
 	// Widget is cluster-scoped by the CRD in the manifest; the hook Job
-	// does not keep the old Job; settings matches across an explicit and
-	// a defaulted namespace.
+	// does not keep the old Job, nor the crds/ file the old CRD; settings
+	// matches across an explicit and a defaulted namespace.
 	wantDeleted := "Namespace/shop-data CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com Widget.example.com/w1 PersistentVolumeClaim/shop/data Job.batch/shop/migrate"
 	if got := names(deleted); got != wantDeleted {
 		t.Errorf("deleted:\n got %s\nwant %s", got, wantDeleted)

@@ -66,6 +66,20 @@ func (c *Cluster) Helm(ctx context.Context, opts HelmOptions) (*Report, error) {
 	r.Warnings = append(r.Warnings, Resolve(opts.Namespace, MapperScoper(c.Mapper), old, opts.Rendered)...)
 
 	deleted, created := Diff(old, opts.Rendered)
+	outside := map[Key]string{}
+	for _, o := range opts.Rendered {
+		switch {
+		case o.FromCRDsDir():
+			outside[o.Key()] = "is now in the chart's crds/ directory, which is not part of the release manifest"
+		case o.Hook():
+			outside[o.Key()] = "is now a hook, and hooks are not part of the release manifest"
+		}
+	}
+	for _, o := range deleted {
+		if why, ok := outside[o.Key()]; ok {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s: helm upgrade deletes the deployed one", o, why))
+		}
+	}
 	r.Deletions = c.weigh(ctx, deleted, weighOptions{honourKeep: true, allow: opts.Allow}, &r.Incomplete)
 	for _, d := range r.Deletions {
 		if d.Status == StatusUnknown {

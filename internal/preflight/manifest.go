@@ -58,9 +58,9 @@ type Object struct {
 	// "Cluster"), so custom resources of a CRD the cluster does not know yet
 	// can still be placed.
 	CRDGroup, CRDKind, CRDScope string `json:"-"`
-	// SourceChart is the chart named by the "# Source: CHART/templates/..."
-	// comment Helm writes before each document.
-	SourceChart string `json:"-"`
+	// SourcePath is the template path in the "# Source: CHART/templates/..."
+	// comment Helm writes before each document; SourceChart its first part.
+	SourcePath, SourceChart string `json:"-"`
 }
 
 // Key identifies an object across manifests and the cluster.
@@ -91,6 +91,14 @@ func (o Object) String() string {
 func (o Object) Hook() bool {
 	_, ok := o.Annotations[HookAnnotation]
 	return ok
+}
+
+// FromCRDsDir reports whether the object comes from a chart's crds/
+// directory (helm template --include-crds). Helm installs those once and
+// keeps them out of the release manifest: they are never upgraded or
+// deleted, and they do not keep an object of the old manifest alive.
+func (o Object) FromCRDsDir() bool {
+	return strings.Contains("/"+o.SourcePath, "/crds/")
 }
 
 // Keep reports whether the object carries helm.sh/resource-policy: keep.
@@ -146,9 +154,10 @@ func ParseManifest(source string, data []byte) ([]Object, error) {
 		if err != nil {
 			return nil, &ParseError{source, line, err}
 		}
-		if chart := sourceChart(doc.text); chart != "" {
+		if path := sourcePath(doc.text); path != "" {
+			chart, _, _ := strings.Cut(path, "/")
 			for i := range got {
-				got[i].SourceChart = chart
+				got[i].SourcePath, got[i].SourceChart = path, chart
 			}
 		}
 		objs = append(objs, got...)
@@ -262,18 +271,16 @@ func isSeparator(l []byte) bool {
 	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '#'
 }
 
-// sourceChart reads the chart name from a "# Source: CHART/templates/x.yaml"
+// sourcePath reads the template path from a "# Source: CHART/templates/x.yaml"
 // comment at the top of a document.
-func sourceChart(doc []byte) string {
+func sourcePath(doc []byte) string {
 	for _, l := range bytes.Split(doc, []byte("\n")) {
 		l = bytes.TrimSpace(l)
 		if len(l) > 0 && l[0] != '#' {
 			return ""
 		}
 		if rest, ok := bytes.CutPrefix(l, []byte("# Source: ")); ok {
-			if chart, _, ok := bytes.Cut(rest, []byte("/")); ok {
-				return string(chart)
-			}
+			return string(bytes.TrimSpace(rest))
 		}
 	}
 	return ""
