@@ -439,3 +439,98 @@ func checkCheapReads(t *testing.T, events []auditEvent, weighed map[string]prefl
 	}
 	t.Logf("preflight helm made %d requests: %v", len(events), counts)
 }
+
+// TestNamespaceWithUnavailableAPI is incident 004's other half: with an
+// aggregated API unavailable, the namespace controller cannot finish
+// deleting a namespace. Preflight says so, and says the count is partial.
+func TestNamespaceWithUnavailableAPI(t *testing.T) {
+	ctx := context.Background()
+	dyn, err := dynamic.NewForConfig(cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiServices := schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
+	// metrics-server registered, its Service missing: unavailable.
+	svc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+		"metadata": map[string]any{"name": "v1beta1.metrics.k8s.io"},
+		"spec": map[string]any{
+			"group": "metrics.k8s.io", "version": "v1beta1", "insecureSkipTLSVerify": true,
+			"groupPriorityMinimum": int64(100), "versionPriority": int64(100),
+			"service": map[string]any{"namespace": "kube-system", "name": "metrics-server"},
+		},
+	}}
+	if _, err := dyn.Resource(apiServices).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		dyn.Resource(apiServices).Delete(context.Background(), "v1beta1.metrics.k8s.io", metav1.DeleteOptions{})
+	})
+
+	ch := testChart("team", "1.0.0", map[string]string{"ns.yaml": `apiVersion: v1
+kind: Namespace
+metadata: {name: pf-team-a}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: team-settings, namespace: pf-team-a}
+`})
+	install(t, "pf-team", "team", ch)
+	rendered := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(rendered, nil, 0o644)
+
+	var r preflight.Report
+	// The aggregator needs a moment to mark the APIService unavailable.
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		code, out, errOut := runCLI(t, "", "preflight", "helm", "team", "-n", "pf-team", "-f", rendered, "-o", "json")
+		if code != cli.ExitFindings {
+			return false, fmt.Errorf("exit %d: %s", code, errOut)
+		}
+		r = preflight.Report{}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			return false, err
+		}
+		return len(r.Incomplete) > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("%v: %+v", err, r)
+	}
+	ns := deletionsByObject(&r)["Namespace/pf-team-a"]
+	if !ns.Dangerous || ns.Objects == nil || *ns.Objects != 1 {
+		t.Errorf("namespace: %+v", ns)
+	}
+	if !strings.Contains(strings.Join(ns.Notes, " "), "metrics.k8s.io/v1beta1") || !strings.Contains(strings.Join(r.Incomplete, " "), "metrics.k8s.io/v1beta1") {
+		t.Errorf("notes %q, incomplete %q: want metrics.k8s.io/v1beta1 named", ns.Notes, r.Incomplete)
+	}
+}
+
+// TestConfigMapStorage reads a release Helm stored with HELM_DRIVER=configmap.
+func TestConfigMapStorage(t *testing.T) {
+	flags := genericclioptions.NewConfigFlags(false)
+	kubeconfig, ns := cluster.Kubeconfig, "pf-cm"
+	flags.KubeConfig, flags.Namespace = &kubeconfig, &ns
+	cfg := new(action.Configuration)
+	if err := cfg.Init(flags, ns, "configmap", func(string, ...any) {}); err != nil {
+		t.Fatal(err)
+	}
+	in := action.NewInstall(cfg)
+	in.ReleaseName, in.Namespace, in.CreateNamespace = "cm", ns, true
+	ch := testChart("cm", "1.0.0", map[string]string{"svc.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec: {type: LoadBalancer, ports: [{port: 443}]}
+`})
+	if _, err := in.RunWithContext(context.Background(), ch, nil); err != nil {
+		t.Fatal(err)
+	}
+	rendered := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(rendered, nil, 0o644)
+	code, out, errOut := runCLI(t, "", "preflight", "helm", "cm", "-n", ns, "-f", rendered, "--helm-driver", "configmaps")
+	if code != cli.ExitFindings || !strings.Contains(out, "high      delete!  Service/pf-cm/api") || !strings.Contains(out, "LoadBalancer") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	// With the default (Secret) storage the release is unknown.
+	if code, _, errOut := runCLI(t, "", "preflight", "helm", "cm", "-n", ns, "-f", rendered); code != cli.ExitError || !strings.Contains(errOut, "not found") {
+		t.Errorf("secret storage: exit %d %s", code, errOut)
+	}
+}
