@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -45,17 +46,24 @@ func toolscheckerPods(t *testing.T) []string {
 func TestRefsRemovedName(t *testing.T) {
 	pods := toolscheckerPods(t)
 	offset := auditSize(t)
+	start := time.Now()
 	code, out, stderr := premortemCLI(t, "refs", "--kubeconfig", cluster.Kubeconfig, "-v", removedName)
+	elapsed := time.Since(start)
 	if code != cli.ExitFindings {
 		t.Fatalf("exit %d, want %d (references found)\nstdout:\n%s\nstderr:\n%s", code, cli.ExitFindings, out, stderr)
 	}
 	t.Logf("refs output:\n%s", out)
 	// The read is one watch-cache LIST chain per kind (listChains fails
 	// otherwise), Secrets included.
-	chains, _ := listChains(t, offset)
+	chains, pages := listChains(t, offset)
 	if chains["secrets."] == 0 || chains["pods."] == 0 {
 		t.Errorf("LIST chains %v: want secrets and pods", chains)
 	}
+	n := 0
+	for _, p := range pages {
+		n += p
+	}
+	t.Logf("refs: %s, %d kinds, %d LIST requests", elapsed.Round(time.Millisecond), len(chains), n)
 	for _, want := range []string{
 		"ConfigMap tool-checker/checker-kubeconfig", `kubeconfig cluster "toolforge": server https://k8s-master.tools.example.org:6443`,
 		"Secret tool-checker/checker-credentials", "data[kubeconfig]",
