@@ -70,6 +70,7 @@ type Cluster struct {
 	ca         *authority
 	components []*component
 	ports      []int // every loopback port handed to a component
+	heartbeats heartbeats
 	keep       bool
 	log        io.Writer
 }
@@ -313,6 +314,7 @@ func (c *Cluster) Err() error {
 
 // Close stops every component (newest first) and removes the lab directory.
 func (c *Cluster) Close() error {
+	c.heartbeats.stop()
 	var errs []error
 	for i := len(c.components) - 1; i >= 0; i-- {
 		if err := c.components[i].stop(10 * time.Second); err != nil {

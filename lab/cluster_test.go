@@ -17,6 +17,7 @@ import (
 // TestCloseLeavesNothingBehind starts a full lab, then proves Close stops
 // every process, frees every port and removes the directory.
 func TestCloseLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a control plane")
 	}
@@ -85,4 +86,40 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestUnmanagedNodeKeepsItsCondition: a NotReady node whose kubelet is alive
+// (its Lease renewed by the lab) keeps the reason the lab wrote, past the
+// node-lifecycle controller's grace period, instead of turning Unknown.
+func TestUnmanagedNodeKeepsItsCondition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and waits past the node grace period")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{ControllerManager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const msg = "container runtime is down: PLEG is not healthy"
+	if err := c.AddNodes(ctx, NodeSpec{Name: "hung", Unmanaged: true, NotReady: true, NotReadyMessage: msg}); err != nil {
+		t.Fatal(err)
+	}
+	// The controller-manager's default node-monitor-grace-period is 40 s.
+	time.Sleep(50 * time.Second)
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, "hung", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == "Ready" {
+			if cond.Status != "False" || cond.Message != msg {
+				t.Errorf("Ready condition after the grace period: %s %q", cond.Status, cond.Message)
+			}
+			return
+		}
+	}
+	t.Error("no Ready condition")
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -35,7 +36,10 @@ type NodeSpec struct {
 	Labels map[string]string
 	Taints []corev1.Taint
 	// Unmanaged nodes are not driven by kwok: their status stays as written,
-	// including NotReady below, and pods bound to them never start.
+	// including NotReady below, and pods bound to them never start. The lab
+	// renews their node Lease, as a kubelet that is alive but whose runtime
+	// hangs would, so the node-lifecycle controller keeps the condition
+	// written here instead of replacing it with Unknown.
 	Unmanaged bool
 	// NotReady (Unmanaged only) writes a Ready=False condition with Reason
 	// and Message, e.g. the container runtime is down.
@@ -128,8 +132,11 @@ func (c *Cluster) addNode(ctx context.Context, spec NodeSpec) error {
 		_, err = c.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 		return err
 	})
-	if err != nil || spec.Unmanaged {
+	if err != nil {
 		return err
+	}
+	if spec.Unmanaged {
+		return c.heartbeats.start(c, spec.Name)
 	}
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		n, err := c.Client.CoreV1().Nodes().Get(ctx, spec.Name, metav1.GetOptions{})
@@ -151,3 +158,86 @@ func or(s, def string) string {
 	}
 	return s
 }
+
+// heartbeats renews the node Leases of unmanaged nodes until Close.
+type heartbeats struct {
+	mu     sync.Mutex
+	nodes  map[string]bool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+const leaseDuration = 40 // seconds, the kubelet's default
+
+func (h *heartbeats) start(c *Cluster, node string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.nodes == nil {
+		h.nodes = map[string]bool{}
+		ctx, cancel := context.WithCancel(context.Background())
+		h.cancel, h.done = cancel, make(chan struct{})
+		go h.loop(ctx, c)
+	}
+	h.nodes[node] = true
+	return h.renew(context.Background(), c, node)
+}
+
+func (h *heartbeats) loop(ctx context.Context, c *Cluster) {
+	defer close(h.done)
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		nodes := make([]string, 0, len(h.nodes))
+		for n := range h.nodes {
+			nodes = append(nodes, n)
+		}
+		h.mu.Unlock()
+		for _, n := range nodes {
+			_ = h.renew(ctx, c, n) // a missed renewal is retried in 10 s
+		}
+	}
+}
+
+// renew creates or renews the node's Lease in kube-node-lease.
+func (h *heartbeats) renew(ctx context.Context, c *Cluster, node string) error {
+	leases := c.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
+	now := metav1.NewMicroTime(time.Now())
+	l, err := leases.Get(ctx, node, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		n, err := c.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		l = &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: node, OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "v1", Kind: "Node", Name: node, UID: n.UID}}},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr(node), LeaseDurationSeconds: ptr(int32(leaseDuration)), RenewTime: &now},
+		}
+		_, err = leases.Create(ctx, l, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	l.Spec.RenewTime = &now
+	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	return err
+}
+
+func (h *heartbeats) stop() {
+	h.mu.Lock()
+	cancel, done := h.cancel, h.done
+	h.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
