@@ -42,7 +42,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func helmConfig(t *testing.T, ns string) *action.Configuration {
+func helmConfig(t testing.TB, ns string) *action.Configuration {
 	t.Helper()
 	flags := genericclioptions.NewConfigFlags(false)
 	kubeconfig := cluster.Kubeconfig
@@ -62,7 +62,7 @@ func testChart(name, version string, templates map[string]string) *chart.Chart {
 	return c
 }
 
-func install(t *testing.T, ns, name string, ch *chart.Chart) {
+func install(t testing.TB, ns, name string, ch *chart.Chart) {
 	t.Helper()
 	in := action.NewInstall(helmConfig(t, ns))
 	in.ReleaseName, in.Namespace, in.CreateNamespace, in.Timeout = name, ns, true, time.Minute
