@@ -229,10 +229,38 @@ func trimNode(n *corev1.Node, in interner) corev1.Node {
 		Status: corev1.NodeStatus{
 			Conditions:  n.Status.Conditions,
 			NodeInfo:    n.Status.NodeInfo,
-			Images:      n.Status.Images,
+			Images:      trimImages(n.Status.Images, in),
 			Addresses:   n.Status.Addresses,
 			Capacity:    n.Status.Capacity,
 			Allocatable: n.Status.Allocatable,
 		},
 	}
+}
+
+// trimImages shares the image lists of nodes that hold the same images (a
+// node pool pulls the same DaemonSet and workload images) and the names
+// in them: 5,000 nodes with 40 images each are otherwise 75 MB.
+func trimImages(images []corev1.ContainerImage, in interner) []corev1.ContainerImage {
+	if len(images) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("\x00images")
+	for _, img := range images {
+		fmt.Fprintf(&b, "\x00%d", img.SizeBytes)
+		for _, n := range img.Names {
+			b.WriteString("\x00" + n)
+		}
+	}
+	return shared(in, b.String(), func() []corev1.ContainerImage {
+		out := make([]corev1.ContainerImage, len(images))
+		for i, img := range images {
+			names := make([]string, len(img.Names))
+			for j, n := range img.Names {
+				names[j] = in.str(n)
+			}
+			out[i] = corev1.ContainerImage{Names: names, SizeBytes: img.SizeBytes}
+		}
+		return out
+	})
 }

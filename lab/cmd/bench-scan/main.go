@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -44,6 +45,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/lab"
@@ -76,6 +78,7 @@ func run() error {
 	keep := flag.Bool("keep", false, "keep the lab running after the scans until Ctrl-C")
 	scans := flag.Int("scans", 3, "scans to run (each measured on its own)")
 	uncompressed := flag.Bool("uncompressed", true, "also run the scans with --disable-compression")
+	attach := flag.String("attach", "", "measure scans of a running lab instead of building one: its directory (admin.kubeconfig, audit.log)")
 	flag.Parse()
 	scanArgs := flag.Args()
 
@@ -84,13 +87,24 @@ func run() error {
 	if _, err := os.Stat(*binary); err != nil {
 		return fmt.Errorf("premortem binary %s: %w (build it with `make build`)", *binary, err)
 	}
-	c, err := lab.Start(ctx, lab.Options{Log: os.Stderr})
-	if err != nil {
-		return err
+	var kubeconfig, auditLog string
+	var cfg *rest.Config
+	if *attach != "" {
+		kubeconfig, auditLog = filepath.Join(*attach, "admin.kubeconfig"), filepath.Join(*attach, "audit.log")
+		var err error
+		if cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+			return err
+		}
+	} else {
+		c, err := lab.Start(ctx, lab.Options{Log: os.Stderr})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		kubeconfig, auditLog, cfg = c.Kubeconfig, c.AuditLog, c.Config
 	}
-	defer c.Close()
 
-	cfg := rest.CopyConfig(c.Config)
+	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling: the API server is the limit
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cfg.WarningHandler = rest.NoWarnings{}
@@ -99,36 +113,40 @@ func run() error {
 		return err
 	}
 	b := &builder{cs: cs, sz: sz, workers: *workers}
-	start := time.Now()
-	if err := b.build(ctx); err != nil {
+	var buildTime time.Duration
+	if *attach == "" {
+		start := time.Now()
+		if err := b.build(ctx); err != nil {
+			return err
+		}
+		buildTime = time.Since(start)
+		fmt.Fprintf(os.Stderr, "bench-scan: cluster built in %s\n", buildTime.Round(time.Second))
+	} else if err := b.countObjects(ctx); err != nil {
 		return err
 	}
-	buildTime := time.Since(start)
-	fmt.Fprintf(os.Stderr, "bench-scan: cluster built in %s\n", buildTime.Round(time.Second))
-
-	header(os.Stdout, sz, b, buildTime)
+	header(os.Stdout, b.sz, b, buildTime)
 	variants := [][]string{nil}
 	if *uncompressed {
 		variants = append(variants, []string{"--disable-compression"})
 	}
 	for _, extra := range variants {
 		for range *scans {
-			args := append(append([]string{"-v", "scan", "--kubeconfig", c.Kubeconfig, "-o", "json"}, extra...), scanArgs...)
-			if err := measure(ctx, c, cs, *binary, args); err != nil {
+			args := append(append([]string{"-v", "scan", "--kubeconfig", kubeconfig, "-o", "json"}, extra...), scanArgs...)
+			if err := measure(ctx, auditLog, cs, *binary, args); err != nil {
 				return err
 			}
 		}
 	}
 	if *keep {
-		fmt.Fprintf(os.Stderr, "bench-scan: lab kept; KUBECONFIG=%s; Ctrl-C to stop\n", c.Kubeconfig)
+		fmt.Fprintf(os.Stderr, "bench-scan: lab kept; KUBECONFIG=%s; Ctrl-C to stop\n", kubeconfig)
 		<-ctx.Done()
 	}
 	return nil
 }
 
 // measure runs one scan and prints what it cost.
-func measure(ctx context.Context, c *lab.Cluster, cs kubernetes.Interface, binary string, args []string) error {
-	fi, err := os.Stat(c.AuditLog)
+func measure(ctx context.Context, auditLog string, cs kubernetes.Interface, binary string, args []string) error {
+	fi, err := os.Stat(auditLog)
 	if err != nil {
 		return err
 	}
@@ -142,7 +160,7 @@ func measure(ctx context.Context, c *lab.Cluster, cs kubernetes.Interface, binar
 		return err
 	}
 	time.Sleep(time.Second) // let the audit backend flush
-	audit, err := readAudit(c.AuditLog, offset)
+	audit, err := readAudit(auditLog, offset)
 	if err != nil {
 		return err
 	}
@@ -152,6 +170,29 @@ func measure(ctx context.Context, c *lab.Cluster, cs kubernetes.Interface, binar
 	}
 	audit.cacheLists, audit.etcdLists = cacheAfter-cacheBefore, etcdAfter-etcdBefore
 	report(os.Stdout, binary, args, scan, audit)
+	return nil
+}
+
+// countObjects fills b.sz from the API server's apiserver_storage_objects
+// gauge, for a lab the bench did not build.
+func (b *builder) countObjects(ctx context.Context) error {
+	raw, err := b.cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, "apiserver_storage_objects{") {
+			continue
+		}
+		res := line[strings.Index(line, `resource="`)+len(`resource="`):]
+		res = res[:strings.Index(res, `"`)]
+		v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		counts[res] = int(v)
+	}
+	b.sz = sizes{nodes: counts["nodes"], pods: counts["pods"], namespaces: counts["namespaces"], deployments: counts["deployments.apps"],
+		services: counts["services"], configMaps: counts["configmaps"], secrets: counts["secrets"], podBytes: b.sz.podBytes}
+	b.podBytes = b.sz.podBytes
 	return nil
 }
 
