@@ -177,10 +177,7 @@ func clientNames(p *check.Pass, server string) []*clientName {
 	}
 	for _, w := range workloads(snap) {
 		for _, f := range refs.PodSpecFields(w.Spec) {
-			if f.Kind != "env" || !apiServerEnv.MatchString(f.EnvName) || strings.HasPrefix(f.Value, "/") {
-				continue
-			}
-			if _, err := refs.ParseQuery(f.Value); err != nil || isInCluster(refs.HostOf(f.Value), inCluster) {
+			if f.Kind != "env" || !isAPIServerEnv(f.EnvName) || !looksLikeAddress(f.Value) || isInCluster(refs.HostOf(f.Value), inCluster) {
 				continue
 			}
 			o := w.Object

@@ -70,6 +70,41 @@ var httpsURL = regexp.MustCompile(`(?i)https://(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0
 // address.
 var apiServerEnv = regexp.MustCompile(`^(KUBERNETES_SERVICE_HOST|KUBERNETES_MASTER|(KUBE|K8S)_(MASTER|API)[A-Z_]*|[A-Z_]*API_?SERVER[A-Z_]*)$`)
 
+// notAddressEnv matches variable names that hold something else than an
+// address even when they mention the API server (KUBE_API_TOKEN, ...).
+var notAddressEnv = regexp.MustCompile(`TOKEN|PASSWORD|SECRET|KEY|CERT|_CA|PORT|PATH|FILE|DIR|CONFIG|TIMEOUT|QPS|BURST|VERSION|INSECURE|ENABLED?$`)
+
+func isAPIServerEnv(name string) bool {
+	return name != "" && apiServerEnv.MatchString(name) && !notAddressEnv.MatchString(name)
+}
+
+// looksLikeAddress reports whether value is an IP address, URL, host:port
+// or a dotted hostname ending in a letter label (not a token, a path or a
+// flag value).
+func looksLikeAddress(value string) bool {
+	value = strings.TrimSpace(value)
+	if value == "" || strings.HasPrefix(value, "/") || strings.ContainsAny(value, " ,;=") {
+		return false
+	}
+	q, err := refs.ParseQuery(value)
+	if err != nil {
+		return false
+	}
+	if q.IP.IsValid() || q.Host == "localhost" {
+		return true
+	}
+	i := strings.LastIndexByte(q.Host, '.')
+	if i < 0 || len(q.Host) > 253 {
+		return false
+	}
+	for _, c := range q.Host[i+1:] {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return len(q.Host) > i+2
+}
+
 // literal is one literal API server address found in a workload's
 // configuration.
 type literal struct {
@@ -153,10 +188,8 @@ func (f *literalFinder) find(value, envName, where string) []literal {
 			add(m[1], "")
 		}
 	}
-	if envName != "" && apiServerEnv.MatchString(envName) {
-		if _, err := refs.ParseQuery(value); err == nil && !strings.HasPrefix(value, "/") {
-			add(value, "the value of "+envName)
-		}
+	if isAPIServerEnv(envName) && looksLikeAddress(value) {
+		add(value, "the value of "+envName)
 	}
 	return out
 }
