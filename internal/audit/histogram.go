@@ -1,13 +1,18 @@
 package audit
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
-// histogram is a fixed log-linear latency histogram: each power of two is
-// split into 8 linear sub-buckets, so a quantile read from it is within 12.5%
-// of the true value, whatever the number of samples. It costs 4 KiB and
-// merges by addition, which keeps per-client memory constant.
+// histogram is a fixed log-linear latency histogram: from 1 µs to 73 min
+// each power of two is split into 8 linear sub-buckets, so a quantile read
+// from it is within 12.5% of the true value, whatever the number of samples.
+// Faster and slower requests share one bucket each (quantiles are capped by
+// the exact maximum). It costs about 1 KiB, small enough that the
+// histograms of hundreds of users stay in cache, and merges by addition.
 type histogram struct {
-	counts [histBuckets]uint64
+	counts [histBuckets]uint32
 	n      uint64
 	max    int64
 }
@@ -15,28 +20,33 @@ type histogram struct {
 const (
 	histSubBits = 3
 	histSub     = 1 << histSubBits
-	histBuckets = (64 - histSubBits + 1) * histSub
+	histMinBits = 11 // values below 2^10 ns (1 µs) go to bucket 0
+	histMaxBits = 42 // values from 2^42 ns (73 min) go to the last bucket
+	histBuckets = 2 + (histMaxBits-histMinBits+1)*histSub
 )
 
 func histIndex(v int64) int {
-	if v < histSub {
-		if v < 0 {
-			return 0
-		}
-		return int(v)
+	if v < 1<<(histMinBits-1) {
+		return 0
 	}
-	e := bits.Len64(uint64(v)) // >= histSubBits+1
+	e := bits.Len64(uint64(v))
+	if e > histMaxBits {
+		return histBuckets - 1
+	}
 	sub := (uint64(v) >> (e - histSubBits - 1)) & (histSub - 1)
-	return (e-histSubBits)*histSub + int(sub)
+	return 1 + (e-histMinBits)*histSub + int(sub)
 }
 
 // histUpper is the largest value that falls in bucket i.
 func histUpper(i int) int64 {
-	if i < histSub {
-		return int64(i)
+	switch {
+	case i == 0:
+		return 1<<(histMinBits-1) - 1
+	case i >= histBuckets-1:
+		return math.MaxInt64
 	}
-	e := i/histSub + histSubBits
-	sub := uint64(i % histSub)
+	e := (i-1)/histSub + histMinBits
+	sub := uint64((i - 1) % histSub)
 	lower := (uint64(histSub) | sub) << (e - histSubBits - 1)
 	width := uint64(1) << (e - histSubBits - 1)
 	return int64(lower + width - 1)
@@ -72,8 +82,13 @@ func (h *histogram) quantile(q float64) int64 {
 	}
 	var seen uint64
 	for i, c := range h.counts {
-		seen += c
+		seen += uint64(c)
 		if seen >= rank {
+			if i == 0 {
+				// Audit timestamps have microsecond resolution: a
+				// duration under 1 µs is zero.
+				return 0
+			}
 			return min(histUpper(i), h.max)
 		}
 	}
