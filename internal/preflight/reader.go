@@ -74,35 +74,26 @@ func NewCluster(cfg *rest.Config) (*Cluster, error) {
 // eachMeta lists gvr in ns (all namespaces when ""), metadata only, page by
 // page, calling fn for each item; nothing is kept between pages. The first
 // page comes from the watch cache (resourceVersion=0); continue tokens
-// after. An expired token restarts the list once.
+// after. fn has seen items by the time a continue token can expire, so an
+// expired token is the caller's to handle (count starts over).
 func (c *Cluster) eachMeta(ctx context.Context, gvr schema.GroupVersionResource, ns string, opts metav1.ListOptions, fn func(*metav1.PartialObjectMetadata)) error {
-	restarted := false
+	o := opts
+	o.Limit, o.ResourceVersion, o.ResourceVersionMatch = PageSize, "0", metav1.ResourceVersionMatchNotOlderThan
 	for {
-		seen := 0
-		o := opts
-		o.Limit, o.ResourceVersion, o.ResourceVersionMatch = PageSize, "0", metav1.ResourceVersionMatchNotOlderThan
-		var err error
-		for {
-			var list *metav1.PartialObjectMetadataList
-			list, err = c.Metadata.Resource(gvr).Namespace(ns).List(ctx, o)
-			if err != nil {
-				break
-			}
-			for i := range list.Items {
-				fn(&list.Items[i])
-			}
-			seen += len(list.Items)
-			if list.Continue == "" {
-				return nil
-			}
-			o = opts
-			o.Limit, o.Continue = PageSize, list.Continue
+		list, err := c.Metadata.Resource(gvr).Namespace(ns).List(ctx, o)
+		if err != nil {
+			return err
 		}
-		if o.Continue != "" && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) && !restarted && seen == 0 {
-			restarted = true
-			continue
+		for i := range list.Items {
+			fn(&list.Items[i])
 		}
-		return err
+		if list.Continue == "" {
+			return nil
+		}
+		// Continue pages carry only the token: the server forbids a
+		// resourceVersion with continue.
+		o = opts
+		o.Limit, o.Continue = PageSize, list.Continue
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -533,4 +534,37 @@ spec: {type: LoadBalancer, ports: [{port: 443}]}
 	if code, _, errOut := runCLI(t, "", "preflight", "helm", "cm", "-n", ns, "-f", rendered); code != cli.ExitError || !strings.Contains(errOut, "not found") {
 		t.Errorf("secret storage: exit %d %s", code, errOut)
 	}
+}
+
+// TestIncompleteWithoutRBAC: a user who may read the release records but
+// not the objects to be deleted gets exit 3 and a list of what was not
+// read, never a clean report.
+func TestIncompleteWithoutRBAC(t *testing.T) {
+	ctx := context.Background()
+	const ns = "pf-rbac"
+	install(t, ns, "rbac", testChart("rbac", "1.0.0", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\n"}))
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "release-reader", Namespace: ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}}}}
+	if _, err := cluster.Client.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "release-reader", Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "release-reader"},
+		Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: "pf-reader"}}}
+	if _, err := cluster.Client.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := cluster.UserKubeconfig("pf-reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(rendered, nil, 0o644)
+	var out, errOut bytes.Buffer
+	code := cli.Run(ctx, []string{"preflight", "helm", "rbac", "-n", ns, "-f", rendered, "--kubeconfig", kubeconfig},
+		cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	if s := out.String(); code != cli.ExitIncomplete || !strings.Contains(s, "NOT READ") || !strings.Contains(s, "get ConfigMap/pf-rbac/old") || !strings.Contains(s, "INCOMPLETE") {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, cli.ExitIncomplete, out.String(), errOut.String())
+	}
+	t.Logf("\n%s", out.String())
 }
