@@ -40,8 +40,11 @@ Severity: high for a missing kubernetes Service name or cluster IP (every
 in-cluster client verifies it), medium for a name from a kubeconfig or
 variable (it may name another cluster's API server: check it). Expiry:
 critical when expired, high within 7 days, medium within expiry-warning.
-Not run when the snapshot holds no certificate (kubectl output, or the
-server is not HTTPS).`,
+When the certificate covers none of the kubernetes Service's names, the
+kubeconfig's server is a proxy or load balancer terminating TLS: that is
+reported (low) and in-cluster names are not compared with it. Not run when
+the snapshot holds no certificate (kubectl output, or the server is not
+HTTPS).`,
 	Remediation: `Reissue the serving certificate with every name and address clients use
 (kubeadm: apiServer.certSANs in the ClusterConfiguration, then
 "kubeadm init phase certs apiserver"), or point those clients at a name the
@@ -103,8 +106,26 @@ func runCertNames(p *check.Pass) error {
 	}
 
 	names := clientNames(p, api.Server)
+	// A certificate that covers none of the kubernetes Service's names is
+	// not kube-apiserver's own: the kubeconfig's server is a proxy or a
+	// load balancer that terminates TLS. In-cluster clients never see it.
+	ownCert := false
 	for _, n := range names {
-		if xc.VerifyHostname(n.Name) == nil {
+		ownCert = ownCert || n.InCluster && !isIP(n.Name) && xc.VerifyHostname(n.Name) == nil
+	}
+	if !ownCert {
+		p.Report(check.Finding{
+			Severity: check.Low,
+			Title:    "The cluster's API server certificate was not seen: " + api.Server + " presents another certificate",
+			Message: fmt.Sprintf("The certificate presented by %s (%s) covers none of the kubernetes Service's names, so it is not kube-apiserver's own: "+
+				"the kubeconfig's server is a proxy or a load balancer that terminates TLS. The names in-cluster clients use are not checked; "+
+				"names from kubeconfigs and variables are compared with this certificate, as clients that use the same address see it.", api.Server, cert.Subject),
+			Objects:  []check.Object{},
+			Evidence: map[string]any{"server": api.Server, "certificate": certEv},
+		})
+	}
+	for _, n := range names {
+		if xc.VerifyHostname(n.Name) == nil || n.InCluster && !ownCert {
 			continue
 		}
 		sev := check.Medium
@@ -186,3 +207,5 @@ func clientNames(p *check.Pass, server string) []*clientName {
 	}
 	return out
 }
+
+func isIP(s string) bool { return net.ParseIP(s) != nil }
