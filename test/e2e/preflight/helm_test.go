@@ -398,6 +398,9 @@ func TestHelmErrors(t *testing.T) {
 			wantErr: `helm storage driver "sql"`},
 		{name: "bad allow", args: []string{"nope", "-n", "pf-errors", "-f", good, "--allow", "justaname"}, code: cli.ExitError,
 			wantErr: "want KIND/NAME"},
+		{name: "no -f", args: []string{"nope", "-n", "pf-errors"}, code: cli.ExitError, wantErr: "-f is required"},
+		{name: "bad output", args: []string{"nope", "-n", "pf-errors", "-f", good, "-o", "yaml"}, code: cli.ExitError, wantErr: `-o "yaml"`},
+		{name: "missing file", args: []string{"nope", "-n", "pf-errors", "-f", good + ".missing"}, code: cli.ExitError, wantErr: "no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
