@@ -46,6 +46,15 @@ cheaper (see cluster-wide-node-agent).`,
 		{Name: "resources", Type: check.Text, Default: "pods,endpoints,endpointslices.discovery.k8s.io",
 			Doc: "Resources whose cluster-wide list/watch makes a client heavy (resource[.group], comma-separated)."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "serviceAccount", Doc: "namespace/name of the heavy client's ServiceAccount."},
+		{Name: "workloads", Doc: "The workloads that run as it."},
+		{Name: "mayListWatch", Doc: "Resources it may list and watch cluster-wide."},
+		{Name: "flowSchema", Doc: "The FlowSchema its cluster-wide LISTs match."},
+		{Name: "matchingPrecedence", Doc: "That FlowSchema's matchingPrecedence."},
+		{Name: "priorityLevel", Doc: "The priority level that serves them."},
+		{Name: "sharedWith", Doc: "Control-plane clients served by the same level, with their FlowSchemas."},
+	},
 	Run: runAPF,
 }
 

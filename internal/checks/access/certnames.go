@@ -54,6 +54,12 @@ restart kube-apiserver.`,
 		{Name: "expiry-warning", Type: check.Duration, Default: "720h", Doc: "Report a certificate that expires within this time."},
 		{Name: "cluster-domain", Type: check.Text, Default: "cluster.local", Doc: "The cluster DNS domain."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "server", Doc: "The server of the kubeconfig premortem used."},
+		{Name: "certificate", Doc: "The serving certificate: subject, dnsNames, ipAddresses, notAfter."},
+		{Name: "name", Doc: "A name clients use that the certificate does not cover."},
+		{Name: "usedBy", Doc: "Where that name is configured."},
+	},
 	Run: runCertNames,
 }
 

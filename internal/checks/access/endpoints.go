@@ -44,6 +44,12 @@ in-cluster clients can reach. With the none reconciler, keep
 default/kubernetes in step with the API servers whenever one is added or
 removed, and make sure the outside load balancer and the Service point at
 the same set.`,
+	Evidence: []check.EvidenceKey{
+		{Name: "apiServers", Doc: "Hostnames of the API servers holding a live identity Lease."},
+		{Name: "endpoints", Doc: "Ready addresses of the default/kubernetes EndpointSlices."},
+		{Name: "endpointSlices", Doc: "Names of those EndpointSlices."},
+		{Name: "expiredLeases", Doc: "Identity Leases not renewed within their duration (API servers gone)."},
+	},
 	Run: runEndpointsMismatch,
 }
 

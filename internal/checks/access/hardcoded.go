@@ -57,6 +57,10 @@ with "premortem refs ADDRESS" before changing it.`,
 		{Name: "ignore", Type: check.Text, Default: "kube-system/kube-proxy",
 			Doc: "Workloads not reported (namespace/name, comma-separated): kube-proxy must reach the API servers without the Service it programs."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "addresses", Doc: "Each literal address: address, currentAPIServer, why (how it is known to be an API server's), where (field or ConfigMap key)."},
+		{Name: "currentAPIServers", Doc: "The current API servers premortem knows: host and via (kubeconfig, EndpointSlice, identity Lease)."},
+	},
 	Run: runHardcoded,
 }
 

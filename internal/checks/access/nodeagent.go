@@ -49,6 +49,13 @@ to what the agent really uses.`,
 		{Name: "ignore", Type: check.Text, Default: "kube-system/kube-proxy",
 			Doc: "DaemonSets not reported (namespace/name, comma-separated): kube-proxy must watch Services and EndpointSlices everywhere."},
 	},
+	Evidence: []check.EvidenceKey{
+		{Name: "agents", Doc: "Nodes the DaemonSet runs on (status.desiredNumberScheduled)."},
+		{Name: "serviceAccount", Doc: "namespace/name of the DaemonSet's ServiceAccount."},
+		{Name: "grants", Doc: "Each cluster-wide list/watch permission: resource, verbs, clusterRoleBinding, clusterRole."},
+		{Name: "projectedLoad", Doc: "Per resource: objects in the cluster and objectsSentOnRelist (agents x objects)."},
+		{Name: "objectsPerRelist", Doc: "Objects sent when every agent re-lists everything it may watch."},
+	},
 	Run: runClusterWideNodeAgent,
 }
 
