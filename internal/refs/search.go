@@ -387,8 +387,10 @@ func (s *Search) Result() *Result {
 		w := s.workloadOf(&s.pods[i])
 		podsOf[w] = append(podsOf[w], s.pods[i].name)
 	}
-	for _, names := range podsOf {
+	for w, names := range podsOf {
 		slices.Sort(names)
+		// A kind listed again after an expired continue token repeats pods.
+		podsOf[w] = slices.Compact(names)
 	}
 	// A pod's own references count only when no searched template covers it.
 	for _, r := range s.podRefs {
