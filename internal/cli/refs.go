@@ -25,8 +25,8 @@ stored in ConfigMaps and Secrets (by cluster entry and server), container
 env, args, command and images of every pod template (Deployments,
 StatefulSets, DaemonSets, Jobs, CronJobs, bare Pods), hostAliases and
 dnsConfig, Service externalName/externalIPs/load balancers, EndpointSlices,
-Ingress hosts, webhook clientConfig URLs and Services, APIService Services
-and Node addresses. Each reference in a ConfigMap or Secret names the
+Ingress hosts, NetworkPolicy ipBlocks (/24 or narrower), webhook
+clientConfig URLs and Services, APIService Services and Node addresses. Each reference in a ConfigMap or Secret names the
 workloads that mount it or take env from it, with their pods.
 
 Hostnames match case-insensitively and as whole names (k8s-master.example.org
@@ -44,7 +44,7 @@ Exit codes (so a removal can be gated on it):
   3  no references found, but something could not be read (it is listed)`,
 		Example: `  premortem refs k8s-master.tools.example.org 208.80.155.204
   premortem refs https://10.64.0.117:6443 -o json
-  kubectl get cm,secret,deploy,ds,sts,job,cronjob,pod,svc,ingress -A -o json > dump.json
+  kubectl get cm,secret,deploy,ds,sts,job,cronjob,pod,svc,ingress,netpol -A -o json > dump.json
   premortem refs --snapshot dump.json k8s-master.tools.example.org`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -83,7 +83,7 @@ func runRefs(ctx context.Context, streams Streams, flags *kube.Flags, snapshots 
 			// premortem's own snapshots are trimmed for scan: they hold no
 			// Secret data and only metadata or a few fields of some kinds.
 			for _, r := range []snapshot.Resource{snapshot.Secrets, snapshot.Pods, snapshot.CronJobs, snapshot.Ingresses,
-				snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations} {
+				snapshot.NetworkPolicies, snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations} {
 				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: r,
 					Reason: "not saved whole in a premortem snapshot; search the cluster, or kubectl get -o json output"})
 			}

@@ -2,6 +2,8 @@ package refs
 
 import (
 	"cmp"
+	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,7 +27,7 @@ import (
 var Reads = []snapshot.Resource{
 	snapshot.ConfigMaps, snapshot.Secrets, snapshot.Pods, snapshot.Services, snapshot.EndpointSlices,
 	snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs, snapshot.CronJobs,
-	snapshot.Ingresses, snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations,
+	snapshot.Ingresses, snapshot.NetworkPolicies, snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations,
 	snapshot.APIServices, snapshot.ReplicaSets, snapshot.Nodes,
 }
 
@@ -39,7 +41,7 @@ type Reference struct {
 	Field string `json:"field"`
 	// Kind is what sort of reference it is: data, secret-data, kubeconfig,
 	// env, args, command, image, hostAliases, dnsConfig, nfs, externalName,
-	// externalIP, loadBalancer, clusterIP, service-dns, endpoint, ingress-host,
+	// externalIP, loadBalancer, clusterIP, service-dns, endpoint, ingress-host, ipBlock,
 	// ingress-tls, webhook-url, webhook-service, apiservice-service,
 	// node-address, pod-ip.
 	Kind string `json:"kind"`
@@ -182,6 +184,19 @@ func (s *Search) Visit(_ snapshot.Resource, obj any) {
 		for _, in := range o.Status.LoadBalancer.Ingress {
 			s.value(ref, "status.loadBalancer.ingress", "loadBalancer", in.IP, in.IP)
 			s.value(ref, "status.loadBalancer.ingress", "loadBalancer", in.Hostname, in.Hostname)
+		}
+	case *networkingv1.NetworkPolicy:
+		s.count("NetworkPolicy")
+		ref := object("networking.k8s.io", "NetworkPolicy", o.Namespace, o.Name)
+		for i, r := range o.Spec.Ingress {
+			for j, peer := range r.From {
+				s.ipBlock(ref, fmt.Sprintf("spec.ingress[%d].from[%d].ipBlock", i, j), peer.IPBlock)
+			}
+		}
+		for i, r := range o.Spec.Egress {
+			for j, peer := range r.To {
+				s.ipBlock(ref, fmt.Sprintf("spec.egress[%d].to[%d].ipBlock", i, j), peer.IPBlock)
+			}
 		}
 	case *admissionv1.ValidatingWebhookConfiguration:
 		s.count("ValidatingWebhookConfiguration")
@@ -348,6 +363,33 @@ func (s *Search) webhook(obj check.Object, name string, cc admissionv1.WebhookCl
 				s.add(Reference{Query: q.Host, Object: obj, Field: "webhooks[" + name + "].clientConfig.service", Kind: "webhook-service",
 					Context: svc.Name + "." + svc.Namespace + ".svc"})
 			}
+		}
+	}
+}
+
+// ipBlock reports a NetworkPolicy ipBlock whose CIDR holds a searched IP
+// (and does not except it). Only CIDRs of at most 256 addresses (/24, /120)
+// count: 10.0.0.0/8 holds the address but does not name it.
+func (s *Search) ipBlock(obj check.Object, field string, b *networkingv1.IPBlock) {
+	if b == nil {
+		return
+	}
+	p, err := netip.ParsePrefix(b.CIDR)
+	if err != nil || p.Addr().BitLen()-p.Bits() > 8 {
+		return
+	}
+	for _, q := range s.queries {
+		if !q.IP.IsValid() || !p.Contains(q.IP) {
+			continue
+		}
+		excepted := false
+		for _, e := range b.Except {
+			if ep, err := netip.ParsePrefix(e); err == nil && ep.Contains(q.IP) {
+				excepted = true
+			}
+		}
+		if !excepted {
+			s.add(Reference{Query: q.Host, Object: obj, Field: field, Kind: "ipBlock", Context: b.CIDR})
 		}
 	}
 }

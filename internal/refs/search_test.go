@@ -88,6 +88,12 @@ func fixture() []any {
 		&corev1.Service{ObjectMeta: meta("default", "ext"), Spec: corev1.ServiceSpec{ExternalIPs: []string{"10.64.0.117"}, ClusterIPs: []string{"10.96.0.10"}}},
 		&discoveryv1.EndpointSlice{ObjectMeta: meta("default", "kubernetes"), Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.64.0.117"}}, {Addresses: []string{"10.64.0.118"}}}},
 		&networkingv1.Ingress{ObjectMeta: meta("tools", "web"), Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "k8s-master.tools.example.org"}}}},
+		&networkingv1.NetworkPolicy{ObjectMeta: meta("obs", "to-apiserver"), Spec: networkingv1.NetworkPolicySpec{
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{
+				{IPBlock: &networkingv1.IPBlock{CIDR: "10.64.0.117/32"}},
+				{IPBlock: &networkingv1.IPBlock{CIDR: "10.64.0.0/24", Except: []string{"10.64.0.11/32"}}},
+				{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}},
+			}}}}},
 		&admissionv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "policy"}, Webhooks: []admissionv1.ValidatingWebhook{{Name: "v.example.org", ClientConfig: admissionv1.WebhookClientConfig{URL: &url}}}},
 		&admissionv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "inject"}, Webhooks: []admissionv1.MutatingWebhook{{Name: "m.example.org", ClientConfig: admissionv1.WebhookClientConfig{URL: &svcURL}}}},
 	}
