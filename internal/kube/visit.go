@@ -92,7 +92,9 @@ var visitSpecs = map[snapshot.Resource]visitSpec{
 	}, func(l *networkingv1.IngressList) ([]networkingv1.Ingress, string) { return l.Items, l.Continue }),
 	snapshot.NetworkPolicies: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*networkingv1.NetworkPolicyList, error) {
 		return c.typed.NetworkingV1().NetworkPolicies(ns).List
-	}, func(l *networkingv1.NetworkPolicyList) ([]networkingv1.NetworkPolicy, string) { return l.Items, l.Continue }),
+	}, func(l *networkingv1.NetworkPolicyList) ([]networkingv1.NetworkPolicy, string) {
+		return l.Items, l.Continue
+	}),
 	snapshot.ValidatingWebhookConfigurations: visitable(func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*admissionv1.ValidatingWebhookConfigurationList, error) {
 		return c.typed.AdmissionregistrationV1().ValidatingWebhookConfigurations().List
 	}, func(l *admissionv1.ValidatingWebhookConfigurationList) ([]admissionv1.ValidatingWebhookConfiguration, string) {
