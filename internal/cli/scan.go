@@ -38,7 +38,8 @@ severe first, with the incident each finding resembles and how to fix it.
 The live read is cheap by design: one paginated LIST per kind, the first page
 served from the API server's watch cache, metadata-only where enough, Secret
 data never read. Kinds it may not read (RBAC) and API groups whose discovery
-fails are reported, never silently ignored.
+fails are reported, never silently ignored. All namespaces are read unless
+-n names one; --snapshot reads files instead (see docs/scan.md).
 
 Exit codes:
   0  the scan completed and no finding reached --fail-on
@@ -58,13 +59,13 @@ Exit codes:
 	flags.AddFlags(cmd.Flags())
 	addChunkSize(cmd, &o.chunk)
 	f := cmd.Flags()
-	f.StringSliceVar(&o.snapshots, "snapshot", nil, "read snapshot files or directories instead of a cluster (kubectl -o json|yaml output, `premortem snapshot save` files, .gz)")
-	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot to compare object counts against (object-growth)")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or markdown")
-	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical, or none")
-	f.StringSliceVar(&o.only, "only", nil, "run only these check IDs")
-	f.StringSliceVar(&o.skip, "skip", nil, "do not run these check IDs")
-	f.StringArrayVar(&o.params, "param", nil, "set a check parameter: ID.NAME=VALUE (see `premortem checks explain ID`)")
+	f.StringSliceVar(&o.snapshots, "snapshot", nil, "read `PATHS` (files or directories) instead of a cluster: kubectl -o json|yaml output, premortem snapshot save files, .gz")
+	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot (`PATH`) to compare object counts against (object-growth)")
+	f.StringVarP(&o.output, "output", "o", "table", "output `FORMAT`: table, json or markdown")
+	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 when a finding is at or above this `SEVERITY`: info, low, medium, high, critical, or none")
+	f.StringSliceVar(&o.only, "only", nil, "run only these check `IDS`")
+	f.StringSliceVar(&o.skip, "skip", nil, "do not run these check `IDS`")
+	f.StringArrayVar(&o.params, "param", nil, "set a check parameter, `ID.NAME=VALUE` (premortem checks explain ID lists them)")
 	// --now pins the instant ages are measured against, so two scans of the
 	// same objects agree to the second (tests, reproducible reports).
 	f.StringVar(&o.now, "now", "", "measure ages against this RFC 3339 time instead of the read time")

@@ -116,7 +116,7 @@ func writeSnapshotFile(path string, stdout io.Writer, snap *snapshot.Snapshot, c
 // on stderr when it is a terminal.
 // addChunkSize adds kubectl's --chunk-size: the page size of every LIST.
 func addChunkSize(cmd *cobra.Command, chunk *int64) {
-	cmd.Flags().Int64Var(chunk, "chunk-size", kube.DefaultPageSize, "objects per LIST page; every kind is listed once, in pages of this size")
+	cmd.Flags().Int64Var(chunk, "chunk-size", kube.DefaultPageSize, "objects per LIST page (`N`); every kind is listed once, in pages of this size")
 }
 
 func readLive(ctx context.Context, streams Streams, flags *kube.Flags, chunk int64, want []snapshot.Resource) (*kube.ReadResult, error) {
