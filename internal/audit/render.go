@@ -137,7 +137,7 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 		ew.printf(", %s %s", x.Verb, objectName(x))
 		ew.printf(", code %d", x.Code)
 		if x.ObjectCount > 0 {
-			ew.printf(", removed %d created in these logs: %s", x.ObjectCount, strings.Join(x.Objects, " "))
+			ew.printf(", removed %d created in these logs: %s", x.ObjectCount, objectList(x))
 		}
 		if x.AuditID != "" {
 			ew.printf(", auditID %s", x.AuditID)
@@ -192,6 +192,19 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 	for _, n := range d.Notes {
 		ew.printf("Note: %s\n", wrap(n, 100))
 	}
+}
+
+// objectList names what a delete removed; objects created with generateName
+// have no name in a Metadata-level log.
+func objectList(d *Deletion) string {
+	names := strings.Join(d.Objects, " ")
+	if extra := d.ObjectCount - len(d.Objects); extra > 0 {
+		if names != "" {
+			names += " "
+		}
+		names += fmt.Sprintf("(+%d unnamed or not listed)", extra)
+	}
+	return names
 }
 
 // named shows an empty user or user agent (absent from the events).
