@@ -134,9 +134,13 @@ func newDeletion(ev *Event) Deletion {
 	if len(ev.APIGroup) > 0 {
 		res += "." + string(ev.APIGroup)
 	}
+	received := ev.Received
+	if received == 0 {
+		received = ev.StageTime
+	}
 	d := Deletion{
 		Time:        time.Unix(0, ev.StageTime).UTC(),
-		Received:    time.Unix(0, ev.Received).UTC(),
+		Received:    time.Unix(0, received).UTC(),
 		User:        string(ev.Username),
 		UserAgent:   string(ev.UserAgent),
 		SourceIPs:   ev.IPs(),

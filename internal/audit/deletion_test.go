@@ -138,3 +138,14 @@ func TestDeletionOfOneObject(t *testing.T) {
 		t.Errorf("deletion = %+v", d)
 	}
 }
+
+// A delete whose event lacks requestReceivedTimestamp is still traced (it
+// cannot count for load, which needs a duration).
+func TestDeletionWithoutReceivedTimestamp(t *testing.T) {
+	line := `{"kind":"Event","stage":"ResponseComplete","verb":"delete","user":{"username":"alice"},"objectRef":{"resource":"namespaces","namespace":"x","name":"x"},"responseStatus":{"code":200},"stageTimestamp":"2024-05-13T09:00:00Z"}` + "\n"
+	target, _ := ParseTarget("namespace/x")
+	r := analyze(t, Options{Deleted: &target}, StringInput("audit.log", line))
+	if r.Deletion.Request == nil || r.Deletion.Request.User != "alice" || r.Untimed != 1 {
+		t.Errorf("request = %+v, untimed = %d", r.Deletion.Request, r.Untimed)
+	}
+}

@@ -300,7 +300,7 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 				p.stages[string(ev.Stage)]++
 				continue
 			}
-			if ev.StageTime == 0 || ev.Received == 0 {
+			if ev.StageTime == 0 {
 				p.untimed++
 				continue
 			}
@@ -308,8 +308,13 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 				p.filtered++
 				continue
 			}
+			// Forensics needs only the stage time; load needs both.
 			if opts.Deleted != nil && opts.Deleted.matches(&ev) {
 				res.deletions = append(res.deletions, newDeletion(&ev))
+			}
+			if ev.Received == 0 {
+				p.untimed++
+				continue
 			}
 			if filter && !opts.Filter.match(&ev, scratch) {
 				p.filtered++
