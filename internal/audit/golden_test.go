@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,5 +127,19 @@ func TestGolden(t *testing.T) {
 				t.Errorf("output differs from %s (go test ./internal/audit -run TestGolden -update to accept):\n%s", path, got)
 			}
 		})
+	}
+}
+
+// The HTML report is one self-contained file: no scripts, no links or
+// sources to fetch; the only URL is the SVG namespace.
+func TestHTMLSelfContained(t *testing.T) {
+	out := string(runGolden(t, []string{"testdata/load.log", "-o", "html"}))
+	if n, ns := strings.Count(out, "http"), strings.Count(out, `xmlns="http://www.w3.org/2000/svg"`); n != ns || ns != 2 {
+		t.Errorf("%d URLs, %d of them SVG namespaces (want exactly the 2 charts')", n, ns)
+	}
+	for _, bad := range []string{"<script", "<link", "src=", "href=", "@import", "url("} {
+		if strings.Contains(out, bad) {
+			t.Errorf("report contains %q", bad)
+		}
 	}
 }
