@@ -195,6 +195,10 @@ func TestOverlappingLogsMerged(t *testing.T) {
 	if r.Users[0].PeakInFlight != 2 || r.ClippedRequests != 0 {
 		t.Errorf("peak %d clipped %d, want 2 and 0", r.Users[0].PeakInFlight, r.ClippedRequests)
 	}
+	// The load of each API server.
+	if len(r.Inputs) != 2 || r.Inputs[0].Requests != 100 || r.Inputs[1].Requests != 100 || r.Inputs[0].QuerySeconds != 150 {
+		t.Errorf("inputs = %+v", r.Inputs)
+	}
 }
 
 func TestBadInput(t *testing.T) {

@@ -27,6 +27,7 @@ var GoldenCases = []struct {
 	{[]string{"testdata/incident004.log", "--deleted", "namespace/team-a"}, "deleted-team-a.table.golden"},
 	{[]string{"testdata/incident004.log", "--deleted", "namespace/team-a", "-o", "json"}, "deleted-team-a.json.golden"},
 	{[]string{"testdata/bad.log"}, "bad.table.golden"},
+	{[]string{"testdata/load.log", "testdata/bad.log", "--top", "3"}, "two-inputs.table.golden"},
 }
 
 func writeTestdata(t *testing.T) {

@@ -57,11 +57,13 @@ type job struct {
 }
 
 type chunkResult struct {
-	intervals []interval
-	lines     int64
-	malformed int64
-	examples  []Malformed
-	deletions []Deletion
+	intervals  []interval
+	requests   int64
+	queryNanos int64
+	lines      int64
+	malformed  int64
+	examples   []Malformed
+	deletions  []Deletion
 }
 
 // Analyze reads every input once and returns the report.
@@ -327,6 +329,8 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 			id := p.add(&ev, long)
 			if !long {
 				res.intervals = append(res.intervals, interval{user: id, start: ev.Received, end: ev.StageTime})
+				res.requests++
+				res.queryNanos += max(ev.StageTime-ev.Received, 0)
 			}
 			// The log covers stage times; a watch's start may be hours earlier.
 			if p.minT == 0 || ev.StageTime < p.minT {
@@ -382,6 +386,8 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 		res := <-j.done
 		s.summary.Lines += res.lines
 		s.summary.Malformed += res.malformed
+		s.summary.Requests += res.requests
+		s.summary.QuerySeconds += float64(res.queryNanos) / 1e9
 		c.nMalform += res.malformed
 		for _, m := range res.examples {
 			if len(c.malformed) < maxMalformedExamples {

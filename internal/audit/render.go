@@ -112,6 +112,19 @@ func writeSummary(ew *errWriter, r *Report) {
 			ew.printf("%s: %s\n", in.Name, in.Truncated)
 		}
 	}
+	if len(r.Inputs) > 1 && r.Deletion == nil {
+		ew.printf("\nINPUTS (one per API server, or rotated logs of one)\n")
+		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "INPUT\tLINES\tMALFORMED\tREQUESTS\tQUERY TIME\tSHARE")
+		for _, in := range r.Inputs {
+			share := 0.0
+			if r.Total.QuerySeconds > 0 {
+				share = in.QuerySeconds / r.Total.QuerySeconds
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", in.Name, in.Lines, in.Malformed, in.Requests, seconds(in.QuerySeconds), percent(share))
+		}
+		tw.Flush()
+	}
 }
 
 func writeLoads(ew *errWriter, title string, ls []Load) {

@@ -35,11 +35,16 @@ type Report struct {
 }
 
 // InputSummary says what was read from one input.
+// With the logs of several API servers, Requests and QuerySeconds show how
+// the load was spread between them (incident 000: two load-balancing paths
+// sent clients to different sets of API servers).
 type InputSummary struct {
-	Name      string `json:"name"`
-	Lines     int64  `json:"lines"`
-	Malformed int64  `json:"malformed"`
-	Truncated string `json:"truncated,omitempty"`
+	Name         string  `json:"name"`
+	Lines        int64   `json:"lines"`
+	Malformed    int64   `json:"malformed"`
+	Requests     int64   `json:"requests"`
+	QuerySeconds float64 `json:"querySeconds"`
+	Truncated    string  `json:"truncated,omitempty"`
 }
 
 // Load is the API server work attributed to one key. Query time is summed
