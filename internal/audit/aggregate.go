@@ -74,7 +74,13 @@ type userAgg struct {
 	lastMinute int64
 	lastCell   *minuteLoad
 	lists      [numListClasses]listStats
+	// Distinct client addresses (first source IP), up to maxSources: one
+	// identity calling from hundreds of addresses is a per-node agent
+	// (incident 000's collector).
+	sources map[string]struct{}
 }
+
+const maxSources = 4096
 
 // clientLoad is the lighter record kept per (user, user agent) pair, so each
 // user's table row can say which program it is.
@@ -179,7 +185,7 @@ func (p *partial) add(ev *Event, long bool) uint32 {
 		u, ok := p.users[string(ev.Username)]
 		if !ok {
 			name := string(ev.Username)
-			u = &userAgg{id: p.registry.id(name), timeline: map[int64]*minuteLoad{}, lastMinute: -1 << 62}
+			u = &userAgg{id: p.registry.id(name), timeline: map[int64]*minuteLoad{}, lastMinute: -1 << 62, sources: map[string]struct{}{}}
 			p.users[name] = u
 		}
 		a, ok := p.agents[string(ev.UserAgent)]
@@ -191,6 +197,11 @@ func (p *partial) add(ev *Event, long bool) uint32 {
 		p.clients[string(k)] = c
 	}
 	u := c.user
+	if ip := firstIP(ev.SourceIPs); len(ip) > 0 && len(u.sources) < maxSources {
+		if _, ok := u.sources[string(ip)]; !ok {
+			u.sources[string(ip)] = struct{}{}
+		}
+	}
 	if !long {
 		c.Requests++
 		c.QueryNanos += dur
@@ -278,6 +289,12 @@ func (p *partial) merge(o *partial) {
 		}
 		for i := range u.lists {
 			u.lists[i].merge(&ou.lists[i])
+		}
+		for ip := range ou.sources {
+			if len(u.sources) >= maxSources {
+				break
+			}
+			u.sources[ip] = struct{}{}
 		}
 	}
 	mergeStats(p.agents, o.agents)
@@ -369,4 +386,18 @@ func matchAny(pats []string, v []byte) bool {
 		}
 	}
 	return false
+}
+
+// firstIP returns the first address of a raw sourceIPs array, unescaped
+// (addresses hold no escapes).
+func firstIP(raw []byte) []byte {
+	i := bytes.IndexByte(raw, '"')
+	if i < 0 {
+		return nil
+	}
+	j := bytes.IndexByte(raw[i+1:], '"')
+	if j < 0 {
+		return nil
+	}
+	return raw[i+1 : i+1+j]
 }

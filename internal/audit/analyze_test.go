@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -243,3 +244,25 @@ func TestBadInput(t *testing.T) {
 type ioReadCloser = io.ReadCloser
 
 func nopCloser(r io.Reader) io.ReadCloser { return io.NopCloser(r) }
+
+// One identity calling from many addresses is a per-node agent.
+func TestSourcesPerUser(t *testing.T) {
+	var log strings.Builder
+	for i := range 300 {
+		ip := fmt.Sprintf("10.64.%d.%d", i/250, i%250+1)
+		log.WriteString(tev{user: "system:serviceaccount:kube-system:otel-collector", verb: "watch", resource: "pods", uri: "/api/v1/pods?watch=true",
+			ips: []string{ip, "10.0.0.1"}, start: at(0), end: at(time.Minute)}.line())
+	}
+	log.WriteString(tev{user: "alice", verb: "get", resource: "pods", ips: []string{"192.168.1.1"}, start: at(0), end: at(time.Millisecond)}.line())
+	r := analyze(t, Options{Workers: 2, ChunkSize: 4096}, StringInput("audit.log", log.String()))
+	got := map[string]int{}
+	for _, u := range r.Users {
+		got[u.Name] = u.Sources
+	}
+	if got["system:serviceaccount:kube-system:otel-collector"] != 300 || got["alice"] != 1 {
+		t.Errorf("sources = %v", got)
+	}
+	if ip := firstIP([]byte(` [ "10.1.2.3" , "x"]`)); string(ip) != "10.1.2.3" {
+		t.Errorf("firstIP = %q", ip)
+	}
+}

@@ -147,8 +147,8 @@ td:first-child,th:first-child,td.l,th.l{text-align:left}th{background:#f5f5f5}
 {{.Timeline}}
 {{.Concurrency}}
 <h2>Load by user</h2>
-<table><tr><th>user</th><th>requests</th><th>query time</th><th>share</th><th>p50</th><th>p99</th><th>max</th><th>peak in flight</th><th>mean in flight</th><th>429</th><th>5xx</th><th>long-running</th><th class="l">top user agent</th></tr>
-{{range .R.Users}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{dur .QuerySeconds}}</td><td>{{pct .Share}}</td><td>{{ms .P50ms}}</td><td>{{ms .P99ms}}</td><td>{{ms .MaxMs}}</td><td>{{.PeakInFlight}}</td><td>{{printf "%.2f" .MeanInFlight}}</td><td>{{.Throttled}}</td><td>{{.ServerErrors}}</td><td>{{.LongRunning}}</td><td class="l">{{first .UserAgents}}</td></tr>{{end}}</table>
+<table><tr><th>user</th><th>requests</th><th>query time</th><th>share</th><th>p50</th><th>p99</th><th>max</th><th>peak in flight</th><th>mean in flight</th><th>429</th><th>5xx</th><th>long-running</th><th>sources</th><th class="l">top user agent</th></tr>
+{{range .R.Users}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{dur .QuerySeconds}}</td><td>{{pct .Share}}</td><td>{{ms .P50ms}}</td><td>{{ms .P99ms}}</td><td>{{ms .MaxMs}}</td><td>{{.PeakInFlight}}</td><td>{{printf "%.2f" .MeanInFlight}}</td><td>{{.Throttled}}</td><td>{{.ServerErrors}}</td><td>{{.LongRunning}}</td><td>{{.Sources}}</td><td class="l">{{first .UserAgents}}</td></tr>{{end}}</table>
 <h2>Load by user agent</h2>
 <table><tr><th>user agent</th><th>requests</th><th>query time</th><th>share</th><th>p50</th><th>p99</th><th>max</th><th>429</th><th>5xx</th><th>long-running</th></tr>
 {{range .R.UserAgents}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{dur .QuerySeconds}}</td><td>{{pct .Share}}</td><td>{{ms .P50ms}}</td><td>{{ms .P99ms}}</td><td>{{ms .MaxMs}}</td><td>{{.Throttled}}</td><td>{{.ServerErrors}}</td><td>{{.LongRunning}}</td></tr>{{end}}</table>

@@ -24,14 +24,14 @@ func WriteText(w io.Writer, r *Report) error {
 
 	ew.printf("\nLOAD BY USER (query time: completed requests, watches and other long-running requests apart)\n")
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tREQUESTS\tQUERY TIME\tSHARE\tP50\tP99\tMAX\tIN FLIGHT PEAK\tMEAN\t429\t5XX\tLONG-RUNNING\tTOP USER AGENT")
+	fmt.Fprintln(tw, "USER\tREQUESTS\tQUERY TIME\tSHARE\tP50\tP99\tMAX\tIN FLIGHT PEAK\tMEAN\t429\t5XX\tLONG-RUNNING\tSOURCES\tTOP USER AGENT")
 	for _, u := range r.Users {
 		ua := ""
 		if len(u.UserAgents) > 0 {
 			ua = u.UserAgents[0].Name
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%d\t%d\t%d\t%s\n", named(u.Name), u.Requests, seconds(u.QuerySeconds), percent(u.Share),
-			millis(u.P50ms), millis(u.P99ms), millis(u.MaxMs), u.PeakInFlight, u.MeanInFlight, u.Throttled, u.ServerErrors, u.LongRunning, truncate(named(ua), 48))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\n", named(u.Name), u.Requests, seconds(u.QuerySeconds), percent(u.Share),
+			millis(u.P50ms), millis(u.P99ms), millis(u.MaxMs), u.PeakInFlight, u.MeanInFlight, u.Throttled, u.ServerErrors, u.LongRunning, u.Sources, truncate(named(ua), 48))
 	}
 	tw.Flush()
 

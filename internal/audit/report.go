@@ -72,7 +72,10 @@ type UserLoad struct {
 	// PeakInFlight: most requests of this user in flight at once, from a
 	// sweep over request intervals; MeanInFlight: query time over the
 	// span of the log (the average number in flight).
-	PeakInFlight int        `json:"peakInFlight"`
+	PeakInFlight int `json:"peakInFlight"`
+	// Sources: distinct client addresses (first source IP of each request),
+	// counted up to 4096.
+	Sources      int        `json:"sources"`
 	PeakAt       *time.Time `json:"peakAt,omitempty"`
 	MeanInFlight float64    `json:"meanInFlight"`
 	// ExpensiveLists: LISTs whose read semantics reach etcd on some
@@ -262,6 +265,7 @@ func buildReport(p *partial, c *consumer, names []string, opts Options) *Report 
 	for name, u := range p.users {
 		ul := UserLoad{Load: toLoad(name, &u.stats, totalQ)}
 		ul.PeakInFlight, ul.PeakAt = flight(u)
+		ul.Sources = len(u.sources)
 		if span > 0 {
 			ul.MeanInFlight = float64(u.QueryNanos) / float64(span)
 		}
