@@ -78,6 +78,7 @@ func run() error {
 	keep := flag.Bool("keep", false, "keep the lab running after the scans until Ctrl-C")
 	scans := flag.Int("scans", 3, "scans to run (each measured on its own)")
 	uncompressed := flag.Bool("uncompressed", true, "also run the scans with --disable-compression")
+	labMemLimit := flag.String("lab-gomemlimit", "", "GOMEMLIMIT for the lab's kube-apiserver and etcd (the API server holds ~170 KB per pod); premortem runs without it")
 	attach := flag.String("attach", "", "measure scans of a running lab instead of building one: its directory (admin.kubeconfig, audit.log)")
 	flag.Parse()
 	scanArgs := flag.Args()
@@ -86,6 +87,10 @@ func run() error {
 	defer stop()
 	if _, err := os.Stat(*binary); err != nil {
 		return fmt.Errorf("premortem binary %s: %w (build it with `make build`)", *binary, err)
+	}
+	if *labMemLimit != "" {
+		// Inherited by the lab's processes; runScan removes it for premortem.
+		os.Setenv("GOMEMLIMIT", *labMemLimit)
 	}
 	var kubeconfig, auditLog string
 	var cfg *rest.Config
@@ -516,6 +521,11 @@ type scanResult struct {
 
 func runScan(ctx context.Context, binary string, args []string) (*scanResult, error) {
 	cmd := exec.CommandContext(ctx, binary, args...)
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "GOMEMLIMIT=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
 	var stderr bytes.Buffer
 	cw := &countWriter{}
 	cmd.Stdout, cmd.Stderr = cw, &stderr
