@@ -6,33 +6,14 @@
 package preflight_test
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/premortem/premortem/lab"
 )
 
 var cluster *lab.Cluster
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c, err := lab.Start(ctx, lab.Options{Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "preflight e2e: start lab: %v\n", err)
-		return 1
-	}
-	defer c.Close()
-	cluster = c
-	code := m.Run()
-	if err := c.Err(); err != nil {
-		fmt.Fprintf(os.Stderr, "preflight e2e: a lab component died during the tests: %v\n", err)
-		code = 1
-	}
-	return code
+func TestMain(m *testing.M) {
+	os.Exit(lab.TestMain(m, lab.Options{}, nil, func(c *lab.Cluster) { cluster = c }))
 }
