@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/spf13/cobra"
@@ -59,7 +60,11 @@ kinds could not be read (listed on stderr and in the file).`,
 
 func saveSnapshot(ctx context.Context, streams Streams, flags *kube.Flags, chunk int64, path string) error {
 	limitMemory()
-	rr, err := readLive(ctx, streams, flags, chunk, kube.AllResources())
+	// Everything premortem reads, and whatever any check reads beyond it,
+	// so a scan of the file finds every kind a live scan would.
+	all, _ := readsOf(checks.All())
+	want := append(kube.AllResources(), all...)
+	rr, err := readLive(ctx, streams, flags, chunk, want)
 	if err != nil {
 		return err
 	}
