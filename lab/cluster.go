@@ -157,14 +157,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitFor(ctx, 30*time.Second, etcd, "etcd health", func() bool {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", etcdPort))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}); err != nil {
+	if err := waitFor(ctx, 30*time.Second, etcd, "etcd health", httpOK(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/health", etcdPort))); err != nil {
 		return nil, err
 	}
 
@@ -286,14 +279,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := waitFor(ctx, 30*time.Second, k, "kwok /healthz", func() bool {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", kwokPort))
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK
-		}); err != nil {
+		if err := waitFor(ctx, 30*time.Second, k, "kwok /healthz", httpOK(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", kwokPort))); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(c.log, "lab: kwok ready (%s)\n", time.Since(started).Round(time.Millisecond))
@@ -363,8 +349,13 @@ func waitFor(ctx context.Context, timeout time.Duration, comp *component, what s
 // healthz checks a component's self-signed /healthz endpoint on loopback.
 func healthz(port int) func() bool {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: insecureLoopback}
+	return httpOK(client, fmt.Sprintf("https://127.0.0.1:%d/healthz", port))
+}
+
+// httpOK reports whether a GET of url answers 200.
+func httpOK(client *http.Client, url string) func() bool {
 	return func() bool {
-		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/healthz", port))
+		resp, err := client.Get(url)
 		if err != nil {
 			return false
 		}
