@@ -123,8 +123,9 @@ type Deletion struct {
 	Code        int       `json:"code"`
 	AuditID     string    `json:"auditID,omitempty"`
 	Actor       string    `json:"actor"`
-	// Objects: for a delete of the cascade, the objects it removed that
-	// were created in these logs (ObjectCount includes unnamed ones).
+	// Objects: what a successful delete removed: its object for a delete
+	// by name; for a deletecollection, the objects of that resource created
+	// in these logs and not deleted since (ObjectCount includes unnamed ones).
 	Objects     []string `json:"objects,omitempty"`
 	ObjectCount int      `json:"objectCount,omitempty"`
 }
@@ -236,6 +237,8 @@ type CascadeGroup struct {
 	Count    int64     `json:"count"`
 	First    time.Time `json:"first"`
 	Last     time.Time `json:"last"`
+	// Removed: objects these deletes removed (see Deletion.Objects).
+	Removed int64 `json:"removed"`
 }
 
 const maxListed = 50
@@ -326,6 +329,7 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 		}
 		g.Count++
 		g.Last = d.Time
+		g.Removed += int64(d.ObjectCount)
 		r.CascadeDeletes++
 		if r.CascadeStart == nil {
 			ts := d.Time
@@ -438,8 +442,12 @@ func trackObjects(t Target, evs []Deletion, req *Deletion) (int64, []string) {
 				a.unnamed++
 			}
 		case "delete":
+			// A successful delete by name removed that object, created in
+			// these logs or before them.
 			if i := indexOf(a.names, d.Name); i >= 0 {
 				a.names = append(a.names[:i], a.names[i+1:]...)
+			}
+			if d.Name != "" {
 				d.Objects, d.ObjectCount = []string{d.Name}, 1
 			}
 		case "deletecollection":

@@ -142,7 +142,7 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 	line := func(label string, x *Deletion) {
 		ew.printf("%-22s %s by %s", label, x.Time.Format(time.RFC3339Nano), x.User)
 		if x.UserAgent != "" {
-			ew.printf(" (%s)", x.UserAgent)
+			ew.printf(" (%s)", truncate(x.UserAgent, 48))
 		}
 		if len(x.SourceIPs) > 0 {
 			ew.printf(" from %s", strings.Join(x.SourceIPs, ", "))
@@ -150,7 +150,7 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 		ew.printf(", %s %s", x.Verb, objectName(x))
 		ew.printf(", code %d", x.Code)
 		if x.ObjectCount > 0 {
-			ew.printf(", removed %d created in these logs: %s", x.ObjectCount, objectList(x))
+			ew.printf(", removed %d: %s", x.ObjectCount, objectList(x))
 		}
 		if x.AuditID != "" {
 			ew.printf(", auditID %s", x.AuditID)
@@ -167,13 +167,29 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 	}
 	if d.CascadeStart != nil {
 		ew.printf("%-22s %d deletes from %s to %s (%s), starting %s after the request\n", "Cascade:", d.CascadeDeletes,
-			d.CascadeStart.Format(time.RFC3339), d.CascadeEnd.Format(time.RFC3339), duration(*d.DurationSeconds), duration(*d.GapSeconds))
+			d.CascadeStart.Format(timeMillis), d.CascadeEnd.Format(timeMillis), duration(*d.DurationSeconds), duration(*d.GapSeconds))
 		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  ACTOR\tVERB\tRESOURCE\tCOUNT\tFIRST\tLAST\tUSER")
+		fmt.Fprintln(tw, "  ACTOR\tVERB\tRESOURCE\tCOUNT\tREMOVED\tFIRST\tLAST\tUSER")
+		// When the log says what the namespace held, the deletes that
+		// removed none of it (the controller empties every resource type)
+		// are summed up in one line; -o json lists them.
+		var quiet, quietDeletes int64
 		for _, g := range d.Cascade {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", g.Actor, g.Verb, g.Resource, g.Count, g.First.Format(time.RFC3339), g.Last.Format(time.RFC3339), g.User)
+			if d.KnownObjects > 0 && g.Removed == 0 && g.Verb == "deletecollection" {
+				quiet++
+				quietDeletes += g.Count
+				continue
+			}
+			removed := "-"
+			if d.KnownObjects > 0 {
+				removed = fmt.Sprint(g.Removed)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", g.Actor, g.Verb, g.Resource, g.Count, removed, g.First.Format(timeMillis), g.Last.Format(timeMillis), g.User)
 		}
 		tw.Flush()
+		if quiet > 0 {
+			ew.printf("  and %d deletecollection calls on %d other resources that removed nothing created in these logs (see -o json)\n", quietDeletes, quiet)
+		}
 	}
 	if d.LastRemoved != nil {
 		line("Last object removed:", d.LastRemoved)
@@ -245,6 +261,9 @@ func objectName(d *Deletion) string {
 	}
 	return s
 }
+
+// timeMillis is RFC 3339 with milliseconds: a cascade takes milliseconds.
+const timeMillis = "2006-01-02T15:04:05.000Z07:00"
 
 type errWriter struct {
 	w   io.Writer

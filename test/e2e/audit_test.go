@@ -268,6 +268,7 @@ func TestAuditTracesNamespaceDeletion(t *testing.T) {
 
 	// The table names the request and the last object removed.
 	code, out, stderr := runAudit(t, "--deleted", "namespace/"+ns)
+	t.Logf("premortem audit --deleted namespace/%s:\n%s", ns, out)
 	if code != cli.ExitOK || !strings.Contains(out, "Delete request:") || !strings.Contains(out, ua) || !strings.Contains(out, "Last object removed:") {
 		t.Errorf("table: exit %d\n%s\n%s", code, out, stderr)
 	}
