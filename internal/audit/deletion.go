@@ -288,7 +288,16 @@ func analyzeDeletion(t Target, evs []Deletion) *DeletionReport {
 		return r
 	}
 	req := r.Request
-	known, remaining := trackObjects(t, evs, req)
+	createdInLogs := false
+	for _, c := range r.Changes {
+		if !t.IsNamespace() {
+			break
+		}
+		if c.Verb == "create" && c.Code >= 200 && c.Code < 300 {
+			createdInLogs = true
+		}
+	}
+	known, remaining := trackObjects(t, evs, req, createdInLogs)
 	r.KnownObjects = known
 	r.Remaining = remaining
 	groups := map[[4]string]*CascadeGroup{}
@@ -400,7 +409,12 @@ const maxObjectNames = 20
 // sets Objects on each delete to what it removed among objects created in
 // these logs, and returns how many such objects existed at the request and
 // which were never seen removed.
-func trackObjects(t Target, evs []Deletion, req *Deletion) (int64, []string) {
+//
+// When the logs hold the namespace's own creation, every object in it was
+// created in these logs: a delete of a name never seen created is then one
+// of the objects created with generateName (which have no name at Metadata
+// level).
+func trackObjects(t Target, evs []Deletion, req *Deletion, nsCreatedInLogs bool) (int64, []string) {
 	if t.Namespace == "" {
 		return 0, nil
 	}
@@ -446,6 +460,8 @@ func trackObjects(t Target, evs []Deletion, req *Deletion) (int64, []string) {
 			// these logs or before them.
 			if i := indexOf(a.names, d.Name); i >= 0 {
 				a.names = append(a.names[:i], a.names[i+1:]...)
+			} else if nsCreatedInLogs && a.unnamed > 0 {
+				a.unnamed--
 			}
 			if d.Name != "" {
 				d.Objects, d.ObjectCount = []string{d.Name}, 1

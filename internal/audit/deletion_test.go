@@ -149,3 +149,21 @@ func TestDeletionWithoutReceivedTimestamp(t *testing.T) {
 		t.Errorf("request = %+v, untimed = %d", r.Deletion.Request, r.Untimed)
 	}
 }
+
+// Objects created with generateName have no name at Metadata level; when the
+// namespace was created in the logs, a delete of an unseen name is one of them.
+func TestDeletionGeneratedNames(t *testing.T) {
+	var b strings.Builder
+	w := func(e tev) { b.WriteString(e.line()) }
+	w(tev{id: "ns", user: "alice", verb: "create", resource: "namespaces", ns: "n", name: "n", start: at(0), end: at(0)})
+	w(tev{id: "c1", user: "ctrl", verb: "create", resource: "endpointslices", group: "discovery.k8s.io", ns: "n", start: at(time.Second), end: at(time.Second)})
+	w(tev{id: "req", user: "alice", verb: "delete", resource: "namespaces", ns: "n", name: "n", start: at(time.Minute), end: at(time.Minute)})
+	w(tev{id: "gc", user: gcController, verb: "delete", resource: "endpointslices", group: "discovery.k8s.io", ns: "n", name: "web-x7k2p", start: at(2 * time.Minute), end: at(2 * time.Minute)})
+	w(tev{id: "dc", user: nsController, verb: "deletecollection", resource: "endpointslices", group: "discovery.k8s.io", ns: "n", start: at(3 * time.Minute), end: at(3 * time.Minute)})
+	target, _ := ParseTarget("namespace/n")
+	r := analyze(t, Options{Deleted: &target}, StringInput("audit.log", b.String()))
+	d := r.Deletion
+	if d.KnownObjects != 1 || len(d.Remaining) != 0 || d.LastRemoved == nil || d.LastRemoved.AuditID != "gc" {
+		t.Errorf("known %d remaining %v last removed %+v", d.KnownObjects, d.Remaining, d.LastRemoved)
+	}
+}
