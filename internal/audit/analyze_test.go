@@ -266,3 +266,25 @@ func TestSourcesPerUser(t *testing.T) {
 		t.Errorf("firstIP = %q", ip)
 	}
 }
+
+func TestAnalyzeCancelled(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Generate(&buf, GenerateOptions{Seed: 2, Bytes: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Analyze(ctx, []Input{StringInput("a", buf.String()), StringInput("b", buf.String())}, Options{ChunkSize: 4096})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Analyze with a cancelled context returned no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Analyze did not return after cancellation")
+	}
+}

@@ -14,9 +14,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata logs and golden files")
 
-// GoldenCases are shared with internal/cli's test, which runs the same cases
+// goldenCases: internal/cli's TestAuditCommandGolden runs the same cases
 // through the command line and must print the same bytes.
-var GoldenCases = []struct {
+var goldenCases = []struct {
 	Args   []string // after "audit"
 	Golden string
 }{
@@ -110,7 +110,7 @@ func TestGolden(t *testing.T) {
 	if *update {
 		writeTestdata(t)
 	}
-	for _, c := range GoldenCases {
+	for _, c := range goldenCases {
 		t.Run(c.Golden, func(t *testing.T) {
 			got := runGolden(t, c.Args)
 			path := filepath.Join("testdata", c.Golden)
