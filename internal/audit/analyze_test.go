@@ -288,3 +288,35 @@ func TestAnalyzeCancelled(t *testing.T) {
 		t.Fatal("Analyze did not return after cancellation")
 	}
 }
+
+// Cancelled in the middle (from the progress callback), with chunks in
+// flight in every stage of the pipeline.
+func TestAnalyzeCancelledMidway(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Generate(&buf, GenerateOptions{Seed: 2, Bytes: 4 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		calls := 0
+		opts := Options{ChunkSize: 8192, Workers: 2, Progress: func(int64, int64) {
+			if calls++; calls == 3 {
+				cancel()
+			}
+		}}
+		done := make(chan error, 1)
+		go func() {
+			_, err := Analyze(ctx, []Input{StringInput("a", buf.String()), StringInput("b", buf.String())}, opts)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Error("no error after cancellation")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Analyze did not return after cancellation")
+		}
+		cancel()
+	}
+}
