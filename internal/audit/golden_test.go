@@ -26,6 +26,7 @@ var goldenCases = []struct {
 	{[]string{"testdata/load.log", "--verb", "list", "--user-agent", "nodegroup-*", "--top", "3"}, "load-filtered.table.golden"},
 	{[]string{"testdata/incident004.log", "--deleted", "namespace/team-a"}, "deleted-team-a.table.golden"},
 	{[]string{"testdata/incident004.log", "--deleted", "namespace/team-a", "-o", "json"}, "deleted-team-a.json.golden"},
+	{[]string{"testdata/incident004.log", "--deleted", "namespace/team-a", "-o", "html"}, "deleted-team-a.html.golden"},
 	{[]string{"testdata/bad.log"}, "bad.table.golden"},
 	{[]string{"testdata/load.log", "testdata/bad.log", "--top", "3"}, "two-inputs.table.golden"},
 }

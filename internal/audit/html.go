@@ -103,8 +103,8 @@ var htmlTemplate = template.Must(template.New("audit").Funcs(template.FuncMap{
 	"dur":     duration,
 	"ms":      millis,
 	"pct":     percent,
-	"time":    func(t time.Time) string { return t.Format(time.RFC3339) },
-	"timep":   func(t *time.Time) string { return t.Format(time.RFC3339) },
+	"time":    func(t time.Time) string { return t.Format(timeMillis) },
+	"timep":   func(t *time.Time) string { return t.Format(timeMillis) },
 	"join":    strings.Join,
 	"objname": objectName,
 	"objlist": objectList,
@@ -134,11 +134,10 @@ td:first-child,th:first-child,td.l,th.l{text-align:left}th{background:#f5f5f5}
 <h2>Deletion of {{.Target}}</h2>
 {{with .Request}}<p>Delete request: {{time .Time}} by <b>{{.User}}</b> ({{.UserAgent}}) from {{join .SourceIPs ", "}}, code {{.Code}}, auditID <code>{{.AuditID}}</code></p>{{end}}
 {{if .CascadeStart}}<p>Cascade: {{.CascadeDeletes}} deletes from {{timep .CascadeStart}} to {{timep .CascadeEnd}}, starting <b>{{dur (deref .GapSeconds)}}</b> after the request.</p>
-<table><tr><th>actor</th><th class="l">verb</th><th class="l">resource</th><th>count</th><th>first</th><th>last</th><th class="l">user</th></tr>
-{{range .Cascade}}<tr><td>{{.Actor}}</td><td class="l">{{.Verb}}</td><td class="l">{{.Resource}}</td><td>{{.Count}}</td><td>{{time .First}}</td><td>{{time .Last}}</td><td class="l">{{.User}}</td></tr>{{end}}</table>{{end}}
+<table><tr><th>actor</th><th class="l">verb</th><th class="l">resource</th><th>count</th><th>removed</th><th>first</th><th>last</th><th class="l">user</th></tr>
+{{range .Cascade}}<tr><td>{{.Actor}}</td><td class="l">{{.Verb}}</td><td class="l">{{.Resource}}</td><td>{{.Count}}</td><td>{{.Removed}}</td><td>{{time .First}}</td><td>{{time .Last}}</td><td class="l">{{.User}}</td></tr>{{end}}</table>{{end}}
 {{with .LastRemoved}}<p>Last object removed: {{objname .}} at {{time .Time}} by {{.User}}{{if .ObjectCount}} (removed {{.ObjectCount}}: {{objlist .}}){{end}}</p>{{end}}
 {{if .KnownObjects}}<p>Known contents: {{.KnownObjects}} objects created in these logs were in the namespace at the request{{if .Remaining}}; not seen removed: {{join .Remaining " "}}{{end}}.</p>{{end}}
-{{if .Retries}}<p>{{.Retries}} deletes repeated an earlier one (controller retries).</p>{{end}}
 {{range .OtherDeletes}}<p>Other delete after the request: {{time .Time}} by {{.User}} ({{.UserAgent}}): {{objname .}}</p>{{end}}
 {{with .Removed}}<p>Namespace finalized: {{time .Time}} by {{.User}}</p>{{end}}
 {{range .Notes}}<p class="note">{{.}}</p>{{end}}

@@ -28,6 +28,7 @@ func TestAuditCommandGolden(t *testing.T) {
 		{[]string{"load.log", "--verb", "list", "--user-agent", "nodegroup-*", "--top", "3"}, "load-filtered.table.golden"},
 		{[]string{"incident004.log", "--deleted", "namespace/team-a"}, "deleted-team-a.table.golden"},
 		{[]string{"incident004.log", "--deleted", "namespace/team-a", "-o", "json"}, "deleted-team-a.json.golden"},
+		{[]string{"incident004.log", "--deleted", "namespace/team-a", "-o", "html"}, "deleted-team-a.html.golden"},
 		{[]string{"bad.log"}, "bad.table.golden"},
 		{[]string{"load.log", "bad.log", "--top", "3"}, "two-inputs.table.golden"},
 	}
