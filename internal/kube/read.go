@@ -185,15 +185,21 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			r.Progress(Progress{KindsDone: done, KindsTotal: len(jobs), Items: items.Load()})
 		}
 	}
+	// Pods first: their chain of pages is the longest by far and sets the
+	// wall time; the other kinds fill the remaining slots around it. Slots
+	// are taken in this order, not in goroutine start order.
+	slices.SortStableFunc(jobs, func(a, b job) int { return btoi(b.spec.res == snapshot.Pods) - btoi(a.spec.res == snapshot.Pods) })
 	for _, j := range jobs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
 			defer func() { <-sem }()
 			ns := ""
 			if j.namespaced {
@@ -382,4 +388,11 @@ func resourceString(r snapshot.Resource) string {
 		return r.Resource
 	}
 	return r.Resource + "." + r.Group
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

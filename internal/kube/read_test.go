@@ -122,10 +122,3 @@ func TestListKind(t *testing.T) {
 		})
 	}
 }
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
