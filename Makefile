@@ -8,7 +8,8 @@ LDFLAGS   := -X github.com/premortem/premortem/internal/cli.version=$(VERSION)
 # End-to-end tests start real control planes; give them room on 2 cores.
 TESTFLAGS ?= -timeout 45m
 
-.PHONY: all build lab-bins demo test unit e2e vet fmt docs bench-scan bench-audit bench-preflight fuzz-preflight bench clean
+
+.PHONY: all examples build lab-bins demo test unit e2e vet fmt docs bench-scan bench-audit bench-preflight fuzz-preflight bench clean
 
 all: build
 
@@ -23,6 +24,10 @@ lab-bins:
 # Starts a lab, applies the five incident scenarios, scans it, tears it down.
 demo: lab-bins build
 	$(GO) run ./lab/cmd/demo -premortem $(BIN)
+
+# Regenerates the offline example: a snapshot of the lab with every scenario.
+examples: lab-bins build
+	$(GO) run ./lab/cmd/demo -premortem $(BIN) -save examples/incidents.json.gz
 
 vet:
 	$(GO) vet ./...
@@ -60,6 +65,10 @@ bench-preflight: lab-bins
 # Corrupt Helm release records, gzip bombs included, into the decoder.
 fuzz-preflight:
 	$(GO) test ./internal/preflight -run '^$$' -fuzz FuzzDecodeSecret -fuzztime 60s -parallel 1
+
+# Regenerates docs/reference/ from the check declarations (a test fails when stale).
+docs:
+	$(GO) generate ./internal/checks
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -29,6 +29,7 @@ func main() {
 func run() error {
 	binary := flag.String("premortem", "bin/premortem", "the premortem binary to run against the lab")
 	keep := flag.Bool("keep", false, "leave the lab running after the scan until Ctrl-C, and print how to reach it")
+	save := flag.String("save", "", "also save a snapshot of the lab to this path (how examples/incidents.json.gz is made)")
 	flag.Parse()
 	scanArgs := flag.Args()
 
@@ -57,6 +58,18 @@ func run() error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "demo: applied %s (%s): %s\n", s.Name, time.Since(start).Round(time.Millisecond), s.Summary)
+	}
+
+	if *save != "" {
+		cmd := exec.CommandContext(ctx, *binary, "snapshot", "save", *save, "--kubeconfig", c.Kubeconfig)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		// Exit 3 means saved with a gap: the unavailable APIService of
+		// scenario 004 is part of the picture.
+		var exit *exec.ExitError
+		if err := cmd.Run(); err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 3) {
+			return fmt.Errorf("snapshot save: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "demo: saved a snapshot of the lab to %s\n", *save)
 	}
 
 	args := append([]string{"scan", "--kubeconfig", c.Kubeconfig}, scanArgs...)
