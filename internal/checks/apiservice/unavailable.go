@@ -34,7 +34,11 @@ namespace still contains WILL be deleted when the API comes back, possibly
 days later, when nobody remembers deleting it. In incident 004 a Helm upgrade
 dropped a Namespace from a chart while metrics-server was unavailable; four
 days later metrics-server recovered and the namespace's workloads were deleted.
-Meanwhile nothing new can be created in a Terminating namespace.
+Since Kubernetes 1.16 the controller deletes what it can discover at once (seen
+in premortem's lab on v1.36: the namespace was emptied in seconds); what waits
+for the API is the namespace itself, its name (nothing can be created in a
+Terminating namespace, so a redeploy under the same name fails), and objects of
+the unavailable group.
 
 Severity is critical when the APIService holds back at least one namespace
 deletion, high otherwise. Evidence includes the APIService condition, how long
@@ -44,7 +48,8 @@ ready endpoints.`,
 (kubectl -n <ns> get pods,endpointslices), or, if the API is no longer wanted,
 delete the APIService (kubectl delete apiservice <name>). Before it recovers,
 look at every namespace listed: if its deletion was a mistake, back up what
-it contains now, because it will be deleted as soon as discovery succeeds.`,
+it still contains now (on clusters older than 1.16, everything), because it
+will be deleted as soon as discovery succeeds.`,
 	Evidence: []check.EvidenceKey{
 		{Name: "apiService", Doc: "the APIService's name"},
 		{Name: "groupVersion", Doc: "the group/version it serves"},
