@@ -16,16 +16,20 @@ k8s_ldflags="-s -w \
  -X $k8s_pkg.gitCommit=0000000000000000000000000000000000000000 -X $k8s_pkg.gitTreeState=clean \
  -X $k8s_pkg.buildDate=2026-01-01T00:00:00Z \
  -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version -X k8s.io/client-go/pkg/version.gitMajor=1 \
- -X k8s.io/client-go/pkg/version.gitMinor=36"
+ -X k8s.io/client-go/pkg/version.gitMinor=36 \
+ -X k8s.io/client-go/pkg/version.gitCommit=0000000000000000000000000000000000000000 \
+ -X k8s.io/client-go/pkg/version.gitTreeState=clean"
 
 # build NAME MODULE_DIR VERSION PACKAGE [LDFLAGS]
 build() {
   local name=$1 dir=$2 version=$3 pkg=$4 ldflags=${5:-"-s -w"}
   local stamp="$bin/.$name.version"
+  # The stamp covers the flags and the module's go.sum too: changing either rebuilds.
+  version="$version $(cat "$here/$dir/go.sum" - <<<"$ldflags" | cksum | cut -d' ' -f1)"
   if [[ -x "$bin/$name" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
     return 0
   fi
-  echo "lab-bins: building $name $version (cold builds take minutes; later ones reuse the Go build cache)" >&2
+  echo "lab-bins: building $name ${version% *} (cold builds take minutes; later ones reuse the Go build cache)" >&2
   local start=$SECONDS
   (cd "$here/$dir" && go build -trimpath -ldflags "$ldflags" -o "$bin/$name.tmp" "$pkg")
   mv "$bin/$name.tmp" "$bin/$name"
