@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata logs and golden files")
+	"github.com/premortem/premortem/internal/golden"
+)
 
 // goldenCases: internal/cli's TestAuditCommandGolden runs the same cases
 // through the command line and must print the same bytes.
@@ -108,26 +107,14 @@ func runGolden(t *testing.T, args []string) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	if *update {
+	// -update also rewrites the testdata logs the golden files are made from.
+	if golden.Update() {
 		writeTestdata(t)
 	}
 	for _, c := range goldenCases {
 		t.Run(c.Golden, func(t *testing.T) {
 			got := runGolden(t, c.Args)
-			path := filepath.Join("testdata", c.Golden)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/audit -run TestGolden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s (go test ./internal/audit -run TestGolden -update to accept):\n%s", path, got)
-			}
+			golden.Check(t, filepath.Join("testdata", c.Golden), got)
 		})
 	}
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/premortem/premortem/internal/golden"
 )
 
 // TestRefsGolden runs refs on a kubectl dump and compares exit code, stdout
@@ -31,19 +32,7 @@ func TestRefsGolden(t *testing.T) {
 			if strings.Contains(got, "cli-golden-secret-never-print-me") {
 				t.Fatalf("output contains the Secret's value:\n%s", got)
 			}
-			path := "testdata/refs/" + tt.name + ".golden"
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("differs from %s (run with -update to accept):\n%s", path, got)
-			}
+			golden.Check(t, "testdata/refs/"+tt.name+".golden", []byte(got))
 		})
 	}
 }

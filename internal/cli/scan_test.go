@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/premortem/premortem/internal/golden"
 )
 
 // TestScanGolden runs scan and snapshot on snapshot files and compares exit
@@ -58,20 +60,7 @@ current-context: c
 			code := Run(context.Background(), tt.args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 			got := fmt.Sprintf("$ premortem %s\nexit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(tt.args, " "), code, out.String(), errOut.String())
 			got = strings.ReplaceAll(got, dir, "TMP")
-			path := filepath.Join("testdata", "scan", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run with -update to accept):\n%s", path, got)
-			}
+			golden.Check(t, filepath.Join("testdata", "scan", tt.name+".golden"), []byte(got))
 		})
 	}
 }

@@ -2,32 +2,11 @@ package preflight
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func intp(n int) *int { return &n }
 
@@ -71,11 +50,11 @@ func TestReportGolden(t *testing.T) {
 	if err := WriteTable(&table, r); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.table.golden", table.Bytes())
+	golden.Check(t, "testdata/report.table.golden", table.Bytes())
 	if err := WriteJSON(&js, r); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.json.golden", js.Bytes())
+	golden.Check(t, "testdata/report.json.golden", js.Bytes())
 
 	clean := &Report{Kind: "apply", Namespace: "shop", Applied: []KindCount{{Kind: "ConfigMap", Count: 1}}}
 	clean.finish()
@@ -83,5 +62,5 @@ func TestReportGolden(t *testing.T) {
 	if err := WriteTable(&table, clean); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "clean.table.golden", table.Bytes())
+	golden.Check(t, "testdata/clean.table.golden", table.Bytes())
 }

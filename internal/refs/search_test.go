@@ -2,8 +2,6 @@ package refs
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,10 +13,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/premortem/premortem/internal/golden"
 	"github.com/premortem/premortem/internal/snapshot"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const secretToken = "secret-token-never-print-me"
 
@@ -125,19 +122,7 @@ func TestSearchGolden(t *testing.T) {
 		if strings.Contains(b.String(), secretToken) {
 			t.Fatalf("%s output contains the Secret's value:\n%s", format, b.String())
 		}
-		golden := "testdata/search." + format + ".golden"
-		if *update {
-			if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.String() != string(want) {
-			t.Errorf("%s output differs from %s (run with -update to accept):\n%s", format, golden, b.String())
-		}
+		golden.Check(t, "testdata/search."+format+".golden", b.Bytes())
 	}
 }
 

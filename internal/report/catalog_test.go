@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/premortem/premortem/internal/checks"
+	"github.com/premortem/premortem/internal/golden"
 	"github.com/premortem/premortem/internal/report"
 )
 
@@ -17,7 +18,7 @@ func TestCatalogGolden(t *testing.T) {
 			if err := report.WriteCatalog(&b, format, checks.All()); err != nil {
 				t.Fatal(err)
 			}
-			report.Golden(t, "checks-list."+format+".golden", b.Bytes())
+			golden.Check(t, "testdata/checks-list."+format+".golden", b.Bytes())
 		})
 	}
 	for _, c := range checks.All() {
@@ -26,7 +27,7 @@ func TestCatalogGolden(t *testing.T) {
 			if err := report.Explain(&b, c); err != nil {
 				t.Fatal(err)
 			}
-			report.Golden(t, "checks-explain-"+c.ID+".golden", b.Bytes())
+			golden.Check(t, "testdata/checks-explain-"+c.ID+".golden", b.Bytes())
 		})
 	}
 }

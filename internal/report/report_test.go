@@ -3,37 +3,14 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/golden"
 	"github.com/premortem/premortem/internal/snapshot"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (go test ./internal/report -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 var takenAt = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
@@ -102,7 +79,7 @@ func TestWriteGolden(t *testing.T) {
 				if err := Write(&b, format, r); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, "result-"+name+"."+format+".golden", b.Bytes())
+				golden.Check(t, "testdata/result-"+name+"."+format+".golden", b.Bytes())
 			})
 		}
 	}

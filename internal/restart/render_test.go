@@ -3,17 +3,15 @@ package restart
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/premortem/premortem/internal/golden"
+)
 
 // goldenCluster looks like incident 003's cluster on the morning of the
 // restart: a single typha replica, calico-node fully ready, one node without
@@ -52,22 +50,7 @@ func TestWritePlanGolden(t *testing.T) {
 			if format == "json" && !json.Valid(buf.Bytes()) {
 				t.Fatal("invalid JSON")
 			}
-			path := filepath.Join("testdata", "plan."+format+".golden")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s output differs from %s (go test ./internal/restart -run Golden -update):\n%s", format, path, buf.String())
-			}
+			golden.Check(t, filepath.Join("testdata", "plan."+format+".golden"), buf.Bytes())
 		})
 	}
 	if err := WritePlan(&bytes.Buffer{}, "yaml", p); err == nil {

@@ -1,4 +1,0 @@
-package report
-
-// Golden is golden, for the external test package.
-var Golden = golden
