@@ -153,26 +153,22 @@ func BenchmarkAnalyzeFile(b *testing.B) {
 
 // BenchmarkDecodeFileEncodingJSON: the file through bufio.Scanner and
 // encoding/json into auditv1.Event in one goroutine, as existing tools do.
-func BenchmarkDecodeFileEncodingJSON(b *testing.B) {
-	path, size := benchFile(b)
-	var events int64
-	b.ResetTimer()
-	cpu := cpuSeconds()
-	for b.Loop() {
-		events = decodeFile(b, path, 1)
-	}
-	report(b, size, events, cpuSeconds()-cpu)
-}
+func BenchmarkDecodeFileEncodingJSON(b *testing.B) { benchDecodeFile(b, 1) }
 
 // BenchmarkDecodeFileEncodingJSONParallel: the same baseline spread over
 // GOMAXPROCS workers, to compare parsers rather than pipelines.
 func BenchmarkDecodeFileEncodingJSONParallel(b *testing.B) {
+	benchDecodeFile(b, runtime.GOMAXPROCS(0))
+}
+
+// benchDecodeFile runs the encoding/json baseline with the given workers.
+func benchDecodeFile(b *testing.B, workers int) {
 	path, size := benchFile(b)
 	var events int64
 	b.ResetTimer()
 	cpu := cpuSeconds()
 	for b.Loop() {
-		events = decodeFile(b, path, runtime.GOMAXPROCS(0))
+		events = decodeFile(b, path, workers)
 	}
 	report(b, size, events, cpuSeconds()-cpu)
 }
