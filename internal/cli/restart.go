@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
+	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/restart"
 )
 
@@ -127,7 +127,9 @@ func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
 	if err != nil {
 		return withExit(ExitError, fmt.Errorf("kubeconfig: %w", err))
 	}
-	config = restCopy(config)
+	// An identifiable user agent for audit logs, and client-side limits that
+	// do not throttle one watch per workload of a wave.
+	config = kube.Configure(config, kube.ClientOptions{UserAgent: "premortem-restart/" + version, QPS: 20, Burst: 40})
 	client, err := kubernetes.NewForConfig(config)
 	if err != nil {
 		return withExit(ExitError, err)
@@ -211,17 +213,4 @@ func summarize(w io.Writer, r *restart.Result) {
 		parts = []string{"nothing in scope"}
 	}
 	fmt.Fprintf(w, "\nRun %s: %s in %s.\n", r.RunID, strings.Join(parts, ", "), r.Elapsed.Round(100*time.Millisecond))
-}
-
-// restCopy tunes the client for the restart: protobuf for the built-in
-// kinds it reads and watches (a third of JSON's bytes on the wire), an
-// identifiable user agent for audit logs, and client-side rate limits that
-// do not throttle one watch per workload of a wave.
-func restCopy(c *rest.Config) *rest.Config {
-	c = rest.CopyConfig(c)
-	c.ContentType = "application/vnd.kubernetes.protobuf"
-	c.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	c.UserAgent = "premortem-restart"
-	c.QPS, c.Burst = 20, 40
-	return c
 }
