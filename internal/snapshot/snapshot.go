@@ -190,3 +190,46 @@ var (
 func (i Info) Complete() bool {
 	return len(i.Skipped) == 0 && len(i.DiscoveryFailures) == 0
 }
+
+// FileKind marks a Skipped entry for a snapshot file that could not be read
+// (Resource is then the file's path).
+const FileKind = "File"
+
+// Name is the resource as kubectl names it: "pods", "deployments.apps"; for
+// a FileKind entry, "file PATH".
+func (r Resource) Name() string {
+	switch {
+	case r.Kind == FileKind:
+		return "file " + r.Resource
+	case r.Group == "":
+		return r.Resource
+	}
+	return r.Resource + "." + r.Group
+}
+
+// Same reports whether r and o are the same kind of object: the same group
+// and resource. The version is not part of it: a skipped networking/v1
+// policies list leaves the policies unread at any version.
+func (r Resource) Same(o Resource) bool {
+	return r.Group == o.Group && r.Resource == o.Resource
+}
+
+// SkipReason says whether r was not read, and why: an entry in Skipped, or a
+// failed discovery of its group version.
+func (i Info) SkipReason(r Resource) (string, bool) {
+	for _, s := range i.Skipped {
+		if s.Resource.Same(r) {
+			return s.Reason, true
+		}
+	}
+	gv := r.Version
+	if r.Group != "" {
+		gv = r.Group + "/" + r.Version
+	}
+	for _, d := range i.DiscoveryFailures {
+		if d.GroupVersion == gv {
+			return "discovery failed: " + d.Error, true
+		}
+	}
+	return "", false
+}
