@@ -6,6 +6,7 @@ package check
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -151,6 +152,9 @@ type Options struct {
 	// TakenAt (so a saved snapshot gives the same ages every time it is
 	// scanned), or the wall clock if that is unknown too.
 	Now time.Time
+	// Log receives what a user should know but a Result cannot say: a check
+	// that panicked (with its stack). Nil discards.
+	Log *slog.Logger
 }
 
 // NotRun records a check that did not run.

@@ -53,7 +53,10 @@ func (e *notApplicable) Error() string { return e.reason }
 
 // Has reports whether r was read into the snapshot (it is not among the
 // skipped kinds). Checks use it for their Optional kinds.
-func (p *Pass) Has(r snapshot.Resource) bool { return skippedReason(p.Snapshot.Info, r) == "" }
+func (p *Pass) Has(r snapshot.Resource) bool {
+	_, skipped := p.Snapshot.Info.SkipReason(r)
+	return !skipped
+}
 
 // Int returns the value of an int parameter. Asking for an undeclared
 // parameter or the wrong type is a bug in the check; it panics, and Run
@@ -90,6 +93,10 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cs []*Check, opts Options
 	if err != nil {
 		return nil, err
 	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	now := opts.Now
 	if now.IsZero() {
 		now = snap.Info.TakenAt
@@ -107,7 +114,7 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cs []*Check, opts Options
 			continue
 		}
 		pass := &Pass{Check: c, Snapshot: snap, Baseline: opts.Baseline, Now: now, params: params[c.ID]}
-		err := runOne(c, pass)
+		err := runOne(c, pass, log)
 		var na *notApplicable
 		switch {
 		case errors.As(err, &na):
@@ -127,10 +134,10 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cs []*Check, opts Options
 
 // runOne runs a check, turning a panic into an error so one broken check
 // cannot take the scan down.
-func runOne(c *Check, pass *Pass) (err error) {
+func runOne(c *Check, pass *Pass, log *slog.Logger) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("check panicked", "check", c.ID, "panic", r, "stack", string(debug.Stack()))
+			log.Error("check panicked", "check", c.ID, "panic", r, "stack", string(debug.Stack()))
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
@@ -159,8 +166,8 @@ func compareObjects(a, b Object) int {
 func missingReads(info snapshot.Info, reads []snapshot.Resource) string {
 	var missing []string
 	for _, r := range reads {
-		if why := skippedReason(info, r); why != "" {
-			missing = append(missing, resourceName(r)+" ("+why+")")
+		if why, skipped := info.SkipReason(r); skipped {
+			missing = append(missing, r.Name()+" ("+why+")")
 		}
 	}
 	if len(missing) == 0 {
@@ -169,34 +176,17 @@ func missingReads(info snapshot.Info, reads []snapshot.Resource) string {
 	return "not read: " + strings.Join(missing, ", ")
 }
 
-// skippedReason says why r was not read, or "" if it was.
-func skippedReason(info snapshot.Info, r snapshot.Resource) string {
-	for _, s := range info.Skipped {
-		if s.Resource.Group == r.Group && s.Resource.Resource == r.Resource {
-			return s.Reason
-		}
-	}
-	gv := r.Version
-	if r.Group != "" {
-		gv = r.Group + "/" + r.Version
-	}
-	for _, d := range info.DiscoveryFailures {
-		if d.GroupVersion == gv {
-			return "discovery failed: " + d.Error
-		}
-	}
-	return ""
-}
-
-func resourceName(r snapshot.Resource) string {
+// ResourceName renders a resource as kubectl does: "pods", "deployments.apps";
+// a snapshot.FileKind entry renders as its bare path.
+//
+// Deprecated: use snapshot.Resource.Name, which renders a FileKind entry as
+// "file PATH".
+func ResourceName(r snapshot.Resource) string {
 	if r.Group == "" {
 		return r.Resource
 	}
 	return r.Resource + "." + r.Group
 }
-
-// ResourceName renders a resource as kubectl does: "pods", "deployments.apps".
-func ResourceName(r snapshot.Resource) string { return resourceName(r) }
 
 // resolveParams parses every declared parameter of cs, applying overrides.
 // Unknown keys are an error so a typo does not silently keep a default.

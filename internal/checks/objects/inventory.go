@@ -10,7 +10,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -20,10 +19,10 @@ import (
 // would cost more than the checks.
 func eachObject(snap *snapshot.Snapshot, fn func(r snapshot.Resource, name string, m *metav1.ObjectMeta)) {
 	visit := func(r snapshot.Resource, n int, meta func(int) *metav1.ObjectMeta) {
-		if skipped(snap, r) {
+		if _, skipped := snap.Info.SkipReason(r); skipped {
 			return
 		}
-		name := resName(r)
+		name := r.Name()
 		for i := range n {
 			fn(r, name, meta(i))
 		}
@@ -51,21 +50,9 @@ func metadataResources(snap *snapshot.Snapshot) []snapshot.Resource {
 	for r := range snap.Metadata {
 		rs = append(rs, r)
 	}
-	slices.SortFunc(rs, func(a, b snapshot.Resource) int { return strings.Compare(resName(a), resName(b)) })
+	slices.SortFunc(rs, func(a, b snapshot.Resource) int { return strings.Compare(a.Name(), b.Name()) })
 	return rs
 }
-
-func skipped(snap *snapshot.Snapshot, r snapshot.Resource) bool {
-	for _, s := range snap.Info.Skipped {
-		if s.Resource.Group == r.Group && s.Resource.Resource == r.Resource {
-			return true
-		}
-	}
-	return false
-}
-
-// resName is the kubectl name of a resource: "pods", "networkpolicies.networking.k8s.io".
-func resName(r snapshot.Resource) string { return check.ResourceName(r) }
 
 // counts holds object counts per resource, cluster-wide and per namespace.
 type counts struct {
@@ -83,9 +70,9 @@ func count(snap *snapshot.Snapshot, read []snapshot.Resource) counts {
 		read = append(read, r)
 	}
 	for _, r := range read {
-		if !skipped(snap, r) {
-			c.total[resName(r)] += 0
-			c.res[resName(r)] = r
+		if _, skipped := snap.Info.SkipReason(r); !skipped {
+			c.total[r.Name()] += 0
+			c.res[r.Name()] = r
 		}
 	}
 	eachObject(snap, func(r snapshot.Resource, k string, m *metav1.ObjectMeta) {

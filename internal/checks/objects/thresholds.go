@@ -116,13 +116,13 @@ func runThresholds(p *check.Pass) error {
 	// Cluster-wide.
 	report(nodes, p.Int("nodes"), nil, "Nodes in the cluster", "SIG Scalability: 5,000 nodes")
 	scaleNote := fmt.Sprintf("SIG Scalability, scaled by max(%d nodes / %d, %.2f) = %.3f", nodes, p.Int("nodes"), p.Float("min-scale"), scale)
-	if n, ok := c.total[resName(snapshot.Namespaces)]; ok {
+	if n, ok := c.total[snapshot.Namespaces.Name()]; ok {
 		report(n, scaled(p.Int("namespaces")), nil, "Namespaces in the cluster", scaleNote)
 	}
-	if n, ok := c.total[resName(snapshot.Services)]; ok {
+	if n, ok := c.total[snapshot.Services.Name()]; ok {
 		report(n, scaled(p.Int("services")), nil, "Services in the cluster", scaleNote)
 	}
-	if n, ok := c.total[resName(snapshot.Pods)]; ok && nodes > 0 {
+	if n, ok := c.total[snapshot.Pods.Name()]; ok && nodes > 0 {
 		sum := 0
 		for _, node := range snap.Nodes {
 			sum += podLimit(p, node)
@@ -135,7 +135,7 @@ func runThresholds(p *check.Pass) error {
 	// Per node: pods the node runs (scheduled and not finished). One finding
 	// for all nodes over their threshold: on a big cluster they come in
 	// hundreds, and they share a cause.
-	if _, ok := c.total[resName(snapshot.Pods)]; ok {
+	if _, ok := c.total[snapshot.Pods.Name()]; ok {
 		onNode := map[string]int{}
 		for _, pod := range snap.Pods {
 			if pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
@@ -197,7 +197,7 @@ func runThresholds(p *check.Pass) error {
 		{snapshot.Secrets, "secrets-per-namespace", "premortem high-water mark"},
 	}
 	for _, k := range perNS {
-		byNS := c.perNS[resName(k.res)]
+		byNS := c.perNS[k.res.Name()]
 		for _, ns := range sortedKeys(byNS) {
 			report(byNS[ns], p.Int(k.param), []check.Object{{Kind: "Namespace", Name: ns}},
 				fmt.Sprintf("%s in namespace %s", k.res.Kind+"s", ns), k.basis+", parameter "+k.param)

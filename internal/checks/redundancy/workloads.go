@@ -82,7 +82,8 @@ func podReady(p *corev1.Pod) bool {
 func attachPods(snap *snapshot.Snapshot, ws []*workload) {
 	rsOwner := map[[2]string]string{} // namespace/replicaset -> deployment
 	haveRS := false
-	if list, ok := snap.Metadata[snapshot.ReplicaSets]; ok && !skippedRS(snap) {
+	_, rsSkipped := snap.Info.SkipReason(snapshot.ReplicaSets)
+	if list, ok := snap.Metadata[snapshot.ReplicaSets]; ok && !rsSkipped {
 		haveRS = true
 		for _, rs := range list {
 			if !inNamespaces(ws, rs.Namespace) {
@@ -160,15 +161,6 @@ func Typha(d *appsv1.Deployment) bool { return typha(d.Name, d.Labels, d.Spec.Te
 func typha(name string, labels, templateLabels map[string]string) bool {
 	return labels["k8s-app"] == "calico-typha" || templateLabels["k8s-app"] == "calico-typha" ||
 		strings.Contains(name, "typha")
-}
-
-func skippedRS(snap *snapshot.Snapshot) bool {
-	for _, s := range snap.Info.Skipped {
-		if s.Resource.Group == snapshot.ReplicaSets.Group && s.Resource.Resource == snapshot.ReplicaSets.Resource {
-			return true
-		}
-	}
-	return false
 }
 
 func inNamespaces(ws []*workload, ns string) bool {
