@@ -7,7 +7,26 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/premortem/premortem/internal/output"
 )
+
+// Formats lists the formats Write accepts.
+var Formats = output.Formats{"table", "json", "html"}
+
+// Write renders r as "table" (terminal tables), "json" or "html" (one
+// self-contained page).
+func Write(w io.Writer, format string, r *Report) error {
+	switch format {
+	case "json":
+		return output.JSON(w, r)
+	case "html":
+		return WriteHTML(w, r)
+	case "table", "":
+		return WriteText(w, r)
+	}
+	return Formats.Check(format)
+}
 
 // WriteText writes the load report as terminal tables.
 func WriteText(w io.Writer, r *Report) error {

@@ -1,11 +1,12 @@
 package preflight
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/premortem/premortem/internal/output"
 )
 
 // Report is the result of one preflight. Its JSON form is the documented
@@ -45,11 +46,18 @@ func (r *Report) finish() {
 	}
 }
 
-// WriteJSON writes the report as indented JSON.
-func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+// Formats lists the formats Write accepts.
+var Formats = output.Formats{"table", "json"}
+
+// Write renders r as "table" (for people) or "json".
+func Write(w io.Writer, format string, r *Report) error {
+	switch format {
+	case "json":
+		return output.JSON(w, r)
+	case "table", "":
+		return WriteTable(w, r)
+	}
+	return Formats.Check(format)
 }
 
 // WriteTable writes the report for people: the deletions first, most

@@ -51,7 +51,7 @@ func TestReportGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Check(t, "testdata/report.table.golden", table.Bytes())
-	if err := WriteJSON(&js, r); err != nil {
+	if err := Write(&js, "json", r); err != nil {
 		t.Fatal(err)
 	}
 	golden.Check(t, "testdata/report.json.golden", js.Bytes())

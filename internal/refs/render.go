@@ -1,14 +1,17 @@
 package refs
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/output"
 )
+
+// Formats lists the formats Write accepts.
+var Formats = output.Formats{"table", "json"}
 
 // Write renders r as "table" or "json". Secret values never appear: a
 // reference in a Secret carries no context, only its key (and, for a
@@ -16,13 +19,11 @@ import (
 func Write(w io.Writer, format string, r *Result) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return output.JSON(w, r)
 	case "table", "":
 		return writeTable(w, r)
 	}
-	return fmt.Errorf("unknown output format %q (want table or json)", format)
+	return Formats.Check(format)
 }
 
 func writeTable(w io.Writer, r *Result) error {

@@ -1,13 +1,13 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -80,19 +80,14 @@ func WriteCatalog(w io.Writer, format string, cs []*check.Check) error {
 		for _, c := range cs {
 			es = append(es, entry(c))
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(es); err != nil {
-			return fmt.Errorf("write catalog: %w", err)
-		}
-		return nil
+		return output.JSON(w, es)
 	case "markdown", "md":
 		var b strings.Builder
 		catalogTable(&b, cs)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+	return Formats.Check(format)
 }
 
 func catalogTable(b *strings.Builder, cs []*check.Check) {

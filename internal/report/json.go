@@ -1,11 +1,10 @@
 package report
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -66,10 +65,5 @@ func NewOutput(r *check.Result) Output {
 }
 
 func writeJSON(w io.Writer, r *check.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(NewOutput(r)); err != nil {
-		return fmt.Errorf("write json: %w", err)
-	}
-	return nil
+	return output.JSON(w, NewOutput(r))
 }

@@ -9,11 +9,12 @@ import (
 	"strings"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
-// Formats lists the formats Write accepts.
-var Formats = []string{"table", "json", "markdown"}
+// Formats lists the formats Write accepts ("md" is accepted for markdown).
+var Formats = output.Formats{"table", "json", "markdown"}
 
 // Write renders r in format: table, json or markdown.
 func Write(w io.Writer, format string, r *check.Result) error {
@@ -28,7 +29,7 @@ func Write(w io.Writer, format string, r *check.Result) error {
 	case "markdown", "md":
 		return writeMarkdown(w, r)
 	}
-	return fmt.Errorf("report: unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+	return Formats.Check(format)
 }
 
 // Summary is the one-line verdict the table and markdown end with. An

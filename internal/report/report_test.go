@@ -131,7 +131,7 @@ func TestJSONSchemaStable(t *testing.T) {
 }
 
 func TestWriteUnknownFormat(t *testing.T) {
-	if err := Write(&bytes.Buffer{}, "yaml", results["clean"]); err == nil || !strings.Contains(err.Error(), "unknown format") {
+	if err := Write(&bytes.Buffer{}, "yaml", results["clean"]); err == nil || !strings.Contains(err.Error(), `unknown output format "yaml"`) {
 		t.Errorf("err = %v", err)
 	}
 }

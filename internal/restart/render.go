@@ -1,26 +1,28 @@
 package restart
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/premortem/premortem/internal/output"
 )
+
+// Formats lists the formats WritePlan accepts.
+var Formats = output.Formats{"table", "json"}
 
 // WritePlan renders p as "table" (for people) or "json" (the documented
 // schema, see docs/restart.md).
 func WritePlan(w io.Writer, format string, p *Plan) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return output.JSON(w, p)
 	case "table", "":
 		return writeTable(w, p)
 	}
-	return fmt.Errorf("unknown output format %q (want table or json)", format)
+	return Formats.Check(format)
 }
 
 func writeTable(out io.Writer, p *Plan) error {

@@ -1,0 +1,42 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestFormats(t *testing.T) {
+	for _, tc := range []struct {
+		formats Formats
+		want    string
+	}{
+		{Formats{"table"}, "table"},
+		{Formats{"table", "json"}, "table or json"},
+		{Formats{"table", "json", "html"}, "table, json or html"},
+	} {
+		if got := tc.formats.String(); got != tc.want {
+			t.Errorf("%v.String() = %q, want %q", []string(tc.formats), got, tc.want)
+		}
+		if err := tc.formats.Check(tc.formats.Default()); err != nil {
+			t.Errorf("Check(default) = %v", err)
+		}
+		err := tc.formats.Check("yaml")
+		if err == nil || !strings.Contains(err.Error(), `"yaml"`) || !strings.Contains(err.Error(), "want "+tc.want) {
+			t.Errorf("Check(yaml) = %v", err)
+		}
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "{\n  \"a\": 1\n}\n"; got != want {
+		t.Errorf("JSON = %q, want %q", got, want)
+	}
+	if err := JSON(&b, func() {}); err == nil {
+		t.Error("JSON of a func: want an error")
+	}
+}
