@@ -41,7 +41,8 @@ type Finding struct {
 	Objects []Object `json:"objects"`
 	// Evidence holds the numbers and fields that triggered the finding.
 	Evidence map[string]any `json:"evidence"`
-	// Incidents are the incidents (files under shared/incidents) this resembles, e.g. "004".
+	// Incidents are the IDs of the public incidents this resembles, e.g.
+	// "004": see internal/incident and docs/incidents.md.
 	Incidents   []string `json:"incidents"`
 	Remediation string   `json:"remediation"`
 }
@@ -102,7 +103,8 @@ type Check struct {
 	// Severity is the default: the highest severity the check reports unless
 	// its Doc says when it escalates.
 	Severity Severity
-	// Incidents are the incidents the check comes from ("001", "004").
+	// Incidents are the IDs of the incidents the check comes from ("001",
+	// "004"); each must be in the table of internal/incident.
 	Incidents []string
 	// Reads are the kinds the check cannot run without: if one was not read
 	// (snapshot Info.Skipped), the check is not run and the scan is incomplete.

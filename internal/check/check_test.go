@@ -150,9 +150,11 @@ func TestValidate(t *testing.T) {
 		t.Errorf("valid check rejected: %v", err)
 	}
 	bad := &Check{ID: "Bad_ID", Params: []Param{{Name: "n", Type: Int, Default: "x"}}}
-	err := Validate([]*Check{bad, good, good})
+	unknown := fake("unknown-incident", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
+	unknown.Incidents = []string{"001", "404"}
+	err := Validate([]*Check{bad, good, good, unknown})
 	for _, want := range []string{"not kebab-case", "no title", "no incidents", "no reads", "no doc", "no remediation",
-		"no run function", `parameter "n" has no doc`, `parameter "n" default`, "duplicate ID"} {
+		"no run function", `parameter "n" has no doc`, `parameter "n" default`, "duplicate ID", `"unknown-incident": unknown incident "404"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v does not mention %q", err, want)
 		}

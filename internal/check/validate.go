@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/premortem/premortem/internal/incident"
 )
 
 var kebab = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -36,6 +38,11 @@ func Validate(cs []*Check) error {
 		}
 		if len(c.Incidents) == 0 {
 			bad("no incidents")
+		}
+		for _, id := range c.Incidents {
+			if _, ok := incident.Lookup(id); !ok {
+				bad("unknown incident %q (not in internal/incident)", id)
+			}
 		}
 		if len(c.Reads) == 0 {
 			bad("no reads")

@@ -2,7 +2,7 @@
 // and docs list them. The checks themselves live in one package per area.
 package checks
 
-//go:generate go run ./gendocs -o ../../docs/reference/checks.md
+//go:generate go run ./gendocs -docs ../../docs
 
 import (
 	"fmt"

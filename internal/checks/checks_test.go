@@ -1,9 +1,7 @@
 package checks
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/checks/checktest"
-	"github.com/premortem/premortem/internal/report"
 )
 
 // The IDs are a contract with users (--only, --skip, params) and the scan
@@ -109,21 +106,6 @@ func TestCatalogFixtures(t *testing.T) {
 				t.Errorf("check %s needs a fires*.yaml and a quiet*.yaml fixture in %s (have %d, %d)", c.ID, dir, fires, quiet)
 			}
 		})
-	}
-}
-
-func TestReferenceDocsUpToDate(t *testing.T) {
-	const path = "../../docs/reference/checks.md"
-	var want bytes.Buffer
-	if err := report.WriteReference(&want, All()); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v; generate it with: go generate ./internal/checks", err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("docs/reference/checks.md is stale; regenerate it with: go generate ./internal/checks")
 	}
 }
 

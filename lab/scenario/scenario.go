@@ -1,5 +1,5 @@
 // Package scenario recreates in a lab the latent condition that preceded each
-// of the five incidents premortem exists for (shared/incidents). A scenario
+// of the five incidents premortem exists for (internal/incident). A scenario
 // is a manifest (manifests/, templated) plus the little Go that manifests
 // cannot say: many objects, object status, a deletion at the right moment.
 //
@@ -32,7 +32,7 @@ var manifests embed.FS
 type Scenario struct {
 	// Name is stable: "004-apiservice-down".
 	Name string
-	// Incident is the file prefix in shared/incidents: "004".
+	// Incident is the ID of the incident in internal/incident: "004".
 	Incident string
 	// Summary says what the scenario leaves in the cluster.
 	Summary string
