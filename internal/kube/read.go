@@ -45,6 +45,8 @@ type Reader struct {
 	// Progress, when set, is called after every page (from several
 	// goroutines, never at once).
 	Progress func(Progress)
+	// Log receives warnings (a LIST chain started again); nil discards.
+	Log *slog.Logger
 	// Visit, when set, receives the objects of every requested kind that is
 	// Visitable, whole and untrimmed, page by page, instead of the snapshot
 	// keeping them: `premortem refs` searches Secret data this way without
@@ -290,49 +292,22 @@ func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVers
 	return served, failed, nil
 }
 
-// listKind runs one paginated LIST chain for a kind, handing each trimmed
+// listKind runs one LIST chain for a kind (see List), handing each trimmed
 // page to emit (first is true for a chain's first page), and returns how
-// many requests it took. If the continue token expires (410 Gone: etcd
-// compacted past the list's resourceVersion) drop is called and the kind is
-// listed again once from a fresh resourceVersion.
+// many requests it took. If the chain starts again (its continue token
+// expired) drop is called first.
 func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns string, emit func(p page, first bool), drop func()) (int, bool, error) {
-	limit := r.PageSize
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
 	in := interner{}
-	requests := 0
-	restarted := false
-	for {
-		opts := firstPage(limit)
-		pages := 0
-		var err error
-		for {
-			var p page
-			var cont string
-			requests++
-			p, cont, err = spec.list(ctx, c, ns, opts, in)
+	st, err := List(ctx, ListOptions{PageSize: r.PageSize, Log: r.Log}, spec.res.Name(),
+		func(ctx context.Context, opts metav1.ListOptions) (string, int, error) {
+			p, cont, err := spec.list(ctx, c, ns, opts, in)
 			if err != nil {
-				break
+				return "", 0, err
 			}
-			emit(p, pages == 0)
-			pages++
-			if cont == "" {
-				return requests, restarted, nil
-			}
-			// Continue pages carry only the token: the server forbids
-			// resourceVersion with continue.
-			opts = metav1.ListOptions{Limit: limit, Continue: cont}
-		}
-		if opts.Continue != "" && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) && !restarted {
-			slog.Warn("continue token expired; listing the kind again from a fresh resourceVersion",
-				"resource", resourceString(spec.res), "pagesDropped", pages)
-			restarted = true
-			drop()
-			continue
-		}
-		return requests, restarted, err
-	}
+			emit(p, opts.Continue == "")
+			return cont, p.n, nil
+		}, drop)
+	return st.Requests, st.Restarted, err
 }
 
 // FirstPageResourceVersion is the resourceVersion of every kind's first
@@ -345,11 +320,6 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 // continue pages are served from cache snapshots too); older servers answer
 // it from the cache unpaginated, exactly as they would "0".
 const FirstPageResourceVersion = "1"
-
-// firstPage returns the options of a kind's first page.
-func firstPage(limit int64) metav1.ListOptions {
-	return metav1.ListOptions{Limit: limit, ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
-}
 
 func skipReason(err error) string {
 	switch {
@@ -381,13 +351,6 @@ func resourceLess(a, b snapshot.Resource) bool {
 		return a.Resource < b.Resource
 	}
 	return a.Version < b.Version
-}
-
-func resourceString(r snapshot.Resource) string {
-	if r.Group == "" {
-		return r.Resource
-	}
-	return r.Resource + "." + r.Group
 }
 
 func btoi(b bool) int {

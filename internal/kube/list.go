@@ -1,0 +1,167 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Bounds of a LIST chain.
+const (
+	// DefaultMaxPages ends a chain that goes on longer than any real kind
+	// needs (10 million objects in pages of 500): a server handing out new
+	// continue tokens forever must not keep premortem reading.
+	DefaultMaxPages = 20000
+	// DefaultPageTimeout bounds one page, client-go's retries of a 429
+	// (Retry-After) included.
+	DefaultPageTimeout = 2 * time.Minute
+)
+
+// ErrChainBroken says a LIST chain was abandoned and its kind not read: the
+// server repeated a continue token, or the chain outgrew MaxPages.
+var ErrChainBroken = errors.New("LIST chain abandoned")
+
+// ListOptions say how a LIST chain is requested. List alone turns them into
+// the metav1.ListOptions of each page: no other code in premortem builds
+// those for a LIST.
+type ListOptions struct {
+	PageSize      int64 // objects per page; default DefaultPageSize
+	LabelSelector string
+	FieldSelector string
+	// MaxPages bounds the chain; default DefaultMaxPages.
+	MaxPages int
+	// PageTimeout bounds each page; default DefaultPageTimeout.
+	PageTimeout time.Duration
+	// Log receives the restart of a chain; nil discards.
+	Log *slog.Logger
+}
+
+// PageFunc requests one page with opts, hands its objects on, and returns
+// the page's continue token ("" on the last page) and its object count.
+type PageFunc func(ctx context.Context, opts metav1.ListOptions) (cont string, n int, err error)
+
+// ListStats is what a chain cost.
+type ListStats struct {
+	Requests  int   // LIST requests sent (the failing one included)
+	Items     int64 // objects received, a restarted chain's included
+	Restarted bool  // the continue token expired and the chain began again
+}
+
+// List reads one kind as a chain of pages. The first page is served from
+// the API server's watch cache (FirstPageResourceVersion, NotOlderThan)
+// with the page size as its limit; later pages carry only the continue
+// token, the limit and the selectors (the server refuses a resourceVersion
+// beside a continue token). When a continue token expires (410: etcd
+// compacted past the list's revision) restart is called, so the caller
+// drops what it holds of the kind, and the chain begins again once from a
+// fresh first page; a second expiry is returned. A repeated continue token
+// or a chain longer than MaxPages ends in ErrChainBroken. ctx is checked
+// between pages.
+//
+// A 429 with Retry-After is retried by client-go's REST client itself
+// after the delay the server asks for, up to its limit of 10 retries per
+// request, within PageTimeout; the page then fails with the 429.
+//
+// what names the kind in the log. restart may be nil when page keeps
+// nothing.
+func List(ctx context.Context, o ListOptions, what string, page PageFunc, restart func()) (ListStats, error) {
+	limit := o.PageSize
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	maxPages := o.MaxPages
+	if maxPages <= 0 {
+		maxPages = DefaultMaxPages
+	}
+	timeout := o.PageTimeout
+	if timeout <= 0 {
+		timeout = DefaultPageTimeout
+	}
+	var st ListStats
+	for {
+		pages, err := o.chain(ctx, limit, maxPages, timeout, page, &st)
+		if err == nil {
+			return st, nil
+		}
+		if !pages.expired || st.Restarted {
+			return st, err
+		}
+		logger(o.Log).Warn("continue token expired; listing the kind again from a fresh resourceVersion",
+			"resource", what, "pagesDropped", pages.n)
+		st.Restarted = true
+		if restart != nil {
+			restart()
+		}
+	}
+}
+
+// chainEnd says how far a chain got: pages read, and whether it ended on
+// an expired continue token.
+type chainEnd struct {
+	n       int
+	expired bool
+}
+
+func (o ListOptions) chain(ctx context.Context, limit int64, maxPages int, timeout time.Duration, page PageFunc, st *ListStats) (chainEnd, error) {
+	opts := metav1.ListOptions{Limit: limit, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
+		ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
+	seen := map[string]bool{}
+	for pages := 0; ; pages++ {
+		if err := ctx.Err(); err != nil {
+			return chainEnd{n: pages}, err
+		}
+		if pages == maxPages {
+			return chainEnd{n: pages}, fmt.Errorf("%w: more than %d pages of %d", ErrChainBroken, maxPages, limit)
+		}
+		st.Requests++
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		cont, n, err := page(pctx, opts)
+		cancel()
+		if err != nil {
+			expired := opts.Continue != "" && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err))
+			return chainEnd{n: pages, expired: expired}, err
+		}
+		st.Items += int64(n)
+		if cont == "" {
+			return chainEnd{n: pages + 1}, nil
+		}
+		if seen[cont] {
+			return chainEnd{n: pages + 1}, fmt.Errorf("%w: the server repeated a continue token after %d pages", ErrChainBroken, pages+1)
+		}
+		seen[cont] = true
+		opts = metav1.ListOptions{Limit: limit, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, Continue: cont}
+	}
+}
+
+// Typed is the PageFunc of a typed client's List (or the metadata
+// client's): each page's objects go to each, then nothing keeps them.
+//
+//	kube.Typed(client.CoreV1().Secrets(ns).List, func(l *corev1.SecretList) []corev1.Secret { return l.Items }, fn)
+func Typed[T any, L metav1.ListInterface](list func(context.Context, metav1.ListOptions) (L, error), items func(L) []T, each func([]T)) PageFunc {
+	return func(ctx context.Context, opts metav1.ListOptions) (string, int, error) {
+		l, err := list(ctx, opts)
+		if err != nil {
+			return "", 0, err
+		}
+		objs := items(l)
+		each(objs)
+		return l.GetContinue(), len(objs), nil
+	}
+}
+
+// MetadataItems returns a metadata-only list's objects, for Typed.
+func MetadataItems(l *metav1.PartialObjectMetadataList) []metav1.PartialObjectMetadata {
+	return l.Items
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}

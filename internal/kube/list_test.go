@@ -1,0 +1,180 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+)
+
+// pager serves items 0..total-1 in pages of opts.Limit, fails as told and
+// records every request's options.
+type pager struct {
+	total int
+	fail  func(call int, opts metav1.ListOptions) error
+	// cont, when set, replaces the continue token of a page.
+	cont  func(call int, next string) string
+	calls []metav1.ListOptions
+	got   []int
+}
+
+func (p *pager) page(_ context.Context, opts metav1.ListOptions) (string, int, error) {
+	p.calls = append(p.calls, opts)
+	if p.fail != nil {
+		if err := p.fail(len(p.calls), opts); err != nil {
+			return "", 0, err
+		}
+	}
+	start := 0
+	if opts.Continue != "" {
+		fmt.Sscanf(opts.Continue, "from-%d", &start)
+	}
+	end := min(start+int(opts.Limit), p.total)
+	for i := start; i < end; i++ {
+		p.got = append(p.got, i)
+	}
+	next := ""
+	if end < p.total {
+		next = fmt.Sprintf("from-%d", end)
+	}
+	if p.cont != nil {
+		next = p.cont(len(p.calls), next)
+	}
+	return next, end - start, nil
+}
+
+func TestList(t *testing.T) {
+	gone := apierrors.NewResourceExpired("The provided continue parameter is too old")
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("RBAC: no"))
+	tests := []struct {
+		name         string
+		opts         ListOptions
+		fail         func(call int, opts metav1.ListOptions) error
+		cont         func(call int, next string) string
+		wantRequests int
+		wantRestart  bool
+		wantErr      error // errors.Is; nil: 0..24 read once
+	}{
+		{name: "three pages", wantRequests: 3},
+		{name: "selectors on every page", opts: ListOptions{LabelSelector: "owner=helm", FieldSelector: "type=x"}, wantRequests: 3},
+		{name: "expired continue token restarts once", fail: func(call int, _ metav1.ListOptions) error {
+			if call == 2 {
+				return gone
+			}
+			return nil
+		}, wantRequests: 5, wantRestart: true},
+		{name: "expired twice gives up", fail: func(_ int, o metav1.ListOptions) error {
+			if o.Continue != "" {
+				return gone
+			}
+			return nil
+		}, wantRequests: 4, wantRestart: true, wantErr: gone},
+		{name: "expired on a first page is not a restart", fail: func(int, metav1.ListOptions) error { return gone },
+			wantRequests: 1, wantErr: gone},
+		{name: "forbidden", fail: func(int, metav1.ListOptions) error { return forbidden }, wantRequests: 1, wantErr: forbidden},
+		{name: "repeated continue token", cont: func(int, string) string { return "same" }, wantRequests: 2, wantErr: ErrChainBroken},
+		{name: "endless chain", opts: ListOptions{MaxPages: 2}, wantRequests: 2, wantErr: ErrChainBroken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &pager{total: 25, fail: tt.fail, cont: tt.cont}
+			o := tt.opts
+			o.PageSize = 10
+			restarts := 0
+			st, err := List(context.Background(), o, "pods", p.page, func() { restarts++; p.got = nil })
+			if st.Requests != tt.wantRequests || st.Restarted != tt.wantRestart || st.Requests != len(p.calls) || restarts != btoi(tt.wantRestart) {
+				t.Errorf("requests %d (calls %d), restarted %v (%d calls); want %d, %v", st.Requests, len(p.calls), st.Restarted, restarts, tt.wantRequests, tt.wantRestart)
+			}
+			for i, c := range p.calls {
+				first := c.Continue == ""
+				if first && (c.ResourceVersion != FirstPageResourceVersion || c.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan) {
+					t.Errorf("call %d: first page %+v not from the watch cache", i, c)
+				}
+				if !first && (c.ResourceVersion != "" || c.ResourceVersionMatch != "") {
+					t.Errorf("call %d: continue page %+v carries a resourceVersion", i, c)
+				}
+				if c.Limit != 10 || c.LabelSelector != o.LabelSelector || c.FieldSelector != o.FieldSelector {
+					t.Errorf("call %d: %+v lost the limit or the selectors of %+v", i, c, o)
+				}
+			}
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.got) != 25 || p.got[0] != 0 || p.got[24] != 24 {
+				t.Errorf("items %v: want 0..24 once", p.got)
+			}
+		})
+	}
+}
+
+// A cancelled context ends the chain between pages.
+func TestListStopsBetweenPages(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &pager{total: 25, fail: func(call int, _ metav1.ListOptions) error {
+		if call == 2 {
+			cancel()
+		}
+		return nil
+	}}
+	st, err := List(ctx, ListOptions{PageSize: 10}, "pods", p.page, nil)
+	if !errors.Is(err, context.Canceled) || st.Requests != 2 {
+		t.Errorf("requests %d, err %v; want 2 and context.Canceled", st.Requests, err)
+	}
+}
+
+// The page size defaults to DefaultPageSize.
+func TestListDefaultPageSize(t *testing.T) {
+	p := &pager{total: 3}
+	if _, err := List(context.Background(), ListOptions{}, "pods", p.page, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.calls) != 1 || p.calls[0].Limit != DefaultPageSize {
+		t.Errorf("calls %+v, want one with limit %d", p.calls, DefaultPageSize)
+	}
+}
+
+// A server that answers every request with 429 and Retry-After is retried
+// by client-go a bounded number of times (10), with the options of the
+// page, and the chain then fails with the 429.
+func TestListTooManyRequestsIsBounded(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if q := r.URL.Query(); q.Get("resourceVersion") != FirstPageResourceVersion || q.Get("limit") != "5" || q.Get("labelSelector") != "owner=helm" {
+			t.Errorf("request lost its options: %s", r.URL)
+		}
+		w.Header().Set("Retry-After", "0")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"TooManyRequests","code":429}`))
+	}))
+	defer srv.Close()
+	md, err := metadata.NewForConfig(Configure(&rest.Config{Host: srv.URL}, ClientOptions{UserAgent: "premortem/test"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := md.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace("ns")
+	st, err := List(context.Background(), ListOptions{PageSize: 5, LabelSelector: "owner=helm"}, "secrets",
+		Typed(secrets.List, MetadataItems, func([]metav1.PartialObjectMetadata) { t.Error("a page from a 429") }), nil)
+	if !apierrors.IsTooManyRequests(err) {
+		t.Fatalf("err %v, want 429", err)
+	}
+	if calls.Load() != 11 || st.Requests != 1 {
+		t.Errorf("server saw %d requests, List sent %d; want 11 (one and 10 retries) and 1", calls.Load(), st.Requests)
+	}
+}
