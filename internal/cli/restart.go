@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -184,7 +185,7 @@ func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
 		return withExit(ExitError, err)
 	}
 	fmt.Fprintf(progress, "\nApplying run %s.\n", runID)
-	exec := &restart.Executor{Client: client, Timeout: o.timeout, Progress: progress}
+	exec := &restart.Executor{Client: client, Timeout: o.timeout, Progress: progress, Log: slog.Default()}
 	res, execErr := exec.Execute(ctx, plan)
 	summarize(progress, res)
 	if execErr != nil {

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // Executor runs a plan against a cluster.
@@ -30,6 +32,15 @@ type Executor struct {
 	Progress io.Writer
 	// Now stamps restartedAt; time.Now when nil.
 	Now func() time.Time
+	// Log receives conflicts, patches and watch errors; nil discards them.
+	Log *slog.Logger
+}
+
+func (e *Executor) log() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
 }
 
 // Outcome is what happened to one step.
@@ -240,13 +251,13 @@ func (e *Executor) restart(ctx context.Context, runID string, s *Step) (object, 
 		}
 		patched, err := kc.patch(ctx, s.Namespace, s.Name, patch)
 		if apierrors.IsConflict(err) && attempt < 5 {
-			slog.Info("conflict, looking again", "workload", s.ID)
+			e.log().Info("conflict, looking again", "workload", s.ID)
 			continue
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("patch %s: %w", s.ID, err)
 		}
-		slog.Info("patched", "workload", s.ID, "generation", patched.meta().GetGeneration())
+		e.log().Info("patched", "workload", s.ID, "generation", patched.meta().GetGeneration())
 		return patched, true, nil
 	}
 }
@@ -284,7 +295,7 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 		if err != nil {
 			return nil, waitError(ctx, ref, what, obj, err)
 		}
-		last, done, err := follow(ctx, w, obj)
+		last, done, err := e.follow(ctx, w, obj)
 		w.Stop()
 		if done || err != nil {
 			if err != nil {
@@ -307,7 +318,7 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 
 // follow reads watch events until the rollout completes, fails, or the
 // watch ends; it returns the last object seen.
-func follow(ctx context.Context, w watch.Interface, last object) (object, bool, error) {
+func (e *Executor) follow(ctx context.Context, w watch.Interface, last object) (object, bool, error) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -331,7 +342,7 @@ func follow(ctx context.Context, w watch.Interface, last object) (object, bool, 
 			case watch.Deleted:
 				return last, false, errors.New("deleted while waiting for it")
 			case watch.Error:
-				slog.Info("watch error, restarting the watch", "err", apierrors.FromObject(ev.Object))
+				e.log().Info("watch error, restarting the watch", "err", apierrors.FromObject(ev.Object))
 				return last, false, nil
 			}
 		}
@@ -355,19 +366,25 @@ func waitError(ctx context.Context, ref Ref, what string, last object, err error
 // object is a Deployment, StatefulSet or DaemonSet as the executor sees it.
 type object interface {
 	meta() metav1.Object
-	progress() Progress
+	progress() workload.Progress
 }
 
 type deploymentObject struct{ *appsv1.Deployment }
 type statefulSetObject struct{ *appsv1.StatefulSet }
 type daemonSetObject struct{ *appsv1.DaemonSet }
 
-func (o deploymentObject) meta() metav1.Object  { return o.Deployment }
-func (o deploymentObject) progress() Progress   { return DeploymentProgress(o.Deployment) }
+func (o deploymentObject) meta() metav1.Object { return o.Deployment }
+func (o deploymentObject) progress() workload.Progress {
+	return workload.DeploymentProgress(o.Deployment)
+}
 func (o statefulSetObject) meta() metav1.Object { return o.StatefulSet }
-func (o statefulSetObject) progress() Progress  { return StatefulSetProgress(o.StatefulSet) }
-func (o daemonSetObject) meta() metav1.Object   { return o.DaemonSet }
-func (o daemonSetObject) progress() Progress    { return DaemonSetProgress(o.DaemonSet) }
+func (o statefulSetObject) progress() workload.Progress {
+	return workload.StatefulSetProgress(o.StatefulSet)
+}
+func (o daemonSetObject) meta() metav1.Object { return o.DaemonSet }
+func (o daemonSetObject) progress() workload.Progress {
+	return workload.DaemonSetProgress(o.DaemonSet)
+}
 
 func wrap(o runtime.Object) (object, bool) {
 	switch v := o.(type) {

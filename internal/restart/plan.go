@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // Annotations premortem writes, both in the one PATCH that restarts a
@@ -124,10 +125,10 @@ type Step struct {
 	// Reason explains done, wait and none actions.
 	Reason string `json:"reason,omitempty"`
 	// Critical says why the workload is critical; empty for applications.
-	Critical  []string `json:"critical,omitempty"`
-	Component string   `json:"component,omitempty"`
-	Replicas  int32    `json:"replicas"`
-	Progress  Progress `json:"progress"`
+	Critical  []string          `json:"critical,omitempty"`
+	Component string            `json:"component,omitempty"`
+	Replicas  int32             `json:"replicas"`
+	Progress  workload.Progress `json:"progress"`
 	// After are workloads that must be fully rolled out and ready before
 	// this one is patched (known server/client dependencies).
 	After    []string `json:"after,omitempty"`
@@ -158,7 +159,7 @@ func (s *Step) forcedPast(id string) bool {
 
 // candidate is a workload in scope with what the planner worked out.
 type candidate struct {
-	w     *workload
+	w     *target
 	class classification
 	step  Step
 }
@@ -187,22 +188,22 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 
 	// Every workload read, in or out of scope: dependency peers are checked
 	// even when the selection leaves them out.
-	var all []workload
+	var all []target
 	for i := range snap.Deployments {
-		all = append(all, fromDeployment(&snap.Deployments[i]))
+		all = append(all, newTarget(Deployment, workload.FromDeployment(&snap.Deployments[i])))
 	}
 	for i := range snap.StatefulSets {
-		all = append(all, fromStatefulSet(&snap.StatefulSets[i]))
+		all = append(all, newTarget(StatefulSet, workload.FromStatefulSet(&snap.StatefulSets[i])))
 	}
 	for i := range snap.DaemonSets {
-		all = append(all, fromDaemonSet(&snap.DaemonSets[i]))
+		all = append(all, newTarget(DaemonSet, workload.FromDaemonSet(&snap.DaemonSets[i])))
 	}
 
-	byComponent := map[string][]*workload{}
+	byComponent := map[string][]*target{}
 	classes := make([]classification, len(all))
 	for i := range all {
 		classes[i] = classify(&all[i])
-		if c := classes[i].component; c != "" {
+		if c := classes[i].Component.Name; c != "" {
 			byComponent[c] = append(byComponent[c], &all[i])
 		}
 	}
@@ -211,12 +212,12 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	if opts.Selector != nil && !opts.Selector.Empty() {
 		p.Selector = opts.Selector.String()
 	}
-	nodesRead := !skipped(snap.Info, snapshot.Nodes) && len(snap.Nodes) > 0
+	_, nodesSkipped := snap.Info.SkipReason(snapshot.Nodes)
+	nodesRead := !nodesSkipped && len(snap.Nodes) > 0
 	if !nodesRead {
 		p.Notes = append(p.Notes, "nodes were not read: image presence and schedulability not checked")
 	}
-	pdbsRead := !skipped(snap.Info, snapshot.PodDisruptionBudgets)
-	if !pdbsRead {
+	if _, skipped := snap.Info.SkipReason(snapshot.PodDisruptionBudgets); skipped {
 		p.Notes = append(p.Notes, "PodDisruptionBudgets were not read: the PDB gate was not checked")
 	}
 	images := newImageIndex(snap.Nodes)
@@ -230,19 +231,19 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 		if !wantKind[w.ref.Kind] || (opts.Namespace != "" && w.ref.Namespace != opts.Namespace) {
 			continue
 		}
-		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(w.meta.Labels)) {
+		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(w.Meta.Labels)) {
 			continue
 		}
 		id := w.ref.String()
 		inScope[id] = true
 		class := classes[i]
-		s := Step{Ref: w.ref, ID: id, Phase: PhaseApplication, Replicas: w.replicas, Progress: w.progress, Component: class.component}
-		if class.critical() {
-			s.Phase, s.Critical = PhaseCritical, class.reasons
+		s := Step{Ref: w.ref, ID: id, Phase: PhaseApplication, Replicas: w.Counts.Desired, Progress: w.Progress, Component: class.Component.Name}
+		if class.Critical() {
+			s.Phase, s.Critical = PhaseCritical, class.Reasons
 		}
 		for _, dep := range dependencies {
 			peer := ""
-			switch class.component {
+			switch class.Component.Name {
 			case dep.server:
 				peer = dep.client
 			case dep.client:
@@ -250,27 +251,27 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 			}
 			for _, pw := range byComponent[peer] {
 				s.After = append(s.After, pw.ref.String())
-				if !pw.progress.Complete && pw.meta.Annotations[RunAnnotation] != opts.RunID {
+				if !pw.Progress.Complete && pw.Meta.Annotations[RunAnnotation] != opts.RunID {
 					s.Gates = append(s.Gates, Gate{ID: GateDependencyReady, Message: fmt.Sprintf(
 						"%s (%s) is not fully ready (%s): restarting %s now is what took the pod network down in incident 003",
-						pw.ref, peer, pw.progress.Detail, class.component)})
+						pw.ref, peer, pw.Progress.Detail, class.Component.Name)})
 				}
 			}
 		}
-		run := w.meta.Annotations[RunAnnotation]
+		run := w.Meta.Annotations[RunAnnotation]
 		switch {
-		case run == opts.RunID && w.paused:
+		case run == opts.RunID && w.Paused:
 			s.Action, s.Reason, s.Gates = ActionDone, "restarted by this run; paused, so its pods roll when it is resumed", nil
-		case run == opts.RunID && w.progress.Complete:
+		case run == opts.RunID && w.Progress.Complete:
 			s.Action, s.Reason, s.Gates = ActionDone, "restarted by this run; rollout complete", nil
 		case run == opts.RunID:
-			s.Action, s.Reason, s.Gates = ActionWait, "restarted by this run; rollout unfinished ("+w.progress.Detail+")", nil
-		case w.replicas == 0:
+			s.Action, s.Reason, s.Gates = ActionWait, "restarted by this run; rollout unfinished ("+w.Progress.Detail+")", nil
+		case w.Counts.Desired == 0:
 			s.Action, s.Reason, s.Gates = ActionNone, "no pods to restart (0 replicas desired)", nil
-		case w.onDelete:
+		case w.OnDelete:
 			s.Action, s.Reason, s.Gates = ActionNone, "updateStrategy OnDelete: patching the template replaces no pod, and premortem never deletes pods", nil
-		case w.partition > 0:
-			s.Action, s.Reason, s.Gates = ActionNone, fmt.Sprintf("rollingUpdate.partition %d: a staged rollout is under way; finish it first", w.partition), nil
+		case w.Partition > 0:
+			s.Action, s.Reason, s.Gates = ActionNone, fmt.Sprintf("rollingUpdate.partition %d: a staged rollout is under way; finish it first", w.Partition), nil
 		default:
 			s.Gates = append(s.Gates, gates(w, class, images, nodesRead, pdbs)...)
 			s.Warnings = append(s.Warnings, warnings(w, class, images, nodesRead)...)
@@ -298,7 +299,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	// tier (servers before clients), then namespace/kind/name.
 	kindOrder := func(k Kind) int { return slices.Index(Kinds, k) }
 	slices.SortFunc(cands, func(a, b *candidate) int {
-		ac, bc := a.class.critical(), b.class.critical()
+		ac, bc := a.class.Critical(), b.class.Critical()
 		if ac != bc {
 			if ac {
 				return 1
@@ -356,28 +357,19 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	return p, nil
 }
 
-func skipped(info snapshot.Info, r snapshot.Resource) bool {
-	for _, s := range info.Skipped {
-		if s.Resource == r {
-			return true
-		}
-	}
-	return false
-}
-
 // gates returns every gate that holds w back.
-func gates(w *workload, class classification, images *imageIndex, nodesRead bool, pdbs map[string][]pdbSelector) []Gate {
+func gates(w *target, class classification, images *imageIndex, nodesRead bool, pdbs map[string][]pdbSelector) []Gate {
 	var out []Gate
-	if w.paused {
+	if w.Paused {
 		out = append(out, Gate{ID: GatePaused, Message: "spec.paused: the controller would not roll it; resume it or leave it out"})
 	}
-	if !w.progress.Complete {
-		out = append(out, Gate{ID: GateNotAvailable, Message: "not fully available before the restart (" + w.progress.Detail + "): a restart would stack on an existing failure"})
+	if !w.Progress.Complete {
+		out = append(out, Gate{ID: GateNotAvailable, Message: "not fully available before the restart (" + w.Progress.Detail + "): a restart would stack on an existing failure"})
 	}
-	if class.critical() && w.ref.Kind != DaemonSet && w.replicas == 1 {
+	if class.Critical() && w.ref.Kind != DaemonSet && w.Counts.Desired == 1 {
 		out = append(out, Gate{ID: GateSingleReplica, Message: "critical workload with 1 replica: while its only pod is replaced nothing serves, and the new pod may land on a node without its image (incident 003); run 2 or more replicas"})
 	}
-	podLabels := labels.Set(w.template.Labels)
+	podLabels := labels.Set(w.Template.Labels)
 	for _, pdb := range pdbs[w.ref.Namespace] {
 		if pdb.disruptionsAllowed == 0 && pdb.selector.Matches(podLabels) {
 			out = append(out, Gate{ID: GatePDB, Message: fmt.Sprintf("PodDisruptionBudget %s/%s allows no disruption now (%d healthy, %d desired healthy): its owner says no pod may go",
@@ -388,11 +380,11 @@ func gates(w *workload, class classification, images *imageIndex, nodesRead bool
 	// to, and its new pods replace old ones in place with the same image:
 	// its images are already on every node that matters.
 	if nodesRead && w.ref.Kind != DaemonSet {
-		cands := images.candidateNodes(w.template, false)
+		cands := images.candidateNodes(w.Template, false)
 		if cands.count() == 0 {
 			out = append(out, Gate{ID: GateNoNode, Message: "no node matches its node selector, required node affinity and tolerations (or all are cordoned): new pods would stay Pending"})
-		} else if class.critical() {
-			for _, img := range templateImages(w.template) {
+		} else if class.Critical() {
+			for _, img := range templateImages(w.Template) {
 				if a := images.lookup(cands, img); a.missing > 0 {
 					out = append(out, Gate{ID: GateImageMissing, Message: imageMessage(img, a)})
 				}
@@ -403,20 +395,20 @@ func gates(w *workload, class classification, images *imageIndex, nodesRead bool
 }
 
 // warnings are worth reading but hold nothing back.
-func warnings(w *workload, class classification, images *imageIndex, nodesRead bool) []string {
+func warnings(w *target, class classification, images *imageIndex, nodesRead bool) []string {
 	if !nodesRead || w.ref.Kind == DaemonSet {
 		return nil
 	}
-	cands := images.candidateNodes(w.template, false)
+	cands := images.candidateNodes(w.Template, false)
 	if cands.count() == 0 {
 		return nil
 	}
 	var out []string
-	for _, img := range templateImages(w.template) {
+	for _, img := range templateImages(w.Template) {
 		a := images.lookup(cands, img)
 		// For an application the rollout's own surge and readiness checks
 		// absorb a slow pull: a missing image is worth knowing, not a gate.
-		if a.missing > 0 && !class.critical() {
+		if a.missing > 0 && !class.Critical() {
 			out = append(out, imageMessage(img, a))
 		}
 		if a.unknown > 0 {

@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // Kind is a workload kind premortem restarts, lower case as in an ID.
@@ -65,138 +63,12 @@ func ParseRef(s string) (Ref, error) {
 	return Ref{Kind: k, Namespace: parts[1], Name: parts[2]}, nil
 }
 
-// workload is the kind-independent view of a Deployment, StatefulSet or
-// DaemonSet that the planner works on.
-type workload struct {
-	ref      Ref
-	meta     *metav1.ObjectMeta
-	template *corev1.PodTemplateSpec
-	// replicas is what a finished rollout must have: spec.replicas, or a
-	// DaemonSet's desiredNumberScheduled.
-	replicas int32
-	progress Progress
-	paused   bool
-	// onDelete: the update strategy replaces pods only when they are
-	// deleted, so patching the template restarts nothing (and premortem
-	// never deletes pods).
-	onDelete bool
-	// partition: a StatefulSet rolling update that stops at this ordinal.
-	partition int32
+// target is a workload in the plan: its view and its ID.
+type target struct {
+	ref Ref
+	workload.Workload
 }
 
-func fromDeployment(d *appsv1.Deployment) workload {
-	return workload{
-		ref:      Ref{Kind: Deployment, Namespace: d.Namespace, Name: d.Name},
-		meta:     &d.ObjectMeta,
-		template: &d.Spec.Template,
-		replicas: replicasOf(d.Spec.Replicas),
-		progress: DeploymentProgress(d),
-		paused:   d.Spec.Paused,
-	}
-}
-
-func fromStatefulSet(s *appsv1.StatefulSet) workload {
-	w := workload{
-		ref:      Ref{Kind: StatefulSet, Namespace: s.Namespace, Name: s.Name},
-		meta:     &s.ObjectMeta,
-		template: &s.Spec.Template,
-		replicas: replicasOf(s.Spec.Replicas),
-		progress: StatefulSetProgress(s),
-		onDelete: s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType,
-	}
-	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
-		w.partition = *ru.Partition
-	}
-	return w
-}
-
-func fromDaemonSet(d *appsv1.DaemonSet) workload {
-	return workload{
-		ref:      Ref{Kind: DaemonSet, Namespace: d.Namespace, Name: d.Name},
-		meta:     &d.ObjectMeta,
-		template: &d.Spec.Template,
-		replicas: d.Status.DesiredNumberScheduled,
-		progress: DaemonSetProgress(d),
-		onDelete: d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType,
-	}
-}
-
-// replicasOf applies the API default of 1 to a nil spec.replicas.
-func replicasOf(p *int32) int32 {
-	if p == nil {
-		return 1
-	}
-	return *p
-}
-
-// Progress is how far a workload's rollout has got: the numbers
-// `kubectl rollout status` looks at.
-type Progress struct {
-	// Complete: the controller has seen the latest spec and every pod is
-	// updated, ready and available, with no old pod left.
-	Complete bool `json:"complete"`
-	// Failed: the rollout will not finish without help (a Deployment past
-	// its progressDeadlineSeconds).
-	Failed bool `json:"failed,omitempty"`
-	// Detail is the numbers, e.g. "2/3 updated, 3/3 ready, 2/3 available".
-	Detail string `json:"detail"`
-}
-
-// DeploymentProgress reports a Deployment's rollout, as kubectl rollout
-// status does: observedGeneration caught up, updated == available == ready
-// == spec.replicas and no old replicas left.
-func DeploymentProgress(d *appsv1.Deployment) Progress {
-	want := replicasOf(d.Spec.Replicas)
-	st := d.Status
-	p := Progress{Detail: fmt.Sprintf("%d/%d updated, %d/%d ready, %d/%d available", st.UpdatedReplicas, want, st.ReadyReplicas, want, st.AvailableReplicas, want)}
-	if st.ObservedGeneration < d.Generation {
-		p.Detail = "controller has not seen the latest spec; " + p.Detail
-		return p
-	}
-	for _, c := range st.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-			p.Failed = true
-			p.Detail = "progress deadline exceeded: " + p.Detail
-			return p
-		}
-	}
-	if st.Replicas > st.UpdatedReplicas {
-		p.Detail += fmt.Sprintf(", %d old", st.Replicas-st.UpdatedReplicas)
-	}
-	p.Complete = st.UpdatedReplicas == want && st.Replicas == want && st.ReadyReplicas >= want && st.AvailableReplicas >= want
-	return p
-}
-
-// StatefulSetProgress reports a StatefulSet's rollout: observedGeneration
-// caught up, every replica updated, ready and available, and the current
-// revision equal to the update revision.
-func StatefulSetProgress(s *appsv1.StatefulSet) Progress {
-	want := replicasOf(s.Spec.Replicas)
-	st := s.Status
-	p := Progress{Detail: fmt.Sprintf("%d/%d updated, %d/%d ready, %d/%d available", st.UpdatedReplicas, want, st.ReadyReplicas, want, st.AvailableReplicas, want)}
-	if st.ObservedGeneration < s.Generation {
-		p.Detail = "controller has not seen the latest spec; " + p.Detail
-		return p
-	}
-	revisionDone := st.UpdateRevision == "" || st.CurrentRevision == st.UpdateRevision
-	if !revisionDone {
-		p.Detail += ", revision " + st.CurrentRevision + " -> " + st.UpdateRevision
-	}
-	p.Complete = revisionDone && st.UpdatedReplicas == want && st.Replicas == want && st.ReadyReplicas >= want && st.AvailableReplicas >= want
-	return p
-}
-
-// DaemonSetProgress reports a DaemonSet's rollout: observedGeneration caught
-// up and updatedNumberScheduled == numberReady == numberAvailable ==
-// desiredNumberScheduled.
-func DaemonSetProgress(d *appsv1.DaemonSet) Progress {
-	st := d.Status
-	want := st.DesiredNumberScheduled
-	p := Progress{Detail: fmt.Sprintf("%d/%d updated, %d/%d ready, %d/%d available", st.UpdatedNumberScheduled, want, st.NumberReady, want, st.NumberAvailable, want)}
-	if st.ObservedGeneration < d.Generation {
-		p.Detail = "controller has not seen the latest spec; " + p.Detail
-		return p
-	}
-	p.Complete = st.UpdatedNumberScheduled == want && st.NumberReady == want && st.NumberAvailable == want
-	return p
+func newTarget(k Kind, w workload.Workload) target {
+	return target{ref: Ref{Kind: k, Namespace: w.Meta.Namespace, Name: w.Meta.Name}, Workload: w}
 }

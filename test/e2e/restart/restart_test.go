@@ -26,6 +26,8 @@ import (
 
 	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/restart"
+	// Aliased: this test's own type is called workload.
+	rollout "github.com/premortem/premortem/internal/workload"
 	"github.com/premortem/premortem/lab"
 )
 
@@ -177,27 +179,27 @@ func waitSettled(t *testing.T, ctx context.Context) {
 	}
 }
 
-func progress(ctx context.Context, w workload) (restart.Progress, error) {
+func progress(ctx context.Context, w workload) (rollout.Progress, error) {
 	apps := cluster.Client.AppsV1()
 	switch w.kind {
 	case restart.Deployment:
 		d, err := apps.Deployments(w.ns).Get(ctx, w.name, metav1.GetOptions{})
 		if err != nil {
-			return restart.Progress{}, err
+			return rollout.Progress{}, err
 		}
-		return restart.DeploymentProgress(d), nil
+		return rollout.DeploymentProgress(d), nil
 	case restart.StatefulSet:
 		s, err := apps.StatefulSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
 		if err != nil {
-			return restart.Progress{}, err
+			return rollout.Progress{}, err
 		}
-		return restart.StatefulSetProgress(s), nil
+		return rollout.StatefulSetProgress(s), nil
 	}
 	d, err := apps.DaemonSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
 	if err != nil {
-		return restart.Progress{}, err
+		return rollout.Progress{}, err
 	}
-	return restart.DaemonSetProgress(d), nil
+	return rollout.DaemonSetProgress(d), nil
 }
 
 // object returns a workload's metadata and pod template.
