@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/premortem/premortem/internal/kube"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -78,12 +79,22 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(streams.ErrOut, "premortem: %v\n", ee.err)
+			fmt.Fprintf(streams.ErrOut, "premortem: %s\n", withHint(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(streams.ErrOut, "premortem: %v\n", err)
+	fmt.Fprintf(streams.ErrOut, "premortem: %s\n", withHint(err))
 	return ExitError
+}
+
+// withHint names the flags that fix an error the library reports without
+// them.
+func withHint(err error) string {
+	var ue *kube.UnreachableError
+	if errors.As(err, &ue) {
+		return err.Error() + "; check --kubeconfig/--context"
+	}
+	return err.Error()
 }
 
 func newRootCommand(streams Streams) *cobra.Command {

@@ -79,7 +79,7 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach %s: %s; check --kubeconfig/--context", e.Host, e.reason())
+	return fmt.Sprintf("cannot reach %s: %s", e.Host, e.reason())
 }
 
 func (e *UnreachableError) reason() string {
