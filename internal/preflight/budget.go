@@ -1,13 +1,17 @@
 package preflight
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
 
 	"helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/premortem/premortem/internal/kube"
 )
 
 // DefaultReleaseThreshold is how many other releases of the same chart in
@@ -105,11 +109,11 @@ func (c *Cluster) chartReleases(ctx context.Context, opts HelmOptions, chart str
 		return cr
 	}
 	latest := map[string]record{}
-	err = c.eachMeta(ctx, gvr, opts.Namespace, metav1.ListOptions{LabelSelector: "owner=helm"}, func(p *metav1.PartialObjectMetadata) {
+	err = c.eachMeta(ctx, gvr, opts.Namespace, "owner=helm", func(p *metav1.PartialObjectMetadata) {
 		if rec, ok := recordOf(p.ObjectMeta); ok && rec.version > latest[rec.release].version {
 			latest[rec.release] = rec
 		}
-	})
+	}, func() { latest = map[string]record{} })
 	if err != nil {
 		*incomplete = append(*incomplete, fmt.Sprintf("list Helm release records in %s: %v", opts.Namespace, reason(err)))
 		return cr
@@ -130,7 +134,9 @@ func (c *Cluster) chartReleases(ctx context.Context, opts HelmOptions, chart str
 	for _, kc := range cr.PerRelease {
 		gk := schema.GroupKind{Group: kc.Group, Kind: kc.Kind}
 		n := 0
-		err := c.eachMeta(ctx, impactResources[gk], opts.Namespace, metav1.ListOptions{}, func(p *metav1.PartialObjectMetadata) {
+		// same and labelled only ever gain the same entries when the list
+		// starts again; the count starts over.
+		err := c.eachMeta(ctx, impactResources[gk], opts.Namespace, "", func(p *metav1.PartialObjectMetadata) {
 			n++
 			rel := p.Annotations[ReleaseNameAnnotation]
 			l := p.Labels[ChartLabel]
@@ -141,7 +147,7 @@ func (c *Cluster) chartReleases(ctx context.Context, opts HelmOptions, chart str
 			if others[rel] && ChartName(l) == chart {
 				same[rel] = true
 			}
-		})
+		}, func() { n = 0 })
 		if err != nil {
 			*incomplete = append(*incomplete, fmt.Sprintf("list %s in %s: %v", impactResources[gk].Resource, opts.Namespace, reason(err)))
 			continue
@@ -166,51 +172,45 @@ func (c *Cluster) chartReleases(ctx context.Context, opts HelmOptions, chart str
 	return cr
 }
 
+// releasePageSize bounds a page of whole release records: each holds a
+// compressed chart and manifest, up to 1 MiB.
+const releasePageSize = 100
+
 // releasesOfChart decodes the deployed release records of the namespace,
 // page by page, with the same bounded decoder, and collects the releases
-// whose chart is chart.
+// whose chart is chart. same only gains entries, so a list that starts
+// again needs nothing dropped.
 func (c *Cluster) releasesOfChart(ctx context.Context, opts HelmOptions, chart string, others, same map[string]bool) error {
-	lo := metav1.ListOptions{LabelSelector: "owner=helm,status=deployed", Limit: 100, ResourceVersion: "0",
-		ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
-	for {
-		var cont string
-		var rels []*release.Release
-		switch opts.Storage {
-		case StorageConfigMap:
-			l, err := c.Client.CoreV1().ConfigMaps(opts.Namespace).List(ctx, lo)
-			if err != nil {
-				return err
-			}
-			for i := range l.Items {
-				if others[l.Items[i].Labels["name"]] {
-					if rel, err := DecodeConfigMap(&l.Items[i], opts.MaxReleaseBytes); err == nil {
-						rels = append(rels, rel)
-					}
-				}
-			}
-			cont = l.Continue
-		default:
-			l, err := c.Client.CoreV1().Secrets(opts.Namespace).List(ctx, lo)
-			if err != nil {
-				return err
-			}
-			for i := range l.Items {
-				if others[l.Items[i].Labels["name"]] {
-					if rel, err := DecodeSecret(&l.Items[i], opts.MaxReleaseBytes); err == nil {
-						rels = append(rels, rel)
-					}
-				}
-			}
-			cont = l.Continue
+	lo := c.listOptions("owner=helm,status=deployed")
+	lo.PageSize = min(cmp.Or(lo.PageSize, releasePageSize), releasePageSize)
+	collect := func(rel *release.Release, err error) {
+		if err == nil && rel.Chart.Metadata.Name == chart {
+			same[rel.Name] = true
 		}
-		for _, rel := range rels {
-			if rel.Chart.Metadata.Name == chart {
-				same[rel.Name] = true
-			}
-		}
-		if cont == "" {
-			return nil
-		}
-		lo = metav1.ListOptions{LabelSelector: lo.LabelSelector, Limit: lo.Limit, Continue: cont}
 	}
+	var page kube.PageFunc
+	switch opts.Storage {
+	case StorageConfigMap:
+		page = kube.Typed(c.Client.CoreV1().ConfigMaps(opts.Namespace).List,
+			func(l *corev1.ConfigMapList) []corev1.ConfigMap { return l.Items },
+			func(items []corev1.ConfigMap) {
+				for i := range items {
+					if others[items[i].Labels["name"]] {
+						collect(DecodeConfigMap(&items[i], opts.MaxReleaseBytes))
+					}
+				}
+			})
+	default:
+		page = kube.Typed(c.Client.CoreV1().Secrets(opts.Namespace).List,
+			func(l *corev1.SecretList) []corev1.Secret { return l.Items },
+			func(items []corev1.Secret) {
+				for i := range items {
+					if others[items[i].Labels["name"]] {
+						collect(DecodeSecret(&items[i], opts.MaxReleaseBytes))
+					}
+				}
+			})
+	}
+	_, err := kube.List(ctx, lo, "Helm release records", page, nil)
+	return err
 }

@@ -112,11 +112,11 @@ func (c *Cluster) CurrentRelease(ctx context.Context, ns, name, storage string, 
 	}
 	var recs []record
 	sel := "owner=helm,name=" + name
-	err = c.eachMeta(ctx, gvr, ns, metav1.ListOptions{LabelSelector: sel}, func(p *metav1.PartialObjectMetadata) {
+	err = c.eachMeta(ctx, gvr, ns, sel, func(p *metav1.PartialObjectMetadata) {
 		if rec, ok := recordOf(p.ObjectMeta); ok {
 			recs = append(recs, rec)
 		}
-	})
+	}, func() { recs = nil })
 	if err != nil {
 		return nil, "", fmt.Errorf("list Helm release records (%s) in %s: %w", gvr.Resource, ns, err)
 	}

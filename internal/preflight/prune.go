@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -38,11 +39,11 @@ type PruneOptions struct {
 // lists metadata only.
 func (c *Cluster) Prune(ctx context.Context, opts PruneOptions) (*Report, error) {
 	if opts.Selector == "" && !opts.All {
-		return nil, fmt.Errorf("--prune needs -l SELECTOR or --all, as kubectl does")
+		return nil, errors.New("prune needs a label selector or All, as kubectl does")
 	}
 	if opts.Selector != "" {
 		if _, err := labels.Parse(opts.Selector); err != nil {
-			return nil, fmt.Errorf("-l %q: %w", opts.Selector, err)
+			return nil, fmt.Errorf("label selector %q: %w", opts.Selector, err)
 		}
 	}
 	r := &Report{Kind: "apply", Namespace: opts.Namespace}
@@ -69,7 +70,7 @@ func (c *Cluster) Prune(ctx context.Context, opts PruneOptions) (*Report, error)
 	if len(opts.Allowlist) > 0 {
 		var err error
 		if resources, err = prune.ParseResources(c.Mapper, opts.Allowlist); err != nil {
-			return nil, fmt.Errorf("--prune-allowlist: %w", err)
+			return nil, fmt.Errorf("prune allowlist: %w", err)
 		}
 	}
 	namespaced, clusterScoped, err := prune.GetRESTMappings(c.Mapper, resources, opts.EnforceNamespace)
@@ -79,7 +80,8 @@ func (c *Cluster) Prune(ctx context.Context, opts PruneOptions) (*Report, error)
 	var candidates []Object
 	collect := func(ns string, m *meta.RESTMapping) {
 		gvk := m.GroupVersionKind
-		err := c.eachMeta(ctx, m.Resource, ns, metav1.ListOptions{LabelSelector: opts.Selector}, func(p *metav1.PartialObjectMetadata) {
+		before := len(candidates)
+		err := c.eachMeta(ctx, m.Resource, ns, opts.Selector, func(p *metav1.PartialObjectMetadata) {
 			if _, ok := p.Annotations[LastAppliedAnnotation]; !ok {
 				return // not created by kubectl apply: prune leaves it
 			}
@@ -88,7 +90,7 @@ func (c *Cluster) Prune(ctx context.Context, opts PruneOptions) (*Report, error)
 				return
 			}
 			candidates = append(candidates, o)
-		})
+		}, func() { candidates = candidates[:before] })
 		if err != nil {
 			r.Incomplete = append(r.Incomplete, fmt.Sprintf("list %s in %q: %v", m.Resource.String(), ns, reason(err)))
 		}

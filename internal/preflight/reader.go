@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"sync"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,21 +17,23 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/premortem/premortem/internal/kube"
 )
 
-// PageSize is the LIST page size: large enough that most namespaces take
-// one page, small enough that no response is huge.
-const PageSize = 500
-
 // Cluster is premortem's read-only view of a cluster for preflight: GETs of
-// named objects and metadata-only paginated LISTs, the first page served
-// from the API server's watch cache.
+// named objects and metadata-only LISTs through kube.List (paginated, the
+// first page served from the API server's watch cache).
 type Cluster struct {
 	Client    kubernetes.Interface
 	Metadata  metadata.Interface
 	Dynamic   dynamic.Interface
 	Discovery discovery.DiscoveryInterface
 	Mapper    meta.RESTMapper
+	// PageSize is the LIST page size; default kube.DefaultPageSize.
+	PageSize int64
+	// Log receives warnings (a LIST started again); nil discards.
+	Log *slog.Logger
 
 	nsOnce      sync.Once
 	nsResources []resourceKind
@@ -71,48 +72,33 @@ func NewCluster(cfg *rest.Config) (*Cluster, error) {
 		Mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
 }
 
-// eachMeta lists gvr in ns (all namespaces when ""), metadata only, page by
-// page, calling fn for each item; nothing is kept between pages. The first
-// page comes from the watch cache (resourceVersion=0); continue tokens
-// after. fn has seen items by the time a continue token can expire, so an
-// expired token is the caller's to handle (count starts over).
-func (c *Cluster) eachMeta(ctx context.Context, gvr schema.GroupVersionResource, ns string, opts metav1.ListOptions, fn func(*metav1.PartialObjectMetadata)) error {
-	o := opts
-	o.Limit, o.ResourceVersion, o.ResourceVersionMatch = PageSize, "0", metav1.ResourceVersionMatchNotOlderThan
-	for {
-		list, err := c.Metadata.Resource(gvr).Namespace(ns).List(ctx, o)
-		if err != nil {
-			return err
-		}
-		for i := range list.Items {
-			fn(&list.Items[i])
-		}
-		if list.Continue == "" {
-			return nil
-		}
-		// Continue pages carry only the token: the server forbids a
-		// resourceVersion with continue.
-		o = opts
-		o.Limit, o.Continue = PageSize, list.Continue
-	}
+// eachMeta lists gvr in ns (all namespaces when ""), metadata only, with
+// kube.List, calling fn for each object; nothing is kept between pages. A
+// list whose continue token expires is read again from the start, once:
+// restart is called first, so the caller drops what fn collected.
+func (c *Cluster) eachMeta(ctx context.Context, gvr schema.GroupVersionResource, ns, selector string, fn func(*metav1.PartialObjectMetadata), restart func()) error {
+	_, err := kube.List(ctx, c.listOptions(selector), gvr.String(),
+		kube.Typed(c.Metadata.Resource(gvr).Namespace(ns).List, kube.MetadataItems, func(items []metav1.PartialObjectMetadata) {
+			for i := range items {
+				fn(&items[i])
+			}
+		}), restart)
+	return err
 }
 
-// count lists gvr metadata-only and returns how many objects it holds. A
-// list whose continue token expires is counted again from the start.
+func (c *Cluster) listOptions(selector string) kube.ListOptions {
+	return kube.ListOptions{PageSize: c.PageSize, LabelSelector: selector, Log: c.Log}
+}
+
+// count lists gvr metadata-only and returns how many objects it holds.
 func (c *Cluster) count(ctx context.Context, gvr schema.GroupVersionResource, ns string, skip func(*metav1.PartialObjectMetadata) bool) (int, error) {
-	for attempt := 0; ; attempt++ {
-		n := 0
-		err := c.eachMeta(ctx, gvr, ns, metav1.ListOptions{}, func(p *metav1.PartialObjectMetadata) {
-			if skip == nil || !skip(p) {
-				n++
-			}
-		})
-		if err != nil && attempt == 0 && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) {
-			slog.Warn("continue token expired; counting again", "resource", gvr.String(), "namespace", ns)
-			continue
+	n := 0
+	err := c.eachMeta(ctx, gvr, ns, "", func(p *metav1.PartialObjectMetadata) {
+		if skip == nil || !skip(p) {
+			n++
 		}
-		return n, err
-	}
+	}, func() { n = 0 })
+	return n, err
 }
 
 // namespacedResources returns every namespaced resource the API server

@@ -233,10 +233,10 @@ func (c *Cluster) weighCRD(ctx context.Context, d *Deletion, m *meta.RESTMapping
 	gvr := schema.GroupVersionResource{Group: group, Version: version, Resource: plural}
 	namespaces := map[string]int{}
 	n := 0
-	err = c.eachMeta(ctx, gvr, "", metav1.ListOptions{}, func(p *metav1.PartialObjectMetadata) {
+	err = c.eachMeta(ctx, gvr, "", "", func(p *metav1.PartialObjectMetadata) {
 		n++
 		namespaces[p.Namespace]++
-	})
+	}, func() { n, namespaces = 0, map[string]int{} })
 	if err != nil {
 		*incomplete = append(*incomplete, fmt.Sprintf("list %s: %v", gvr.String(), reason(err)))
 		d.Notes = append(d.Notes, fmt.Sprintf("could not count %s (%s)", gvr.String(), reason(err)))
