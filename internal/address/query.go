@@ -1,11 +1,8 @@
-// Package refs finds every place in a cluster that names an address or a
-// hostname (incident 002: a DNS name of the Kubernetes master was removed
-// because it looked unused; a checker's kubeconfig, kept where nobody
-// looked, still used it). It searches objects streamed to it one at a time,
-// keeps only what matched, and names the workloads that consume each match.
-// Secret values are searched, never kept and never reported: a reference in
-// a Secret names the Secret and the key only.
-package refs
+// Package address parses addresses and hostnames and finds them: a query as
+// a user types it (hostname, IP, host:port, URL), its whole-name
+// occurrences in text, the servers of a kubeconfig, and the strings of a pod
+// spec that may name one. The refs verb and the access checks share it.
+package address
 
 import (
 	"errors"
@@ -173,30 +170,4 @@ func HostOf(s string) string {
 		return strings.ToLower(strings.TrimSpace(s))
 	}
 	return q.Host
-}
-
-// line returns the line of text around offset, trimmed and cut to limit
-// bytes, for showing where a (non-secret) match is.
-func line(text string, offset, length, limit int) string {
-	start := strings.LastIndexByte(text[:offset], '\n') + 1
-	end := len(text)
-	if i := strings.IndexByte(text[offset:], '\n'); i >= 0 {
-		end = offset + i
-	}
-	l := text[start:end]
-	if len(l) > limit {
-		off := offset - start
-		from := max(0, off+length/2-limit/2)
-		to := min(len(l), from+limit)
-		from = max(0, to-limit)
-		cut := l[from:to]
-		if from > 0 {
-			cut = "…" + cut
-		}
-		if to < len(l) {
-			cut += "…"
-		}
-		l = cut
-	}
-	return strings.TrimSpace(l)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/refs"
 	"github.com/premortem/premortem/internal/snapshot"
@@ -61,7 +62,7 @@ func runRefs(ctx context.Context, streams Streams, flags *kube.Flags, snapshots 
 	if output != "table" && output != "json" {
 		return withExit(ExitError, fmt.Errorf("--output %q: want table or json", output))
 	}
-	queries, err := refs.ParseQueries(args)
+	queries, err := address.ParseQueries(args)
 	if err != nil {
 		return withExit(ExitError, err)
 	}

@@ -1,3 +1,10 @@
+// Package refs finds every place in a cluster that names an address or a
+// hostname (incident 002: a DNS name of the Kubernetes master was removed
+// because it looked unused; a checker's kubeconfig, kept where nobody
+// looked, still used it). It searches objects streamed to it one at a time,
+// keeps only what matched, and names the workloads that consume each match.
+// Secret values are searched, never kept and never reported: a reference in
+// a Secret names the Secret and the key only.
 package refs
 
 import (
@@ -17,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
 )
@@ -47,7 +55,7 @@ type Reference struct {
 	Kind string `json:"kind"`
 	// Kubeconfig is the cluster entry of a kubeconfig stored in a ConfigMap
 	// or Secret whose server names the query.
-	Kubeconfig *KubeconfigCluster `json:"kubeconfig,omitempty"`
+	Kubeconfig *address.KubeconfigCluster `json:"kubeconfig,omitempty"`
 	// Context is the text around the match; never set for Secret data.
 	Context string `json:"context,omitempty"`
 	// Consumers are the workloads (and their pods) that use the object.
@@ -84,7 +92,7 @@ func (r *Result) Complete() bool { return len(r.NotRead) == 0 }
 // pod belongs to which workload, which workload uses which ConfigMap or
 // Secret), never whole objects.
 type Search struct {
-	queries   []Query
+	queries   []address.Query
 	refs      []Reference
 	podRefs   []Reference
 	uses      []use
@@ -101,17 +109,17 @@ type Search struct {
 type use struct {
 	workload  check.Object
 	namespace string
-	ConfigUse
+	address.ConfigUse
 }
 
 type pod struct {
 	namespace, name string
 	owner           *metav1.OwnerReference
-	uses            []ConfigUse
+	uses            []address.ConfigUse
 }
 
 // NewSearch starts a search for queries.
-func NewSearch(queries []Query) *Search {
+func NewSearch(queries []address.Query) *Search {
 	return &Search{queries: queries, rsOwner: map[string]string{}, jobOwner: map[string]string{},
 		workloads: map[check.Object]bool{}, searched: map[string]int{}}
 }
@@ -251,7 +259,7 @@ func (s *Search) count(kind string) { s.searched[kind]++ }
 // is reported by cluster entry; other matches by key, with the line around
 // the first one unless the value is secret.
 func (s *Search) text(obj check.Object, field, value string, secret bool) {
-	var clusters []KubeconfigCluster
+	var clusters []address.KubeconfigCluster
 	parsed := false
 	kind := "data"
 	if secret {
@@ -263,7 +271,7 @@ func (s *Search) text(obj check.Object, field, value string, secret bool) {
 			continue
 		}
 		if !parsed {
-			clusters, parsed = Kubeconfig(value), true
+			clusters, parsed = address.Kubeconfig(value), true
 		}
 		inServers := 0
 		for _, c := range clusters {
@@ -299,24 +307,24 @@ func (s *Search) add(r Reference) { s.refs = append(s.refs, r) }
 func (s *Search) workload(obj check.Object, prefix string, spec *corev1.PodSpec) {
 	s.count(obj.Kind)
 	s.workloads[obj] = true
-	for _, u := range PodSpecConfig(spec) {
+	for _, u := range address.PodSpecConfig(spec) {
 		s.uses = append(s.uses, use{workload: obj, namespace: obj.Namespace, ConfigUse: u})
 	}
-	for _, f := range PodSpecFields(spec) {
+	for _, f := range address.PodSpecFields(spec) {
 		s.value(obj, prefix+f.Path, f.Kind, f.Value, f.Value)
 	}
 }
 
 func (s *Search) pod(o *corev1.Pod) {
 	s.count("Pod")
-	p := &pod{namespace: o.Namespace, name: o.Name, uses: PodSpecConfig(&o.Spec)}
+	p := &pod{namespace: o.Namespace, name: o.Name, uses: address.PodSpecConfig(&o.Spec)}
 	if c := metav1.GetControllerOf(o); c != nil {
 		c := *c
 		p.owner = &c
 	}
 	s.pods = append(s.pods, *p)
 	obj := object("", "Pod", o.Namespace, o.Name)
-	for _, f := range PodSpecFields(&o.Spec) {
+	for _, f := range address.PodSpecFields(&o.Spec) {
 		for _, q := range s.queries {
 			if q.Contains(f.Value) {
 				s.podRefs = append(s.podRefs, Reference{Query: q.Host, Object: obj,
@@ -396,7 +404,7 @@ func (s *Search) ipBlock(obj check.Object, field string, b *networkingv1.IPBlock
 
 // serviceName reports whether q is a DNS name of Service namespace/name:
 // name.namespace, name.namespace.svc or name.namespace.svc.<cluster domain>.
-func serviceName(q Query, namespace, name string) bool {
+func serviceName(q address.Query, namespace, name string) bool {
 	if q.IP.IsValid() {
 		return false
 	}

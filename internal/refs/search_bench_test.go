@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -41,7 +42,7 @@ func BenchmarkSearch(b *testing.B) {
 			objs = append(objs, &corev1.Pod{ObjectMeta: meta(ns, fmt.Sprintf("app-%d-%d", d, p), controller("apps/v1", "ReplicaSet", fmt.Sprintf("app-%d-rs", d))), Spec: spec})
 		}
 	}
-	qs, err := ParseQueries([]string{"svc-1242.example.org"})
+	qs, err := address.ParseQueries([]string{"svc-1242.example.org"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/golden"
 	"github.com/premortem/premortem/internal/snapshot"
 )
@@ -98,7 +99,7 @@ func fixture() []any {
 
 func search(t *testing.T, args ...string) *Result {
 	t.Helper()
-	qs, err := ParseQueries(args)
+	qs, err := address.ParseQueries(args)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/check"
-	"github.com/premortem/premortem/internal/refs"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -150,7 +150,7 @@ type apiServer struct {
 func currentAPIServers(snap *snapshot.Snapshot, now time.Time) []apiServer {
 	var out []apiServer
 	add := func(host, via string) {
-		host = refs.HostOf(host)
+		host = address.HostOf(host)
 		if host == "" {
 			return
 		}

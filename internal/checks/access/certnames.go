@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/check"
-	"github.com/premortem/premortem/internal/refs"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -161,7 +161,7 @@ func clientNames(p *check.Pass, server string) []*clientName {
 	snap := p.Snapshot
 	var out []*clientName
 	add := func(name, source string, inCluster bool, o *check.Object) {
-		name = refs.HostOf(name)
+		name = address.HostOf(name)
 		if name == "" {
 			return
 		}
@@ -195,16 +195,16 @@ func clientNames(p *check.Pass, server string) []*clientName {
 		cm := &snap.ConfigMaps[i]
 		o := obj("", "ConfigMap", cm.Namespace, cm.Name)
 		for _, k := range sortedKeys(cm.Data) {
-			for _, c := range refs.Kubeconfig(cm.Data[k]) {
-				if !isInCluster(refs.HostOf(c.Server), inCluster) {
+			for _, c := range address.Kubeconfig(cm.Data[k]) {
+				if !isInCluster(address.HostOf(c.Server), inCluster) {
 					add(c.Server, fmt.Sprintf("kubeconfig in ConfigMap %s/%s key %s (cluster %q)", cm.Namespace, cm.Name, k, c.Name), false, &o)
 				}
 			}
 		}
 	}
 	for _, w := range workloads(snap) {
-		for _, f := range refs.PodSpecFields(w.Spec) {
-			if f.Kind != "env" || !isAPIServerEnv(f.EnvName) || !looksLikeAddress(f.Value) || isInCluster(refs.HostOf(f.Value), inCluster) {
+		for _, f := range address.PodSpecFields(w.Spec) {
+			if f.Kind != "env" || !isAPIServerEnv(f.EnvName) || !looksLikeAddress(f.Value) || isInCluster(address.HostOf(f.Value), inCluster) {
 				continue
 			}
 			o := w.Object

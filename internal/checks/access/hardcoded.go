@@ -8,8 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/check"
-	"github.com/premortem/premortem/internal/refs"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -90,7 +90,7 @@ func looksLikeAddress(value string) bool {
 	if value == "" || strings.HasPrefix(value, "/") || strings.ContainsAny(value, " ,;=") {
 		return false
 	}
-	q, err := refs.ParseQuery(value)
+	q, err := address.ParseQuery(value)
 	if err != nil {
 		return false
 	}
@@ -121,7 +121,7 @@ type literal struct {
 
 type literalFinder struct {
 	known     []apiServer
-	queries   []refs.Query
+	queries   []address.Query
 	inCluster []string
 	ports     []string
 }
@@ -129,7 +129,7 @@ type literalFinder struct {
 func newLiteralFinder(snap *snapshot.Snapshot, p *check.Pass) *literalFinder {
 	f := &literalFinder{known: currentAPIServers(snap, p.Now), inCluster: inClusterNames(snap, p.Text("cluster-domain"))}
 	for _, k := range f.known {
-		q, err := refs.ParseQuery(k.Host)
+		q, err := address.ParseQuery(k.Host)
 		if err == nil {
 			f.queries = append(f.queries, q)
 		}
@@ -156,7 +156,7 @@ func (f *literalFinder) current(host string) (apiServer, bool) {
 func (f *literalFinder) find(value, envName, where string) []literal {
 	var out []literal
 	add := func(host, why string) {
-		host = refs.HostOf(host)
+		host = address.HostOf(host)
 		if host == "" || isInCluster(host, f.inCluster) {
 			return
 		}
@@ -179,16 +179,16 @@ func (f *literalFinder) find(value, envName, where string) []literal {
 			add(f.known[i].Host, "")
 		}
 	}
-	for _, c := range refs.Kubeconfig(value) {
+	for _, c := range address.Kubeconfig(value) {
 		add(c.Server, fmt.Sprintf("server of kubeconfig cluster %q", c.Name))
 	}
 	for _, m := range hostPort.FindAllStringSubmatch(value, -1) {
-		if _, known := f.current(refs.HostOf(m[1])); known || slices.Contains(f.ports, m[2]) {
+		if _, known := f.current(address.HostOf(m[1])); known || slices.Contains(f.ports, m[2]) {
 			add(m[1], "port "+m[2]+", an API server port")
 		}
 	}
 	for _, m := range httpsURL.FindAllStringSubmatch(value, -1) {
-		if _, known := f.current(refs.HostOf(m[1])); known {
+		if _, known := f.current(address.HostOf(m[1])); known {
 			add(m[1], "")
 		}
 	}
@@ -212,14 +212,14 @@ func runHardcoded(p *check.Pass) error {
 		}
 		var found []literal
 		objects := []check.Object{w.Object}
-		for _, fld := range refs.PodSpecFields(w.Spec) {
+		for _, fld := range address.PodSpecFields(w.Spec) {
 			if fld.Kind != "env" && fld.Kind != "args" && fld.Kind != "command" {
 				continue
 			}
 			found = append(found, f.find(fld.Value, fld.EnvName, fld.Path)...)
 		}
 		seen := map[string]bool{}
-		for _, u := range refs.PodSpecConfig(w.Spec) {
+		for _, u := range address.PodSpecConfig(w.Spec) {
 			key := w.Object.Namespace + "/" + u.Name
 			if u.Kind != "ConfigMap" || seen[key] || configMaps[key] == nil {
 				continue
