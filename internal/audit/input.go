@@ -2,9 +2,6 @@ package audit
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/premortem/premortem/internal/gzipfile"
 )
 
 // Input is one audit log: a file (plain or gzip, detected by content) or a
@@ -86,52 +85,29 @@ func StringInput(name, content string) Input {
 // countingReader counts the bytes read from the underlying (possibly
 // compressed) input, for the progress bar.
 type countingReader struct {
-	r io.Reader
+	io.ReadCloser
 	n *int64Counter
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+	n, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(n))
 	return n, err
 }
 
-type decoded struct {
-	io.Reader
-	closers []io.Closer
-	gzip    bool
-}
-
-func (d *decoded) Close() error {
-	var errs []error
-	for i := len(d.closers) - 1; i >= 0; i-- {
-		errs = append(errs, d.closers[i].Close())
-	}
-	return errors.Join(errs...)
-}
-
 // openDecoded opens in and undoes gzip when the content starts with its
-// magic number (rotated logs are often compressed whatever their name).
-func openDecoded(in Input, counter *int64Counter) (*decoded, error) {
+// magic number, whatever the name.
+func openDecoded(in Input, counter *int64Counter) (*gzipfile.Reader, error) {
 	rc, err := in.open()
 	if err != nil {
 		return nil, err
 	}
-	var r io.Reader = rc
 	if counter != nil {
-		r = countingReader{r: rc, n: counter}
+		rc = countingReader{ReadCloser: rc, n: counter}
 	}
-	br := bufio.NewReaderSize(r, 1<<16)
-	d := &decoded{Reader: br, closers: []io.Closer{rc}}
-	magic, _ := br.Peek(2)
-	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			rc.Close()
-			return nil, fmt.Errorf("%s: %w", in.Name, err)
-		}
-		d.Reader, d.gzip = zr, true
-		d.closers = append(d.closers, zr)
+	d, err := gzipfile.NewReader(rc, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in.Name, err)
 	}
 	return d, nil
 }
