@@ -135,7 +135,7 @@ func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
 	if err != nil {
 		return withExit(ExitError, err)
 	}
-	snap, err := restart.Read(ctx, client, namespace)
+	snap, err := restart.Read(ctx, config, restart.ReadOptions{Namespace: namespace, Log: slog.Default()})
 	if err != nil {
 		return withExit(ExitError, err)
 	}

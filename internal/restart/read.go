@@ -4,141 +4,67 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
-// pageSize is the LIST page size: small enough that a page never becomes a
-// large response, large enough that a big cluster takes few round trips.
-const pageSize = 500
+// ReadOptions say what Read reads and how.
+type ReadOptions struct {
+	// Namespace narrows the workloads and PDBs; "" reads all namespaces.
+	Namespace string
+	// PageSize is the LIST page size; default kube.DefaultPageSize.
+	PageSize int64
+	// Log receives the kinds not read; nil discards.
+	Log *slog.Logger
+}
 
-// Read lists what the planner needs, cheaply: one paginated LIST per kind
-// (Deployments, StatefulSets, DaemonSets, PodDisruptionBudgets in namespace,
-// or everywhere when it is ""; Nodes), the first page served from the API
-// server's watch cache (resourceVersion=0), never a LIST per namespace and
-// never Pods: the planner decides from workload status, pod templates and
-// node image lists. Nodes and PDBs that cannot be read (RBAC) are recorded in
-// Info.Skipped and the plan says which gates went unchecked; the workload
-// kinds are required.
-func Read(ctx context.Context, client kubernetes.Interface, namespace string) (*snapshot.Snapshot, error) {
-	snap := &snapshot.Snapshot{}
-	apps := client.AppsV1()
-	var err error
-	// All three workload kinds are read even when --kind leaves some out:
-	// dependency peers (calico-node for typha) are checked either way.
-	if snap.Deployments, err = listAll(ctx, "deployments", func(o metav1.ListOptions) ([]appsv1.Deployment, string, error) {
-		l, err := apps.Deployments(namespace).List(ctx, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return nil, err
-	}
-	if snap.StatefulSets, err = listAll(ctx, "statefulsets", func(o metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
-		l, err := apps.StatefulSets(namespace).List(ctx, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return nil, err
-	}
-	if snap.DaemonSets, err = listAll(ctx, "daemonsets", func(o metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
-		l, err := apps.DaemonSets(namespace).List(ctx, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return nil, err
-	}
-	for i := range snap.Deployments {
-		trim(&snap.Deployments[i].ObjectMeta)
-	}
-	for i := range snap.StatefulSets {
-		trim(&snap.StatefulSets[i].ObjectMeta)
-	}
-	for i := range snap.DaemonSets {
-		trim(&snap.DaemonSets[i].ObjectMeta)
-	}
+// The planner decides from workload status, pod templates, PDBs and node
+// image lists: never Pods. All three workload kinds are read even when
+// --kind leaves some out: dependency peers (calico-node for typha) are
+// checked either way.
+var (
+	requiredKinds = []snapshot.Resource{snapshot.Deployments, snapshot.StatefulSets, snapshot.DaemonSets}
+	optionalKinds = []snapshot.Resource{snapshot.PodDisruptionBudgets, snapshot.Nodes}
+)
 
-	snap.PodDisruptionBudgets, err = listAll(ctx, "poddisruptionbudgets", func(o metav1.ListOptions) ([]policyv1.PodDisruptionBudget, string, error) {
-		l, err := client.PolicyV1().PodDisruptionBudgets(namespace).List(ctx, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	})
-	if err := optional(snap, snapshot.PodDisruptionBudgets, err); err != nil {
+// Read lists what the planner needs with kube.Reader, as every verb reads:
+// one paginated LIST per kind, first page from the watch cache, the same
+// trimming as a scan. The workload kinds are required; Nodes and PDBs that
+// cannot be read (RBAC, not served) are recorded in Info.Skipped and the
+// plan says which gates went unchecked.
+func Read(ctx context.Context, cfg *rest.Config, o ReadOptions) (*snapshot.Snapshot, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &kube.Reader{Config: cfg, Namespace: o.Namespace, PageSize: o.PageSize, Log: log}
+	res, err := r.Read(ctx, append(append([]snapshot.Resource(nil), requiredKinds...), optionalKinds...))
+	if err != nil {
 		return nil, err
 	}
-	snap.Nodes, err = listAll(ctx, "nodes", func(o metav1.ListOptions) ([]corev1.Node, string, error) {
-		l, err := client.CoreV1().Nodes().List(ctx, o)
-		if err != nil {
-			return nil, "", err
+	snap := res.Snapshot
+	for _, k := range requiredKinds {
+		if reason, skipped := snap.Info.SkipReason(k); skipped {
+			return nil, fmt.Errorf("list %s: %s", k.Name(), reason)
 		}
-		// Keep what candidate-node matching and image lookup use.
-		for i := range l.Items {
-			n := &l.Items[i]
-			trim(&n.ObjectMeta)
-			n.Status = corev1.NodeStatus{Images: n.Status.Images}
+		if res.Pages[k] == 0 {
+			return nil, fmt.Errorf("list %s: not served by the cluster", k.Name())
 		}
-		return l.Items, l.Continue, nil
-	})
-	if err := optional(snap, snapshot.Nodes, err); err != nil {
-		return nil, err
 	}
-	snap.Info.TakenAt = time.Now().UTC()
+	for _, k := range optionalKinds {
+		reason, skipped := snap.Info.SkipReason(k)
+		if !skipped && res.Pages[k] == 0 {
+			// Not served: the Reader counts it read (there are none), but
+			// the plan must not take that for "no PDBs".
+			reason, skipped = "not served by the cluster", true
+			snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: k, Reason: reason})
+		}
+		if skipped {
+			log.Warn("not read", "resource", k.Name(), "reason", reason)
+		}
+	}
 	return snap, nil
-}
-
-// optional records a forbidden or unserved kind as skipped; other errors
-// are returned.
-func optional(snap *snapshot.Snapshot, r snapshot.Resource, err error) error {
-	if err == nil {
-		return nil
-	}
-	if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
-		snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: r, Reason: err.Error()})
-		slog.Warn("not read", "resource", r.Resource, "err", err)
-		return nil
-	}
-	return err
-}
-
-// listAll pages through one LIST. The first page asks for
-// resourceVersion=0 (NotOlderThan): the API server answers from its watch
-// cache instead of a quorum read of etcd; continue tokens carry the rest.
-func listAll[T any](ctx context.Context, what string, list func(metav1.ListOptions) ([]T, string, error)) ([]T, error) {
-	var out []T
-	opts := metav1.ListOptions{Limit: pageSize, ResourceVersion: "0", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
-	for {
-		items, cont, err := list(opts)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", what, err)
-		}
-		out = append(out, items...)
-		if cont == "" {
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		opts = metav1.ListOptions{Limit: pageSize, Continue: cont}
-	}
-}
-
-// trim drops what no decision uses and would only hold memory.
-func trim(m *metav1.ObjectMeta) {
-	m.ManagedFields = nil
-	delete(m.Annotations, "kubectl.kubernetes.io/last-applied-configuration")
 }
