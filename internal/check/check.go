@@ -100,9 +100,13 @@ type Check struct {
 	ID       string
 	Title    string
 	Category string
-	// Severity is the default: the highest severity the check reports unless
-	// its Doc says when it escalates.
+	// Severity is the highest severity the check reports, except under its
+	// Escalation. Run reports a finding above MaxSeverity at MaxSeverity and
+	// logs it: that is a bug in the check.
 	Severity Severity
+	// Escalation, when set, is the condition under which the check reports
+	// above Severity.
+	Escalation *Escalation
 	// Incidents are the IDs of the incidents the check comes from ("001",
 	// "004"); each must be in the table of internal/incident.
 	Incidents []string
@@ -117,9 +121,26 @@ type Check struct {
 	Remediation string
 	Params      []Param
 	// Evidence documents the keys of its findings' evidence: part of the -o
-	// json schema. When declared, the catalog test fails on an undeclared key.
+	// json schema. Every check declares them; Run logs a finding with an
+	// undeclared key as a bug in the check (the key is kept).
 	Evidence []EvidenceKey
 	Run      func(*Pass) error
+}
+
+// Escalation declares when a check reports above its Severity.
+type Escalation struct {
+	To Severity
+	// When is the condition, as the reference docs show it after "when":
+	// "the serving certificate has expired".
+	When string
+}
+
+// MaxSeverity returns the highest severity c may report.
+func (c *Check) MaxSeverity() Severity {
+	if c.Escalation != nil && c.Escalation.To > c.Severity {
+		return c.Escalation.To
+	}
+	return c.Severity
 }
 
 // EvidenceKey documents one top-level key of a finding's evidence.

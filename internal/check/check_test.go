@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -36,9 +37,10 @@ func TestSeverity(t *testing.T) {
 
 // fake builds a check that reports one finding per entry of sevs.
 func fake(id string, reads []snapshot.Resource, run func(*Pass) error) *Check {
-	return &Check{ID: id, Title: "t", Category: "c", Severity: High, Incidents: []string{"001"}, Reads: reads,
-		Doc: "d", Remediation: "r", Run: run,
-		Params: []Param{{Name: "limit", Type: Int, Default: "3", Doc: "d"}, {Name: "age", Type: Duration, Default: "10m", Doc: "d"}}}
+	return &Check{ID: id, Title: "t", Category: "c", Severity: High, Escalation: &Escalation{To: Critical, When: "w"},
+		Incidents: []string{"001"}, Reads: reads, Doc: "d", Remediation: "r", Run: run,
+		Evidence: []EvidenceKey{{Name: "count", Doc: "d"}},
+		Params:   []Param{{Name: "limit", Type: Int, Default: "3", Doc: "d"}, {Name: "age", Type: Duration, Default: "10m", Doc: "d"}}}
 }
 
 func TestRun(t *testing.T) {
@@ -63,9 +65,14 @@ func TestRun(t *testing.T) {
 		fake("fails", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return errors.New("boom") }),
 		fake("panics", []snapshot.Resource{snapshot.Nodes}, func(p *Pass) error { p.Float("limit"); return nil }),
 	}
-	res, err := Run(context.Background(), snap, cs, Options{Params: map[string]string{"reports.limit": "7"}})
+	var log strings.Builder
+	res, err := Run(context.Background(), snap, cs, Options{Params: map[string]string{"reports.limit": "7"},
+		Log: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), `level=ERROR msg="check panicked" check=panics`) {
+		t.Errorf("the panic was not logged to Options.Log: %q", log.String())
 	}
 	if !sawNow.Equal(takenAt) || sawLimit != 7 || sawAge != 10*time.Minute {
 		t.Errorf("pass saw now=%v limit=%d age=%v; want the snapshot time, the override and the default", sawNow, sawLimit, sawAge)
@@ -152,12 +159,57 @@ func TestValidate(t *testing.T) {
 	bad := &Check{ID: "Bad_ID", Params: []Param{{Name: "n", Type: Int, Default: "x"}}}
 	unknown := fake("unknown-incident", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
 	unknown.Incidents = []string{"001", "404"}
-	err := Validate([]*Check{bad, good, good, unknown})
+	down := fake("escalates-down", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
+	down.Escalation = &Escalation{To: Medium, When: "never"}
+	silent := fake("escalates-silently", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
+	silent.Escalation = &Escalation{To: Critical}
+	err := Validate([]*Check{bad, good, good, unknown, down, silent})
 	for _, want := range []string{"not kebab-case", "no title", "no incidents", "no reads", "no doc", "no remediation",
-		"no run function", `parameter "n" has no doc`, `parameter "n" default`, "duplicate ID", `"unknown-incident": unknown incident "404"`} {
+		"no run function", `parameter "n" has no doc`, `parameter "n" default`, "duplicate ID", `"unknown-incident": unknown incident "404"`,
+		`"Bad_ID": no evidence keys declared`, `"escalates-down": escalation must say when`, `"escalates-silently": escalation must say when`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v does not mention %q", err, want)
 		}
+	}
+}
+
+// TestReportContract: a finding above the check's maximum severity is
+// reported at that maximum, and it and an undeclared evidence key are logged
+// as bugs in the check.
+func TestReportContract(t *testing.T) {
+	tests := []struct {
+		name       string
+		escalation *Escalation
+		finding    Finding
+		wantSev    Severity
+		wantLog    string
+	}{
+		{name: "declared", finding: Finding{Severity: High, Evidence: map[string]any{"count": 1}}, wantSev: High},
+		{name: "escalation", escalation: &Escalation{To: Critical, When: "w"}, finding: Finding{Severity: Critical}, wantSev: Critical},
+		{name: "above declared", finding: Finding{Severity: Critical}, wantSev: High,
+			wantLog: `level=ERROR msg="check bug: finding above the check's declared severity; reported at the declared maximum" check=x severity=critical declared=high`},
+		{name: "above escalation", escalation: &Escalation{To: High, When: "w"}, finding: Finding{Severity: Critical}, wantSev: High,
+			wantLog: "severity=critical declared=high"},
+		{name: "undeclared key", finding: Finding{Severity: Low, Evidence: map[string]any{"count": 1, "other": 2}}, wantSev: Low,
+			wantLog: `msg="check bug: evidence key not declared in the check's Evidence" check=x key=other`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fake("x", nil, func(p *Pass) error { p.Report(tt.finding); return nil })
+			c.Escalation = tt.escalation
+			var log strings.Builder
+			res, err := Run(context.Background(), &snapshot.Snapshot{}, []*Check{c},
+				Options{Log: slog.New(slog.NewTextHandler(&log, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Findings) != 1 || res.Findings[0].Severity != tt.wantSev {
+				t.Fatalf("findings = %+v, want one at %s", res.Findings, tt.wantSev)
+			}
+			if tt.wantLog == "" && log.Len() > 0 || !strings.Contains(log.String(), tt.wantLog) {
+				t.Errorf("log = %q, want %q", log.String(), tt.wantLog)
+			}
+		})
 	}
 }
 

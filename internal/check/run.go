@@ -25,11 +25,25 @@ type Pass struct {
 
 	params   map[string]any
 	findings []Finding
+	log      *slog.Logger
 }
 
 // Report records a finding. ID is set to the check's; empty Incidents and
-// Remediation default to the check's.
+// Remediation default to the check's. A severity above the check's
+// MaxSeverity is lowered to it, and that and evidence keys the check does not
+// declare are logged as bugs in the check: users rely on the declarations
+// (checks list, --fail-on, the -o json schema).
 func (p *Pass) Report(f Finding) {
+	if limit := p.Check.MaxSeverity(); f.Severity > limit {
+		p.log.Error("check bug: finding above the check's declared severity; reported at the declared maximum",
+			"check", p.Check.ID, "severity", f.Severity.String(), "declared", limit.String(), "title", f.Title)
+		f.Severity = limit
+	}
+	for k := range f.Evidence {
+		if !slices.ContainsFunc(p.Check.Evidence, func(e EvidenceKey) bool { return e.Name == k }) {
+			p.log.Error("check bug: evidence key not declared in the check's Evidence", "check", p.Check.ID, "key", k, "title", f.Title)
+		}
+	}
 	f.ID = p.Check.ID
 	if len(f.Incidents) == 0 {
 		f.Incidents = slices.Clone(p.Check.Incidents)
@@ -113,7 +127,7 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cs []*Check, opts Options
 			res.NotRun = append(res.NotRun, NotRun{ID: c.ID, Reason: reason, Incomplete: true})
 			continue
 		}
-		pass := &Pass{Check: c, Snapshot: snap, Baseline: opts.Baseline, Now: now, params: params[c.ID]}
+		pass := &Pass{Check: c, Snapshot: snap, Baseline: opts.Baseline, Now: now, params: params[c.ID], log: log}
 		err := runOne(c, pass, log)
 		var na *notApplicable
 		switch {

@@ -36,6 +36,9 @@ func Validate(cs []*Check) error {
 		if c.Severity < Info || c.Severity > Critical {
 			bad("severity out of range")
 		}
+		if e := c.Escalation; e != nil && (e.To <= c.Severity || e.To > Critical || e.When == "") {
+			bad("escalation must say when, to a severity above %s", c.Severity)
+		}
 		if len(c.Incidents) == 0 {
 			bad("no incidents")
 		}
@@ -55,6 +58,9 @@ func Validate(cs []*Check) error {
 		}
 		if c.Run == nil {
 			bad("no run function")
+		}
+		if len(c.Evidence) == 0 {
+			bad("no evidence keys declared")
 		}
 		keys := map[string]bool{}
 		for _, e := range c.Evidence {

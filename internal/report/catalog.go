@@ -152,7 +152,11 @@ func WriteReference(w io.Writer, cs []*check.Check) error {
 	catalogTable(&b, cs)
 	for _, c := range cs {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", c.ID, mdEscape(c.Title))
-		fmt.Fprintf(&b, "- Severity: %s\n- Category: %s\n- Incidents: %s\n- Reads: %s\n", c.Severity, c.Category,
+		fmt.Fprintf(&b, "- Severity: %s\n", c.Severity)
+		if e := c.Escalation; e != nil {
+			fmt.Fprintf(&b, "- Escalates to %s when %s\n", e.To, mdEscape(e.When))
+		}
+		fmt.Fprintf(&b, "- Category: %s\n- Incidents: %s\n- Reads: %s\n", c.Category,
 			strings.Join(c.Incidents, ", "), codeList(resourceNames(c.Reads)))
 		if len(c.Optional) > 0 {
 			fmt.Fprintf(&b, "- Also uses, when read: %s\n", codeList(resourceNames(c.Optional)))

@@ -15,13 +15,14 @@ import (
 
 // APIServerCertNames is the apiserver-cert-names check.
 var APIServerCertNames = &check.Check{
-	ID:        "apiserver-cert-names",
-	Title:     "API server certificate does not cover a name clients use, or expires soon",
-	Category:  category,
-	Severity:  check.High,
-	Incidents: []string{"002"},
-	Reads:     []snapshot.Resource{snapshot.ConfigMaps, snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs},
-	Optional:  []snapshot.Resource{snapshot.Services},
+	ID:         "apiserver-cert-names",
+	Title:      "API server certificate does not cover a name clients use, or expires soon",
+	Category:   category,
+	Severity:   check.High,
+	Escalation: &check.Escalation{To: check.Critical, When: "the serving certificate has expired"},
+	Incidents:  []string{"002"},
+	Reads:      []snapshot.Resource{snapshot.ConfigMaps, snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs},
+	Optional:   []snapshot.Resource{snapshot.Services},
 	Doc: `Compares the API server's serving certificate (read by the live read with
 one TLS handshake to the server in the kubeconfig, and recorded in the
 snapshot) with every name clients are configured to reach it by: the

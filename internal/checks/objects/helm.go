@@ -14,10 +14,12 @@ import (
 
 // HelmReleasePerRun is the helm-release-per-run check.
 var HelmReleasePerRun = &check.Check{
-	ID:        "helm-release-per-run",
-	Title:     "Many Helm releases of one chart in one namespace (a release per run)",
-	Category:  "growth",
-	Severity:  check.Medium,
+	ID:       "helm-release-per-run",
+	Title:    "Many Helm releases of one chart in one namespace (a release per run)",
+	Category: "growth",
+	Severity: check.Medium,
+	Escalation: &check.Escalation{To: check.High,
+		When: "one chart has more than five times max-releases releases in a namespace"},
 	Incidents: []string{"001"},
 	Reads:     []snapshot.Resource{snapshot.Secrets},
 	Optional: []snapshot.Resource{snapshot.ConfigMaps, snapshot.Jobs, snapshot.NetworkPolicies,
