@@ -1,23 +1,15 @@
 package kube
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/premortem/premortem/internal/snapshot"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 )
 
 // InfoAPIVersion and InfoKind mark the first item of a premortem snapshot
@@ -112,33 +104,9 @@ func LoadVisit(paths []string, extra []snapshot.Resource, visit []snapshot.Resou
 			l.kinds[gk] = metadataKind(r)
 		}
 	}
-	var files []string
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
-		}
-		if !fi.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && isSnapshotFile(path) {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
-		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("snapshot: %s: no .json, .yaml or .yml files (optionally .gz)", p)
-		}
-		files = append(files, found...)
+	files, err := snapshotFiles(paths)
+	if err != nil {
+		return nil, err
 	}
 	var latest time.Time
 	for _, f := range files {
@@ -175,11 +143,6 @@ func LoadVisit(paths []string, extra []snapshot.Resource, visit []snapshot.Resou
 	return r, nil
 }
 
-func isSnapshotFile(path string) bool {
-	p := strings.TrimSuffix(strings.ToLower(path), ".gz")
-	return strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")
-}
-
 type loader struct {
 	res     *LoadResult
 	kinds   map[schema.GroupKind]*kindSpec
@@ -195,241 +158,6 @@ type loader struct {
 func (l *loader) problem(where string, res *snapshot.Resource, err error) {
 	l.res.Problems = append(l.res.Problems, Problem{File: l.path, Where: where, Resource: res, Err: err})
 }
-
-// file reads one file, recording what went wrong as problems.
-func (l *loader) file(path string) {
-	l.path, l.objects = path, 0
-	f, err := os.Open(path)
-	if err != nil {
-		l.problem("", nil, err)
-		return
-	}
-	defer f.Close()
-	var r io.Reader = f
-	gz := strings.HasSuffix(strings.ToLower(path), ".gz")
-	if gz {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			l.problem("", nil, fmt.Errorf("not a gzip file: %w", err))
-			return
-		}
-		defer zr.Close()
-		r = zr
-	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	first, err := firstByte(br)
-	if err == io.EOF {
-		return // empty file
-	}
-	if err != nil {
-		l.readError(0, err)
-		return
-	}
-	if first == '{' || first == '[' {
-		l.jsonStream(br)
-		return
-	}
-	l.yamlStream(br)
-}
-
-// readError reports a failure to read the file itself (truncation, I/O).
-func (l *loader) readError(offset int64, err error) {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil,
-			fmt.Errorf("file ends early (truncated?) at byte %d; kept the %d objects read before it", offset, l.objects))
-		return
-	}
-	var oe *offsetError
-	var se *json.SyntaxError
-	if errors.As(err, &oe) {
-		offset = oe.offset
-	} else if errors.As(err, &se) {
-		offset = se.Offset
-	}
-	l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil, fmt.Errorf("%w (kept the %d objects read before it)", err, l.objects))
-}
-
-func firstByte(br *bufio.Reader) (byte, error) {
-	for {
-		b, err := br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
-			return b, br.UnreadByte()
-		}
-	}
-}
-
-// lineAt counts the lines of path (decompressed) up to offset, for error
-// messages; it reads the file again rather than tracking lines while
-// decoding, which would cost every read for the rare bad file.
-func lineAt(path string, offset int64) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(strings.ToLower(path), ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return 0
-		}
-		r = zr
-	}
-	line := 1
-	buf := make([]byte, 64<<10)
-	var read int64
-	for read < offset {
-		n, err := r.Read(buf[:min(int64(len(buf)), offset-read)])
-		line += bytes.Count(buf[:n], []byte{'\n'})
-		read += int64(n)
-		if err != nil {
-			break
-		}
-	}
-	return line
-}
-
-// jsonStream reads concatenated JSON values: objects, lists, arrays.
-func (l *loader) jsonStream(r io.Reader) {
-	dec := json.NewDecoder(r)
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return
-		} else if err != nil {
-			l.readError(dec.InputOffset(), err)
-			return
-		}
-		if d, ok := tok.(json.Delim); !ok || (d != '{' && d != '[') {
-			l.problem(fmt.Sprintf("line %d", lineAt(l.path, dec.InputOffset())), nil, fmt.Errorf("expected a JSON object or array, found %v", tok))
-			return
-		}
-		// The token just read opened a value; jsonValue reads the rest.
-		if err := l.jsonValueAfterOpen(dec); err != nil {
-			l.readError(dec.InputOffset(), err)
-			return
-		}
-	}
-}
-
-// jsonValueAfterOpen reads one top-level object or array whose opening
-// delimiter was just consumed. Only "items" arrays are streamed; everything
-// else is small.
-func (l *loader) jsonValueAfterOpen(dec *json.Decoder) error {
-	// Arrays of objects (not kubectl's, but cheap to accept).
-	if !dec.More() {
-		_, err := dec.Token()
-		return err
-	}
-	fields := map[string]json.RawMessage{}
-	var itemsDone bool
-	var pending []json.RawMessage // items seen before the list's kind
-	isArray := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			// An element of a top-level array: not a key.
-			isArray = true
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return fmt.Errorf("expected an object in the top-level array, found %v", tok)
-			}
-			if err := l.jsonValueAfterOpen(dec); err != nil {
-				return err
-			}
-			continue
-		}
-		if key != "items" {
-			var raw json.RawMessage
-			if err := decodeValue(dec, &raw); err != nil {
-				return err
-			}
-			fields[key] = raw
-			continue
-		}
-		if t, err := dec.Token(); err != nil {
-			return err
-		} else if d, ok := t.(json.Delim); !ok || d != '[' {
-			if t == nil { // "items": null
-				itemsDone = true
-				continue
-			}
-			return fmt.Errorf(`"items" is not an array`)
-		}
-		idx := 0
-		for dec.More() {
-			var raw json.RawMessage
-			if err := decodeValue(dec, &raw); err != nil {
-				return err
-			}
-			if _, known := fields["kind"]; known {
-				l.item(raw, idx, fields)
-			} else {
-				pending = append(pending, raw)
-			}
-			idx++
-		}
-		if _, err := dec.Token(); err != nil { // ']'
-			return err
-		}
-		itemsDone = true
-	}
-	if _, err := dec.Token(); err != nil { // '}' or ']'
-		return err
-	}
-	if isArray {
-		return nil
-	}
-	for i, raw := range pending {
-		l.item(raw, i, fields)
-	}
-	if itemsDone {
-		return nil
-	}
-	obj, err := json.Marshal(fields)
-	if err != nil {
-		return err
-	}
-	l.object(obj, "")
-	return nil
-}
-
-// decodeValue decodes the next value. A syntax error is placed at the start
-// of the value that contains it: the decoder's own offsets leave out the
-// bytes read as tokens, so they cannot name a line.
-func decodeValue(dec *json.Decoder, raw *json.RawMessage) error {
-	start := dec.InputOffset()
-	if b, ok := dec.Buffered().(*bytes.Reader); ok {
-		for {
-			c, err := b.ReadByte()
-			if err != nil || (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ',') {
-				break
-			}
-			start++
-		}
-	}
-	err := dec.Decode(raw)
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &offsetError{offset: start, err: err}
-	}
-	return err
-}
-
-// offsetError is an error at an absolute byte offset of the input.
-type offsetError struct {
-	offset int64
-	err    error
-}
-
-func (e *offsetError) Error() string { return e.err.Error() }
-func (e *offsetError) Unwrap() error { return e.err }
 
 // item handles one item of a list; items of typed lists (PodList from the
 // raw API) carry no kind and take it from the list.
@@ -563,53 +291,5 @@ func (l *loader) info(raw []byte, where string) {
 	info.DiscoveryFailures = append(info.DiscoveryFailures, o.DiscoveryFailures...)
 	for _, r := range o.Resources {
 		l.seen[r] = true
-	}
-}
-
-// yamlStream reads multi-document YAML, one document at a time, converting
-// each to JSON.
-func (l *loader) yamlStream(br *bufio.Reader) {
-	doc, startLine, line := 0, 1, 0
-	var buf bytes.Buffer
-	flush := func() {
-		if len(bytes.TrimSpace(buf.Bytes())) == 0 {
-			buf.Reset()
-			return
-		}
-		doc++
-		where := fmt.Sprintf("document %d (line %d)", doc, startLine)
-		js, err := yaml.YAMLToJSON(buf.Bytes())
-		buf.Reset()
-		if err != nil {
-			l.problem(where, nil, err)
-			return
-		}
-		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-			return
-		}
-		l.object(js, where)
-	}
-	for {
-		s, err := br.ReadString('\n')
-		if len(s) > 0 {
-			line++
-			if t := strings.TrimRight(s, "\r\n"); t == "---" || strings.HasPrefix(t, "--- ") {
-				flush()
-				startLine = line + 1
-			} else {
-				buf.WriteString(s)
-			}
-		}
-		if err == io.EOF {
-			flush()
-			return
-		}
-		if err != nil {
-			// A truncated .gz: what was read before is kept; the document
-			// cut short is not.
-			l.problem(fmt.Sprintf("document %d (line %d)", doc+1, startLine), nil,
-				fmt.Errorf("file ends early at line %d (truncated?): %v; kept the %d objects read before it", line, err, l.objects))
-			return
-		}
 	}
 }

@@ -1,0 +1,146 @@
+package kube
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/premortem/premortem/internal/gzipfile"
+)
+
+// snapshotFiles expands paths: a file stands for itself, a directory for
+// every snapshot file under it (recursively).
+func snapshotFiles(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && isSnapshotFile(path) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("snapshot: %s: no .json, .yaml or .yml files (optionally .gz)", p)
+		}
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+func isSnapshotFile(path string) bool {
+	p := strings.TrimSuffix(strings.ToLower(path), ".gz")
+	return strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")
+}
+
+// openSnapshotFile opens a snapshot file with gzip undone: a .gz name must
+// hold gzip.
+func openSnapshotFile(path string) (*gzipfile.Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := gzipfile.NewReader(f, strings.HasSuffix(strings.ToLower(path), ".gz"))
+	if err != nil {
+		return nil, fmt.Errorf("not a gzip file: %w", err)
+	}
+	return r, nil
+}
+
+// file reads one file, recording what went wrong as problems.
+func (l *loader) file(path string) {
+	l.path, l.objects = path, 0
+	r, err := openSnapshotFile(path)
+	if err != nil {
+		l.problem("", nil, err)
+		return
+	}
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 1<<20)
+	first, err := firstByte(br)
+	if err == io.EOF {
+		return // empty file
+	}
+	if err != nil {
+		l.readError(0, err)
+		return
+	}
+	if first == '{' || first == '[' {
+		l.jsonStream(br)
+		return
+	}
+	l.yamlStream(br)
+}
+
+// readError reports a failure to read the file itself (truncation, I/O).
+func (l *loader) readError(offset int64, err error) {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil,
+			fmt.Errorf("file ends early (truncated?) at byte %d; kept the %d objects read before it", offset, l.objects))
+		return
+	}
+	var oe *offsetError
+	var se *json.SyntaxError
+	if errors.As(err, &oe) {
+		offset = oe.offset
+	} else if errors.As(err, &se) {
+		offset = se.Offset
+	}
+	l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil, fmt.Errorf("%w (kept the %d objects read before it)", err, l.objects))
+}
+
+func firstByte(br *bufio.Reader) (byte, error) {
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+			return b, br.UnreadByte()
+		}
+	}
+}
+
+// lineAt counts the lines of path (decompressed) up to offset, for error
+// messages; it reads the file again rather than tracking lines while
+// decoding, which would cost every read for the rare bad file.
+func lineAt(path string, offset int64) int {
+	r, err := openSnapshotFile(path)
+	if err != nil {
+		return 0
+	}
+	defer r.Close()
+	line := 1
+	buf := make([]byte, 64<<10)
+	var read int64
+	for read < offset {
+		n, err := r.Read(buf[:min(int64(len(buf)), offset-read)])
+		line += bytes.Count(buf[:n], []byte{'\n'})
+		read += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	return line
+}
