@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -50,62 +49,26 @@ func fixtureDir(t *testing.T, id string) string {
 	return dirs[0]
 }
 
-// TestCatalogFixtures fails when a check lacks a fixture that fires or one
-// that stays quiet, runs every fixture, and checks that a finding more
-// severe than the check's declared severity is explained in its doc.
+// TestCatalogFixtures runs every check's fixtures, each once: checktest.Run
+// owns the fixture rules and the contract between a check's declaration
+// and its findings. One check: go test ./internal/checks -run 'TestCatalogFixtures/<id>'.
 func TestCatalogFixtures(t *testing.T) {
 	for _, c := range All() {
-		t.Run(c.ID, func(t *testing.T) {
-			dir := fixtureDir(t, c.ID)
-			files, err := checktest.Fixtures(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var fires, quiet int
-			for _, f := range files {
-				switch base := filepath.Base(f); {
-				case strings.HasPrefix(base, "fires"):
-					fires++
-				case strings.HasPrefix(base, "quiet"):
-					quiet++
-				case strings.HasPrefix(base, "notrun"):
-				default:
-					t.Errorf("%s: fixture names start with fires, quiet or notrun", f)
-				}
-				fx, err := checktest.Load(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				params := map[string]string{}
-				for k, v := range fx.Params {
-					params[c.ID+"."+k] = v
-				}
-				res, err := check.Run(context.Background(), fx.Snapshot, []*check.Check{c}, check.Options{Baseline: fx.Baseline, Params: params})
-				if err != nil {
-					t.Fatal(err)
-				}
-				checktest.Compare(t, fx, res)
-				// `checks list` shows the declared severity; a check that
-				// reports above it must say when in its doc.
-				declared := map[string]bool{}
-				for _, e := range c.Evidence {
-					declared[e.Name] = true
-				}
-				for _, finding := range res.Findings {
-					for k := range finding.Evidence {
-						if len(c.Evidence) > 0 && !declared[k] {
-							t.Errorf("%s: evidence key %q is not declared in the check's Evidence (it is part of the JSON schema)", f, k)
-						}
-					}
-					if finding.Severity > c.Severity && !strings.Contains(strings.ToLower(c.Doc), finding.Severity.String()) {
-						t.Errorf("%s: finding severity %s above the check's declared %s, and its doc does not say when", f, finding.Severity, c.Severity)
-					}
-				}
-			}
-			if fires == 0 || quiet == 0 {
-				t.Errorf("check %s needs a fires*.yaml and a quiet*.yaml fixture in %s (have %d, %d)", c.ID, dir, fires, quiet)
-			}
-		})
+		t.Run(c.ID, func(t *testing.T) { checktest.Run(t, c, fixtureDir(t, c.ID)) })
+	}
+}
+
+// TestFixtureDirs fails on a fixture directory no check owns: its fixtures
+// would never run.
+func TestFixtureDirs(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("*", "testdata", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, ok := Lookup(filepath.Base(d)); !ok {
+			t.Errorf("%s: no check with ID %s", d, filepath.Base(d))
+		}
 	}
 }
 

@@ -1,10 +1,12 @@
 // Package checktest runs a check over fixture snapshots that carry their
-// expected findings inline, so a check's test is one line:
+// expected findings inline. The catalog test runs every check's fixtures
+// through Run, once each:
 //
-//	func TestX(t *testing.T) { checktest.Run(t, X, "testdata/x") }
+//	checktest.Run(t, c, "access/testdata/"+c.ID)
 //
-// A fixture is a kubectl List (YAML or JSON) whose leading comment lines are
-// directives:
+// A fixture is kubectl output (a List, YAML or JSON), loaded with kube.Load
+// exactly as `scan --snapshot` loads it (trimming, metadata-only kinds),
+// whose leading comment lines are directives:
 //
 //	# now: 2026-11-21T10:00:00Z          the scan time (default DefaultNow)
 //	# param: max-per-namespace=3          a parameter of the check under test
@@ -18,19 +20,17 @@
 //	                                       what the live read recorded of the API server
 //	# notrun: needs --baseline             the check must not run, for this reason
 //
-// Files whose names end in .baseline.yaml are baselines, not fixtures. Files
-// named fires*.yaml must want findings; quiet*.yaml must want none;
-// notrun*.yaml must carry a notrun directive.
-//
-// Pods and Nodes are trimmed to the fields the live read keeps, exactly as
-// the read path trims them, so a check that relies on any other field fails
-// its fixtures.
+// Files whose names end in .baseline.yaml are baselines, not fixtures. Every
+// other file is named fires*, quiet* or notrun*: fires* must want findings,
+// quiet* must want none, notrun* must carry a notrun directive; each check
+// has at least one fires and one quiet fixture.
 package checktest
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -62,8 +63,9 @@ type Want struct {
 	Line     int
 }
 
-// Load reads a fixture file and its directives.
-func Load(path string) (*Fixture, error) {
+// Load reads a fixture file and its directives. extra are the kinds beyond
+// premortem's own the check reads (check.Check.AllReads), as for kube.Load.
+func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load fixture: %w", err)
@@ -123,20 +125,44 @@ func Load(path string) (*Fixture, error) {
 			fx.Wants = append(fx.Wants, w)
 		}
 	}
-	fx.Snapshot, err = Decode(data)
+	lr, err := kube.Load([]string{path}, extra)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("load fixture: %w", err)
 	}
+	if len(lr.Problems) > 0 {
+		return nil, fmt.Errorf("load fixture: %w", errors.Join(problems(lr.Problems)...))
+	}
+	fx.Snapshot = lr.Snapshot
+	// What was read, and when, is the fixture's to say.
 	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped, APIServer: apiServer}
 	if baseline != "" {
 		bpath := filepath.Join(filepath.Dir(path), baseline)
-		b, err := Load(bpath)
+		b, err := Load(bpath, extra)
 		if err != nil {
 			return nil, err
 		}
 		fx.Baseline = b.Snapshot
 	}
 	return fx, nil
+}
+
+func problems(ps []kube.Problem) []error {
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = p
+	}
+	return errs
+}
+
+// resourceByName finds a kind premortem reads by its kubectl name ("pods",
+// "networkpolicies.networking.k8s.io").
+func resourceByName(name string) (snapshot.Resource, error) {
+	for _, r := range kube.AllResources() {
+		if r.Name() == name {
+			return r, nil
+		}
+	}
+	return snapshot.Resource{}, fmt.Errorf("unknown resource %q", name)
 }
 
 func parseWant(val string) (Want, error) {
