@@ -19,6 +19,7 @@ import (
 	"github.com/premortem/premortem/internal/address"
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // Category of every check in this package.
@@ -189,8 +190,8 @@ func kubeconfigServer(info snapshot.Info) string {
 	return ""
 }
 
-// workload is a pod template of a workload kind the snapshot holds whole.
-type workload struct {
+// templated is a workload whose pod template the snapshot holds whole.
+type templated struct {
 	Object check.Object
 	Spec   *corev1.PodSpec
 	// Pods is how many pods the workload runs (or wants).
@@ -201,35 +202,28 @@ type workload struct {
 // snap (not Jobs owned by a CronJob, which repeat its template). Pods are
 // trimmed by the read path and CronJobs read as metadata: neither has a
 // pod spec here.
-func workloads(snap *snapshot.Snapshot) []workload {
-	var out []workload
+func workloads(snap *snapshot.Snapshot) []templated {
+	var out []templated
 	for i := range snap.Deployments {
 		d := &snap.Deployments[i]
-		out = append(out, workload{Object: obj("apps", "Deployment", d.Namespace, d.Name), Spec: &d.Spec.Template.Spec, Pods: replicas(d.Spec.Replicas)})
+		out = append(out, templated{Object: obj("apps", "Deployment", d.Namespace, d.Name), Spec: &d.Spec.Template.Spec, Pods: workload.Replicas(d.Spec.Replicas)})
 	}
 	for i := range snap.DaemonSets {
 		d := &snap.DaemonSets[i]
-		out = append(out, workload{Object: obj("apps", "DaemonSet", d.Namespace, d.Name), Spec: &d.Spec.Template.Spec, Pods: daemonSetPods(d)})
+		out = append(out, templated{Object: obj("apps", "DaemonSet", d.Namespace, d.Name), Spec: &d.Spec.Template.Spec, Pods: daemonSetPods(d)})
 	}
 	for i := range snap.StatefulSets {
 		s := &snap.StatefulSets[i]
-		out = append(out, workload{Object: obj("apps", "StatefulSet", s.Namespace, s.Name), Spec: &s.Spec.Template.Spec, Pods: replicas(s.Spec.Replicas)})
+		out = append(out, templated{Object: obj("apps", "StatefulSet", s.Namespace, s.Name), Spec: &s.Spec.Template.Spec, Pods: workload.Replicas(s.Spec.Replicas)})
 	}
 	for i := range snap.Jobs {
 		j := &snap.Jobs[i]
 		if c := metav1.GetControllerOf(j); c != nil && c.Kind == "CronJob" {
 			continue
 		}
-		out = append(out, workload{Object: obj("batch", "Job", j.Namespace, j.Name), Spec: &j.Spec.Template.Spec, Pods: replicas(j.Spec.Parallelism)})
+		out = append(out, templated{Object: obj("batch", "Job", j.Namespace, j.Name), Spec: &j.Spec.Template.Spec, Pods: workload.Replicas(j.Spec.Parallelism)})
 	}
 	return out
-}
-
-func replicas(r *int32) int32 {
-	if r == nil {
-		return 1
-	}
-	return *r
 }
 
 // daemonSetPods is how many nodes a DaemonSet runs on.

@@ -242,7 +242,7 @@ func runHardcoded(p *check.Pass) error {
 	return nil
 }
 
-func hardcodedFinding(w workload, found []literal, objects []check.Object, known []apiServer) check.Finding {
+func hardcodedFinding(w templated, found []literal, objects []check.Object, known []apiServer) check.Finding {
 	sev := check.Medium
 	var current, gone []string
 	byAddress := map[string][]string{}

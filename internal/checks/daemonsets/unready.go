@@ -15,6 +15,7 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // Unready is the system-daemonset-unready check.
@@ -67,20 +68,10 @@ CNI agent takes nodes off the network in turn.`,
 	Run: runUnready,
 }
 
-var networkingNames = []string{"calico", "cilium", "kube-proxy", "flannel", "weave", "canal", "antrea",
-	"kube-router", "aws-node", "azure-cni", "ovnkube", "multus", "kube-ovn", "cni"}
-
-// Networking reports whether a DaemonSet is a CNI or service-proxy agent,
-// from its name or its k8s-app / app.kubernetes.io/name label.
-func Networking(name string, labels map[string]string) bool {
-	for _, s := range []string{name, labels["k8s-app"], labels["app.kubernetes.io/name"]} {
-		for _, n := range networkingNames {
-			if s != "" && strings.Contains(s, n) {
-				return true
-			}
-		}
-	}
-	return false
+// isNetworking reports whether a DaemonSet is a CNI or service-proxy agent,
+// from its names (its own, its labels and its pods' labels).
+func isNetworking(ds *appsv1.DaemonSet) bool {
+	return workload.Networking(workload.Names(ds.Name, ds.Labels, ds.Spec.Template.Labels))
 }
 
 type podState struct {
@@ -157,7 +148,7 @@ func runUnready(p *check.Pass) error {
 		}
 		st := ds.Status
 		ev := map[string]any{"desired": st.DesiredNumberScheduled, "ready": st.NumberReady,
-			"unavailable": st.NumberUnavailable, "networking": Networking(ds.Name, ds.Labels)}
+			"unavailable": st.NumberUnavailable, "networking": isNetworking(ds)}
 		var bad []podState
 		crash := 0
 		if havePods {
@@ -205,7 +196,7 @@ func runUnready(p *check.Pass) error {
 		if pods != nil {
 			ev["pods"] = pods
 		}
-		networking := Networking(ds.Name, ds.Labels)
+		networking := isNetworking(ds)
 		sev := check.Medium
 		switch {
 		case networking && share >= p.Float("critical-share"):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // VersionDrift is the node-version-drift check.
@@ -66,12 +67,6 @@ var nodeInfoFields = map[string]func(corev1.NodeSystemInfo) string{
 	"kubeProxyVersion":        func(i corev1.NodeSystemInfo) string { return i.KubeProxyVersion },
 	"operatingSystem":         func(i corev1.NodeSystemInfo) string { return i.OperatingSystem },
 	"architecture":            func(i corev1.NodeSystemInfo) string { return i.Architecture },
-}
-
-// CriticalPod reports whether a pod is a system-critical one.
-func CriticalPod(p *corev1.Pod) bool {
-	pc := p.Spec.PriorityClassName
-	return p.Namespace == "kube-system" || pc == "system-cluster-critical" || pc == "system-node-critical"
 }
 
 func ownedByDaemonSet(p *corev1.Pod) bool {
@@ -136,7 +131,7 @@ func runVersionDrift(p *check.Pass) error {
 		var critical []string
 		for i := range p.Snapshot.Pods {
 			pod := &p.Snapshot.Pods[i]
-			if _, on := minorityNodes[pod.Spec.NodeName]; on && CriticalPod(pod) && !ownedByDaemonSet(pod) &&
+			if _, on := minorityNodes[pod.Spec.NodeName]; on && workload.CriticalPod(pod) && !ownedByDaemonSet(pod) &&
 				pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
 				critical = append(critical, pod.Namespace+"/"+pod.Name+" on "+pod.Spec.NodeName)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // SingleReplica is the critical-single-replica check.
@@ -60,35 +61,25 @@ for readiness in between.`,
 	Run: runSingleReplica,
 }
 
-func critical(priorityClass string) bool {
-	return priorityClass == "system-cluster-critical" || priorityClass == "system-node-critical"
-}
-
 func runSingleReplica(p *check.Pass) error {
 	nss := map[string]bool{}
 	for _, ns := range strings.Split(p.Text("namespaces"), ",") {
 		nss[strings.TrimSpace(ns)] = true
 	}
 	havePDB, havePods := p.Has(snapshot.PodDisruptionBudgets), p.Has(snapshot.Pods)
-	typha := map[[2]string]bool{}
-	for i := range p.Snapshot.Deployments {
-		if d := &p.Snapshot.Deployments[i]; Typha(d) {
-			typha[[2]string{d.Namespace, d.Name}] = true
-		}
-	}
 	ignore := map[string]bool{}
 	for _, x := range strings.Split(p.Text("ignore"), ",") {
 		if x = strings.TrimSpace(x); x != "" {
 			ignore[x] = true
 		}
 	}
-	keep := func(w *workload) bool {
-		return (nss[w.meta.Namespace] || critical(w.template.Spec.PriorityClassName)) && w.replicas > 0 &&
-			!ignore[w.meta.Namespace+"/"+w.meta.Name] &&
-			!(w.kind == "Deployment" && typha[[2]string{w.meta.Namespace, w.meta.Name}])
+	// Typha is typha-replicas' business.
+	keep := func(w *replicated) bool {
+		return (nss[w.Meta.Namespace] || workload.CriticalPriority(w.Template.Spec.PriorityClassName)) && w.Counts.Desired > 0 &&
+			!ignore[w.Meta.Namespace+"/"+w.Meta.Name] && !typha(w)
 	}
 	for _, w := range workloads(p.Snapshot, keep) {
-		pc := w.template.Spec.PriorityClassName
+		pc := w.Template.Spec.PriorityClassName
 		var problems []string
 		sev := check.Low
 		raise := func(s check.Severity) {
@@ -97,14 +88,14 @@ func runSingleReplica(p *check.Pass) error {
 			}
 		}
 		important := check.Medium
-		if critical(pc) {
+		if workload.CriticalPriority(pc) {
 			important = check.High
 		}
-		ev := map[string]any{"replicas": w.replicas, "readyReplicas": w.ready}
+		ev := map[string]any{"replicas": w.Counts.Desired, "readyReplicas": w.Counts.Ready}
 		if pc != "" {
 			ev["priorityClassName"] = pc
 		}
-		if w.replicas == 1 {
+		if w.Counts.Desired == 1 {
 			problems = append(problems, "1 replica")
 			raise(important)
 		}
@@ -130,9 +121,9 @@ func runSingleReplica(p *check.Pass) error {
 			continue
 		}
 		group := "apps"
-		what := fmt.Sprintf("%s %s/%s", w.kind, w.meta.Namespace, w.meta.Name)
-		why := "it runs in " + w.meta.Namespace
-		if critical(pc) {
+		what := fmt.Sprintf("%s %s/%s", w.Kind, w.Meta.Namespace, w.Meta.Name)
+		why := "it runs in " + w.Meta.Namespace
+		if workload.CriticalPriority(pc) {
 			why = "its pods run at priority " + pc
 		}
 		p.Report(check.Finding{
@@ -140,7 +131,7 @@ func runSingleReplica(p *check.Pass) error {
 			Title:    fmt.Sprintf("%s: %s", what, strings.Join(problems, ", ")),
 			Message: fmt.Sprintf("%s is a critical component (%s) and %s. Losing one pod or one node, a drain or a "+
 				"cluster-wide rolling restart can take it down entirely (incident 003).", what, why, strings.Join(problems, ", ")),
-			Objects:  []check.Object{{Group: group, Kind: w.kind, Namespace: w.meta.Namespace, Name: w.meta.Name}},
+			Objects:  []check.Object{{Group: group, Kind: w.Kind, Namespace: w.Meta.Namespace, Name: w.Meta.Name}},
 			Evidence: ev,
 		})
 	}
@@ -148,14 +139,14 @@ func runSingleReplica(p *check.Pass) error {
 }
 
 // matchingPDBs names the PodDisruptionBudgets that select the workload's pods.
-func matchingPDBs(snap *snapshot.Snapshot, w *workload) []string {
+func matchingPDBs(snap *snapshot.Snapshot, w *replicated) []string {
 	var out []string
 	for _, pdb := range snap.PodDisruptionBudgets {
-		if pdb.Namespace != w.meta.Namespace || pdb.Spec.Selector == nil {
+		if pdb.Namespace != w.Meta.Namespace || pdb.Spec.Selector == nil {
 			continue
 		}
 		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err == nil && !sel.Empty() && sel.Matches(labels.Set(w.template.Labels)) {
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(w.Template.Labels)) {
 			out = append(out, pdb.Name)
 		}
 	}

@@ -1,13 +1,10 @@
 package redundancy
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
@@ -71,38 +68,19 @@ func wantedTypha(p *check.Pass, n int) int {
 
 func runTyphaReplicas(p *check.Pass) error {
 	nodes := len(p.Snapshot.Nodes)
-	var ds []*appsv1.Deployment
-	for i := range p.Snapshot.Deployments {
-		if d := &p.Snapshot.Deployments[i]; Typha(d) {
-			ds = append(ds, d)
-		}
-	}
-	if len(ds) == 0 {
-		return nil
-	}
-	slices.SortFunc(ds, func(a, b *appsv1.Deployment) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
-	ws := workloads(p.Snapshot, func(w *workload) bool {
-		return w.kind == "Deployment" && typha(w.meta.Name, w.meta.Labels, w.template.Labels)
-	})
-	for _, d := range ds {
-		have := int(replicas(d.Spec.Replicas))
+	for _, w := range workloads(p.Snapshot, typha) {
+		have := int(w.Counts.Desired)
 		want := wantedTypha(p, nodes)
-		ev := map[string]any{"replicas": have, "readyReplicas": d.Status.ReadyReplicas, "nodes": nodes, "wanted": want}
+		ev := map[string]any{"replicas": have, "readyReplicas": w.Counts.Ready, "nodes": nodes, "wanted": want}
 		if p.Has(snapshot.Pods) {
-			for _, w := range ws {
-				if w.kind == "Deployment" && w.meta.Namespace == d.Namespace && w.meta.Name == d.Name {
-					ev["readyPodsByNode"] = w.nodesOf()
-				}
-			}
+			ev["readyPodsByNode"] = w.nodesOf()
 		}
-		cached := imageCachedOn(p, d)
+		cached := imageCachedOn(p, &w.Template.Spec)
 		if cached >= 0 {
 			ev["imagePresentOnNodes"] = cached
 		}
-		obj := []check.Object{{Group: "apps", Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}}
-		name := d.Namespace + "/" + d.Name
+		obj := []check.Object{{Group: "apps", Kind: w.Kind, Namespace: w.Meta.Namespace, Name: w.Meta.Name}}
+		name := w.Meta.Namespace + "/" + w.Meta.Name
 		switch {
 		case have < want:
 			sev := check.Medium
@@ -139,8 +117,8 @@ func runTyphaReplicas(p *check.Pass) error {
 }
 
 // imageCachedOn counts the nodes whose status lists every image of the
-// Deployment's containers; -1 if no node reports images.
-func imageCachedOn(p *check.Pass, d *appsv1.Deployment) int {
+// pod spec's containers; -1 if no node reports images.
+func imageCachedOn(p *check.Pass, spec *corev1.PodSpec) int {
 	reported, n := false, 0
 	for _, node := range p.Snapshot.Nodes {
 		if len(node.Status.Images) == 0 {
@@ -154,7 +132,7 @@ func imageCachedOn(p *check.Pass, d *appsv1.Deployment) int {
 			}
 		}
 		all := true
-		for _, c := range d.Spec.Template.Spec.Containers {
+		for _, c := range spec.Containers {
 			if !have[c.Image] && !have["docker.io/"+c.Image] {
 				all = false
 			}

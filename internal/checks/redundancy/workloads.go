@@ -9,47 +9,38 @@ import (
 	"slices"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
-// workload is a Deployment or StatefulSet, reduced to what these checks need.
-type workload struct {
-	kind      string // Deployment, StatefulSet
-	meta      *metav1.ObjectMeta
-	replicas  int32
-	ready     int32
-	selector  *metav1.LabelSelector
-	template  corev1.PodTemplateSpec
+// replicated is a Deployment or StatefulSet with its ready pods.
+type replicated struct {
+	workload.Workload
 	readyPods []*corev1.Pod
 }
 
 // workloads returns the Deployments and StatefulSets keep accepts, sorted,
 // with their ready pods attached. Filtering first keeps the pod walk cheap:
 // these checks care about a handful of system workloads among thousands.
-func workloads(snap *snapshot.Snapshot, keep func(*workload) bool) []*workload {
-	var out []*workload
-	add := func(w *workload) {
-		if keep(w) {
-			out = append(out, w)
+func workloads(snap *snapshot.Snapshot, keep func(*replicated) bool) []*replicated {
+	var out []*replicated
+	add := func(w workload.Workload) {
+		if r := (&replicated{Workload: w}); keep(r) {
+			out = append(out, r)
 		}
 	}
 	for i := range snap.Deployments {
-		d := &snap.Deployments[i]
-		add(&workload{kind: "Deployment", meta: &d.ObjectMeta, replicas: replicas(d.Spec.Replicas),
-			ready: d.Status.ReadyReplicas, selector: d.Spec.Selector, template: d.Spec.Template})
+		add(workload.FromDeployment(&snap.Deployments[i]))
 	}
 	for i := range snap.StatefulSets {
-		s := &snap.StatefulSets[i]
-		add(&workload{kind: "StatefulSet", meta: &s.ObjectMeta, replicas: replicas(s.Spec.Replicas),
-			ready: s.Status.ReadyReplicas, selector: s.Spec.Selector, template: s.Spec.Template})
+		add(workload.FromStatefulSet(&snap.StatefulSets[i]))
 	}
-	slices.SortFunc(out, func(a, b *workload) int {
-		return cmp.Or(strings.Compare(a.meta.Namespace, b.meta.Namespace), strings.Compare(a.meta.Name, b.meta.Name), strings.Compare(a.kind, b.kind))
+	slices.SortFunc(out, func(a, b *replicated) int {
+		return cmp.Or(strings.Compare(a.Meta.Namespace, b.Meta.Namespace), strings.Compare(a.Meta.Name, b.Meta.Name), strings.Compare(a.Kind, b.Kind))
 	})
 	if len(out) > 0 {
 		attachPods(snap, out)
@@ -57,29 +48,9 @@ func workloads(snap *snapshot.Snapshot, keep func(*workload) bool) []*workload {
 	return out
 }
 
-// replicas applies the API default of 1.
-func replicas(r *int32) int32 {
-	if r == nil {
-		return 1
-	}
-	return *r
-}
-
-func podReady(p *corev1.Pod) bool {
-	if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // attachPods finds each workload's ready pods: through the ReplicaSet owner
 // chain when ReplicaSet metadata was read, by label selector otherwise.
-func attachPods(snap *snapshot.Snapshot, ws []*workload) {
+func attachPods(snap *snapshot.Snapshot, ws []*replicated) {
 	rsOwner := map[[2]string]string{} // namespace/replicaset -> deployment
 	haveRS := false
 	_, rsSkipped := snap.Info.SkipReason(snapshot.ReplicaSets)
@@ -96,40 +67,40 @@ func attachPods(snap *snapshot.Snapshot, ws []*workload) {
 			}
 		}
 	}
-	byKey := map[[3]string]*workload{}
+	byKey := map[[3]string]*replicated{}
 	// Deployments by namespace, with parsed selectors, for pods whose
 	// ReplicaSet is unknown: parsing per pod would cost pods x workloads.
 	type selected struct {
-		w   *workload
+		w   *replicated
 		sel labels.Selector
 	}
 	byNS := map[string][]selected{}
 	for _, w := range ws {
-		byKey[[3]string{w.kind, w.meta.Namespace, w.meta.Name}] = w
-		if w.kind != "Deployment" || w.selector == nil || haveRS {
+		byKey[[3]string{w.Kind, w.Meta.Namespace, w.Meta.Name}] = w
+		if w.Kind != workload.Deployment || w.Selector == nil || haveRS {
 			continue
 		}
-		if sel, err := metav1.LabelSelectorAsSelector(w.selector); err == nil && !sel.Empty() {
-			byNS[w.meta.Namespace] = append(byNS[w.meta.Namespace], selected{w, sel})
+		if sel, err := metav1.LabelSelectorAsSelector(w.Selector); err == nil && !sel.Empty() {
+			byNS[w.Meta.Namespace] = append(byNS[w.Meta.Namespace], selected{w, sel})
 		}
 	}
 	namespaces := map[string]bool{}
 	for _, w := range ws {
-		namespaces[w.meta.Namespace] = true
+		namespaces[w.Meta.Namespace] = true
 	}
 	for i := range snap.Pods {
 		pod := &snap.Pods[i]
-		if !namespaces[pod.Namespace] || !podReady(pod) {
+		if !namespaces[pod.Namespace] || !workload.PodReady(pod) {
 			continue
 		}
-		var owner *workload
+		var owner *replicated
 		for _, o := range pod.OwnerReferences {
 			switch o.Kind {
 			case "StatefulSet":
-				owner = byKey[[3]string{"StatefulSet", pod.Namespace, o.Name}]
+				owner = byKey[[3]string{workload.StatefulSet, pod.Namespace, o.Name}]
 			case "ReplicaSet":
 				if d, ok := rsOwner[[2]string{pod.Namespace, o.Name}]; ok {
-					owner = byKey[[3]string{"Deployment", pod.Namespace, d}]
+					owner = byKey[[3]string{workload.Deployment, pod.Namespace, d}]
 				} else if !haveRS {
 					for _, s := range byNS[pod.Namespace] {
 						if s.sel.Matches(labels.Set(pod.Labels)) {
@@ -147,7 +118,7 @@ func attachPods(snap *snapshot.Snapshot, ws []*workload) {
 }
 
 // nodesOf counts the workload's ready pods per node.
-func (w *workload) nodesOf() map[string]int {
+func (w *replicated) nodesOf() map[string]int {
 	m := map[string]int{}
 	for _, p := range w.readyPods {
 		m[p.Spec.NodeName]++
@@ -155,17 +126,14 @@ func (w *workload) nodesOf() map[string]int {
 	return m
 }
 
-// Typha reports whether a Deployment is Calico's Typha.
-func Typha(d *appsv1.Deployment) bool { return typha(d.Name, d.Labels, d.Spec.Template.Labels) }
-
-func typha(name string, labels, templateLabels map[string]string) bool {
-	return labels["k8s-app"] == "calico-typha" || templateLabels["k8s-app"] == "calico-typha" ||
-		strings.Contains(name, "typha")
+// typha reports whether w is a Deployment of Calico's Typha.
+func typha(w *replicated) bool {
+	return w.Kind == workload.Deployment && workload.Typha(w.Names())
 }
 
-func inNamespaces(ws []*workload, ns string) bool {
+func inNamespaces(ws []*replicated, ns string) bool {
 	for _, w := range ws {
-		if w.meta.Namespace == ns {
+		if w.Meta.Namespace == ns {
 			return true
 		}
 	}
