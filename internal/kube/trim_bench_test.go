@@ -29,7 +29,7 @@ func benchPod(i int) corev1.Pod {
 			Labels:      map[string]string{"app.kubernetes.io/name": fmt.Sprintf("service-%d", i%1000), "team": fmt.Sprintf("team-%d", i%40), "pod-template-hash": "5d8f7c9b4"},
 			Annotations: map[string]string{"example.com/build-info": strings.Repeat("x", 3000)},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager", Operation: "Update",
-				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{}},"f:spec":{"f:containers":{}}}` + strings.Repeat(" ", 4000))}}},
+				FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{}},"f:spec":{"f:containers":{}}}` + strings.Repeat(" ", 4000))}},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: fmt.Sprintf("service-%d-5d8f7c9b4", i%1000)}},
 		},
 		Spec: corev1.PodSpec{NodeName: fmt.Sprintf("node-%05d", i%5000), Containers: []corev1.Container{c("app"), c("proxy")}, ServiceAccountName: "default"},
