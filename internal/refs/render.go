@@ -54,7 +54,7 @@ func writeTable(w io.Writer, r *Result) error {
 		fmt.Fprintln(w)
 	}
 	for _, s := range r.NotRead {
-		fmt.Fprintf(w, "NOT SEARCHED: %s: %s\n", resourceName(s.Resource.Group, s.Resource.Resource), s.Reason)
+		fmt.Fprintf(w, "NOT SEARCHED: %s: %s\n", s.Resource.Name(), s.Reason)
 	}
 	if !r.Complete() {
 		fmt.Fprintln(w, "The search is incomplete: references in what was not searched are unknown.")
@@ -96,11 +96,4 @@ func consumers(cs []Consumer) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ")
-}
-
-func resourceName(group, resource string) string {
-	if group == "" {
-		return resource
-	}
-	return resource + "." + group
 }
