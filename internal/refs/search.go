@@ -10,6 +10,7 @@ package refs
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -131,20 +132,20 @@ func (s *Search) Visit(_ snapshot.Resource, obj any) {
 	case *corev1.ConfigMap:
 		s.count("ConfigMap")
 		ref := object("", "ConfigMap", o.Namespace, o.Name)
-		for _, k := range sortedKeys(o.Data) {
+		for _, k := range slices.Sorted(maps.Keys(o.Data)) {
 			s.text(ref, "data["+k+"]", o.Data[k], false)
 		}
-		for _, k := range sortedKeys(o.BinaryData) {
+		for _, k := range slices.Sorted(maps.Keys(o.BinaryData)) {
 			s.text(ref, "binaryData["+k+"]", string(o.BinaryData[k]), false)
 		}
 	case *corev1.Secret:
 		s.count("Secret")
 		ref := object("", "Secret", o.Namespace, o.Name)
-		for _, k := range sortedKeys(o.Data) {
+		for _, k := range slices.Sorted(maps.Keys(o.Data)) {
 			s.text(ref, "data["+k+"]", string(o.Data[k]), true)
 		}
 		// stringData appears only in manifests (a file searched offline).
-		for _, k := range sortedKeys(o.StringData) {
+		for _, k := range slices.Sorted(maps.Keys(o.StringData)) {
 			s.text(ref, "stringData["+k+"]", o.StringData[k], true)
 		}
 	case *appsv1.Deployment:
@@ -527,15 +528,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
