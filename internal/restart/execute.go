@@ -407,49 +407,40 @@ type kindClient struct {
 
 func clientFor(c kubernetes.Interface, k Kind) kindClient {
 	apps := c.AppsV1()
-	opts := metav1.PatchOptions{FieldManager: "premortem-restart"}
 	switch k {
 	case Deployment:
-		return kindClient{
-			get: func(ctx context.Context, ns, name string) (object, error) {
-				o, err := apps.Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-				return deploymentObject{o}, err
-			},
-			watch: func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
-				return apps.Deployments(ns).Watch(ctx, o)
-			},
-			patch: func(ctx context.Context, ns, name string, data []byte) (object, error) {
-				o, err := apps.Deployments(ns).Patch(ctx, name, types.MergePatchType, data, opts)
-				return deploymentObject{o}, err
-			},
-		}
+		return typedClient(func(ns string) namespaced[*appsv1.Deployment] { return apps.Deployments(ns) },
+			func(o *appsv1.Deployment) object { return deploymentObject{o} })
 	case StatefulSet:
-		return kindClient{
-			get: func(ctx context.Context, ns, name string) (object, error) {
-				o, err := apps.StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
-				return statefulSetObject{o}, err
-			},
-			watch: func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
-				return apps.StatefulSets(ns).Watch(ctx, o)
-			},
-			patch: func(ctx context.Context, ns, name string, data []byte) (object, error) {
-				o, err := apps.StatefulSets(ns).Patch(ctx, name, types.MergePatchType, data, opts)
-				return statefulSetObject{o}, err
-			},
-		}
+		return typedClient(func(ns string) namespaced[*appsv1.StatefulSet] { return apps.StatefulSets(ns) },
+			func(o *appsv1.StatefulSet) object { return statefulSetObject{o} })
 	default:
-		return kindClient{
-			get: func(ctx context.Context, ns, name string) (object, error) {
-				o, err := apps.DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
-				return daemonSetObject{o}, err
-			},
-			watch: func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
-				return apps.DaemonSets(ns).Watch(ctx, o)
-			},
-			patch: func(ctx context.Context, ns, name string, data []byte) (object, error) {
-				o, err := apps.DaemonSets(ns).Patch(ctx, name, types.MergePatchType, data, opts)
-				return daemonSetObject{o}, err
-			},
-		}
+		return typedClient(func(ns string) namespaced[*appsv1.DaemonSet] { return apps.DaemonSets(ns) },
+			func(o *appsv1.DaemonSet) object { return daemonSetObject{o} })
+	}
+}
+
+// namespaced is the part of a typed client-go client (DeploymentInterface,
+// ...) the executor uses.
+type namespaced[T any] interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error)
+}
+
+func typedClient[T any](in func(ns string) namespaced[T], wrap func(T) object) kindClient {
+	opts := metav1.PatchOptions{FieldManager: "premortem-restart"}
+	return kindClient{
+		get: func(ctx context.Context, ns, name string) (object, error) {
+			o, err := in(ns).Get(ctx, name, metav1.GetOptions{})
+			return wrap(o), err
+		},
+		watch: func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
+			return in(ns).Watch(ctx, o)
+		},
+		patch: func(ctx context.Context, ns, name string, data []byte) (object, error) {
+			o, err := in(ns).Patch(ctx, name, types.MergePatchType, data, opts)
+			return wrap(o), err
+		},
 	}
 }
