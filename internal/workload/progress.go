@@ -19,15 +19,17 @@ type Progress struct {
 	Detail string `json:"detail"`
 }
 
-// observed starts a Progress from the counts; seen is false while the
-// controller has not caught up with the latest spec (its counts are stale).
-func observed(c Counts, observedGeneration, generation int64) (p Progress, seen bool) {
-	p.Detail = fmt.Sprintf("%d/%d updated, %d/%d ready, %d/%d available", c.Updated, c.Desired, c.Ready, c.Desired, c.Available, c.Desired)
+// rollout reports what the three kinds share: the counts, and nothing more
+// while the controller has not seen the latest spec (its counts are stale);
+// once it has, finish judges the rest.
+func rollout(c Counts, observedGeneration, generation int64, finish func(*Progress)) Progress {
+	p := Progress{Detail: fmt.Sprintf("%d/%d updated, %d/%d ready, %d/%d available", c.Updated, c.Desired, c.Ready, c.Desired, c.Available, c.Desired)}
 	if observedGeneration < generation {
 		p.Detail = "controller has not seen the latest spec; " + p.Detail
-		return p, false
+		return p
 	}
-	return p, true
+	finish(&p)
+	return p
 }
 
 // replaced reports whether every desired pod is of the latest revision,
@@ -41,22 +43,19 @@ func (c Counts) replaced() bool {
 // == spec.replicas and no old replicas left.
 func DeploymentProgress(d *appsv1.Deployment) Progress {
 	c := DeploymentCounts(d)
-	p, seen := observed(c, d.Status.ObservedGeneration, d.Generation)
-	if !seen {
-		return p
-	}
-	for _, cond := range d.Status.Conditions {
-		if cond.Type == appsv1.DeploymentProgressing && cond.Reason == "ProgressDeadlineExceeded" {
-			p.Failed = true
-			p.Detail = "progress deadline exceeded: " + p.Detail
-			return p
+	return rollout(c, d.Status.ObservedGeneration, d.Generation, func(p *Progress) {
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == appsv1.DeploymentProgressing && cond.Reason == "ProgressDeadlineExceeded" {
+				p.Failed = true
+				p.Detail = "progress deadline exceeded: " + p.Detail
+				return
+			}
 		}
-	}
-	if c.Current > c.Updated {
-		p.Detail += fmt.Sprintf(", %d old", c.Current-c.Updated)
-	}
-	p.Complete = c.replaced()
-	return p
+		if c.Current > c.Updated {
+			p.Detail += fmt.Sprintf(", %d old", c.Current-c.Updated)
+		}
+		p.Complete = c.replaced()
+	})
 }
 
 // StatefulSetProgress reports a StatefulSet's rollout: observedGeneration
@@ -64,17 +63,14 @@ func DeploymentProgress(d *appsv1.Deployment) Progress {
 // revision equal to the update revision.
 func StatefulSetProgress(s *appsv1.StatefulSet) Progress {
 	c := StatefulSetCounts(s)
-	p, seen := observed(c, s.Status.ObservedGeneration, s.Generation)
-	if !seen {
-		return p
-	}
-	st := s.Status
-	revisionDone := st.UpdateRevision == "" || st.CurrentRevision == st.UpdateRevision
-	if !revisionDone {
-		p.Detail += ", revision " + st.CurrentRevision + " -> " + st.UpdateRevision
-	}
-	p.Complete = revisionDone && c.replaced()
-	return p
+	return rollout(c, s.Status.ObservedGeneration, s.Generation, func(p *Progress) {
+		st := s.Status
+		revisionDone := st.UpdateRevision == "" || st.CurrentRevision == st.UpdateRevision
+		if !revisionDone {
+			p.Detail += ", revision " + st.CurrentRevision + " -> " + st.UpdateRevision
+		}
+		p.Complete = revisionDone && c.replaced()
+	})
 }
 
 // DaemonSetProgress reports a DaemonSet's rollout: observedGeneration caught
@@ -82,10 +78,7 @@ func StatefulSetProgress(s *appsv1.StatefulSet) Progress {
 // desiredNumberScheduled.
 func DaemonSetProgress(d *appsv1.DaemonSet) Progress {
 	c := DaemonSetCounts(d)
-	p, seen := observed(c, d.Status.ObservedGeneration, d.Generation)
-	if !seen {
-		return p
-	}
-	p.Complete = c.Updated == c.Desired && c.Ready == c.Desired && c.Available == c.Desired
-	return p
+	return rollout(c, d.Status.ObservedGeneration, d.Generation, func(p *Progress) {
+		p.Complete = c.Updated == c.Desired && c.Ready == c.Desired && c.Available == c.Desired
+	})
 }
