@@ -19,30 +19,48 @@ import (
 )
 
 // Flags are the kubectl connection flags (--kubeconfig, --context,
-// -n/--namespace, --request-timeout, --server, --token, ...).
+// -n/--namespace, --request-timeout, --server, --token, ...) and kubectl's
+// --chunk-size, the page size of every LIST: one type for every verb that
+// talks to a cluster.
 type Flags struct {
-	config *genericclioptions.ConfigFlags
+	config    *genericclioptions.ConfigFlags
+	chunkSize int64
 }
 
-// NewFlags returns kubectl-compatible connection flags. The namespace
-// defaults to all namespaces, not the kubeconfig context's: a scan is about
-// the whole cluster unless -n narrows it.
+// NewFlags returns kubectl-compatible connection flags.
 func NewFlags() *Flags {
 	// usePersistentConfig=false: no discovery cache on disk, nothing written
 	// under ~/.kube by a read-only tool.
-	return &Flags{config: genericclioptions.NewConfigFlags(false)}
+	return &Flags{config: genericclioptions.NewConfigFlags(false), chunkSize: DefaultPageSize}
 }
 
 // AddFlags registers the flags on fs.
-func (f *Flags) AddFlags(fs *pflag.FlagSet) { f.config.AddFlags(fs) }
+func (f *Flags) AddFlags(fs *pflag.FlagSet) {
+	f.config.AddFlags(fs)
+	fs.Int64Var(&f.chunkSize, "chunk-size", DefaultPageSize, "objects per LIST page (`N`); every kind is listed once, in pages of this size")
+}
 
-// Namespace is the -n value, or "" for all namespaces.
+// Namespace is the -n value, or "" for all namespaces: a scan is about the
+// whole cluster unless -n narrows it, whatever the context's namespace.
 func (f *Flags) Namespace() string {
 	if f.config.Namespace == nil {
 		return ""
 	}
 	return *f.config.Namespace
 }
+
+// ContextNamespace is -n, else the kubeconfig context's namespace, else
+// "default", as kubectl and helm resolve it; explicit says -n was given.
+func (f *Flags) ContextNamespace() (ns string, explicit bool, err error) {
+	ns, explicit, err = f.config.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", false, fmt.Errorf("namespace: %w", err)
+	}
+	return ns, explicit, nil
+}
+
+// ChunkSize is the LIST page size (--chunk-size).
+func (f *Flags) ChunkSize() int64 { return f.chunkSize }
 
 // ClientOptions tune the REST configuration premortem uses.
 type ClientOptions struct {

@@ -2,10 +2,15 @@ package kube
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/premortem/premortem/internal/snapshot"
 )
@@ -68,4 +73,32 @@ func savedKinds(s *snapshot.Snapshot) []snapshot.Resource {
 
 func sortResources(rs []snapshot.Resource) {
 	sort.Slice(rs, func(i, j int) bool { return resourceLess(rs[i], rs[j]) })
+}
+
+// SaveFile writes a snapshot to path (gzip-compressed when it ends in .gz)
+// through a temporary file renamed into place, so an interrupted save never
+// leaves a truncated file where a good one was.
+func SaveFile(path string, s *snapshot.Snapshot, covered []snapshot.Resource) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	var w io.Writer = tmp
+	var zw *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		zw = gzip.NewWriter(tmp)
+		w = zw
+	}
+	err = Save(w, s, covered)
+	if zw != nil {
+		err = errors.Join(err, zw.Close())
+	}
+	if err = errors.Join(err, tmp.Close()); err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	return nil
 }
