@@ -223,3 +223,34 @@ func TestFormatAge(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatTimeAndFirst(t *testing.T) {
+	at := time.Date(2026, 11, 21, 11, 0, 0, 500, time.FixedZone("CET", 3600))
+	if got := FormatTime(at); got != "2026-11-21T10:00:00Z" {
+		t.Errorf("FormatTime = %s", got)
+	}
+	xs := []int{1, 2, 3}
+	if got := First(xs, 2); len(got) != 2 || got[1] != 2 {
+		t.Errorf("First(xs, 2) = %v", got)
+	}
+	if got := First(xs, 5); len(got) != 3 {
+		t.Errorf("First(xs, 5) = %v", got)
+	}
+	if got := First([]int(nil), 5); got != nil {
+		t.Errorf("First(nil, 5) = %#v, want nil", got)
+	}
+}
+
+func TestPassList(t *testing.T) {
+	for val, want := range map[string]string{"": "", "a": "a", " a, b ,,c ": "a|b|c"} {
+		var got []string
+		c := fake("x", nil, func(p *Pass) error { got = p.List("names"); return nil })
+		c.Params = []Param{{Name: "names", Type: Text, Default: "", Doc: "d"}}
+		if _, err := Run(context.Background(), &snapshot.Snapshot{}, []*Check{c}, Options{Params: map[string]string{"x.names": val}}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, "|") != want {
+			t.Errorf("List(%q) = %q, want %q", val, got, want)
+		}
+	}
+}

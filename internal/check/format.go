@@ -39,3 +39,15 @@ func Plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// FormatTime renders a time in evidence: RFC 3339 in UTC, to the second.
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// First returns at most n of xs: a finding names a sample of many objects
+// and gives their count in its evidence.
+func First[T any](xs []T, n int) []T {
+	if len(xs) > n {
+		return xs[:n]
+	}
+	return xs
+}

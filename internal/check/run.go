@@ -86,6 +86,18 @@ func (p *Pass) Duration(name string) time.Duration { return param[time.Duration]
 // Text returns the value of a string parameter.
 func (p *Pass) Text(name string) string { return param[string](p, name) }
 
+// List returns a comma-separated string parameter as its items, trimmed,
+// empty ones dropped.
+func (p *Pass) List(name string) []string {
+	var out []string
+	for _, s := range strings.Split(p.Text(name), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func param[T any](p *Pass, name string) T {
 	v, ok := p.params[name].(T)
 	if !ok {

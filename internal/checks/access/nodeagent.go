@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/premortem/premortem/internal/check"
@@ -100,7 +101,7 @@ func runClusterWideNodeAgent(p *check.Pass) error {
 		var via []string
 		for _, g := range grants {
 			v := "ClusterRoleBinding " + g.Binding + " -> ClusterRole " + g.Role
-			if !contains(via, v) {
+			if !slices.Contains(via, v) {
 				via = append(via, v)
 			}
 		}
@@ -142,13 +143,4 @@ func objectCount(p *check.Pass, res string) (int, bool) {
 		return len(s.Metadata[snapshot.ReplicaSets]), p.Has(snapshot.ReplicaSets)
 	}
 	return 0, false
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -204,7 +204,7 @@ func finding(p *check.Pass, a snapshot.APIService, held []corev1.Namespace) chec
 			names = append(names, fmt.Sprintf("%s (deleted %s ago)", ns.Name, age))
 		}
 		e := map[string]any{"name": ns.Name, "terminatingFor": age,
-			"deletionTimestamp": ns.DeletionTimestamp.UTC().Format("2006-01-02T15:04:05Z"),
+			"deletionTimestamp": check.FormatTime(ns.DeletionTimestamp.Time),
 			"condition":         DiscoveryFailure(ns).Message}
 		for _, c := range ns.Status.Conditions {
 			if c.Type == corev1.NamespaceContentRemaining && c.Status == corev1.ConditionTrue {

@@ -112,7 +112,7 @@ func runStuckTerminating(p *check.Pass) error {
 		}
 		ev := map[string]any{
 			"terminatingFor":    check.FormatAge(age),
-			"deletionTimestamp": ns.DeletionTimestamp.UTC().Format("2006-01-02T15:04:05Z"),
+			"deletionTimestamp": check.FormatTime(ns.DeletionTimestamp.Time),
 		}
 		if len(conds) > 0 {
 			ev["conditions"] = conds

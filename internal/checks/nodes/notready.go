@@ -124,7 +124,7 @@ func runNotReady(p *check.Pass) error {
 				if age < p.Duration("min-age") {
 					continue
 				}
-				ev["since"] = c.LastTransitionTime.UTC().Format("2006-01-02T15:04:05Z")
+				ev["since"] = check.FormatTime(c.LastTransitionTime.Time)
 				ev["for"] = check.FormatAge(age)
 			}
 			ev["condition"] = string(c.Type)

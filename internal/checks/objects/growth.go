@@ -3,6 +3,7 @@ package objects
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -88,7 +89,7 @@ func runGrowth(p *check.Pass) error {
 		return g, g.delta >= minInc && g.ratio >= minRatio
 	}
 	elapsed := p.Snapshot.Info.TakenAt.Sub(p.Baseline.Info.TakenAt)
-	for _, k := range sortedKeys(now.total) {
+	for _, k := range slices.Sorted(maps.Keys(now.total)) {
 		b, ok := before.total[k]
 		if !ok {
 			continue // not read in the baseline: no comparison
@@ -96,7 +97,7 @@ func runGrowth(p *check.Pass) error {
 		kind := now.res[k].Kind
 		g, fired := grew(b, now.total[k])
 		var nsGrowth []growth
-		for _, ns := range sortedKeys(now.perNS[k]) {
+		for _, ns := range slices.Sorted(maps.Keys(now.perNS[k])) {
 			ng, ok := grew(before.perNS[k][ns], now.perNS[k][ns])
 			ng.namespace = ns
 			if ng.delta > 0 && (fired || ok) {
@@ -110,7 +111,7 @@ func runGrowth(p *check.Pass) error {
 		if fired {
 			slices.SortStableFunc(nsGrowth, func(a, b growth) int { return cmp.Compare(b.delta, a.delta) })
 			var top []map[string]any
-			for _, ng := range sample(nsGrowth, p.Int("top-namespaces")) {
+			for _, ng := range check.First(nsGrowth, p.Int("top-namespaces")) {
 				top = append(top, map[string]any{"namespace": ng.namespace, "before": ng.before, "now": ng.now, "delta": ng.delta})
 			}
 			p.Report(growthFinding(p, g, kind, k, elapsed, nil, kind+"s in the cluster", top))
@@ -125,7 +126,7 @@ func growthFinding(p *check.Pass, g growth, kind, res string, elapsed time.Durat
 		sev = check.High
 	}
 	ev := map[string]any{"resource": res, "before": g.before, "now": g.now, "delta": g.delta, "growth": g.ratioText(),
-		"baselineTakenAt": p.Baseline.Info.TakenAt.UTC().Format("2006-01-02T15:04:05Z")}
+		"baselineTakenAt": check.FormatTime(p.Baseline.Info.TakenAt)}
 	period := ""
 	if h := elapsed.Hours(); h > 0 {
 		ev["perDay"] = int(math.Round(float64(g.delta) / (h / 24)))

@@ -3,6 +3,7 @@ package objects
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -146,7 +147,7 @@ func runHelmReleasePerRun(p *check.Pass) error {
 		}
 		perRelease := map[string]float64{}
 		var kindList []string
-		for _, k := range sortedKeys(kinds) {
+		for _, k := range slices.Sorted(maps.Keys(kinds)) {
 			perRelease[k] = float64(int(float64(kinds[k])/float64(len(g.releases))*10+0.5)) / 10
 			kindList = append(kindList, fmt.Sprintf("%s x%g", k, perRelease[k]))
 		}
@@ -163,7 +164,7 @@ func runHelmReleasePerRun(p *check.Pass) error {
 			sev = check.High
 		}
 		ev := map[string]any{"namespace": g.namespace, "releases": len(g.releases), "threshold": limit,
-			"examples": sample(names, p.Int("examples")), "objectsPerRelease": perRelease, "objectsTotal": kinds}
+			"examples": check.First(names, p.Int("examples")), "objectsPerRelease": perRelease, "objectsTotal": kinds}
 		if g.byStem {
 			ev["nameStem"] = g.chart
 		} else {
@@ -175,7 +176,7 @@ func runHelmReleasePerRun(p *check.Pass) error {
 			Message: fmt.Sprintf("Namespace %s holds %d Helm releases of %s (threshold %d), e.g. %s. Each release brings "+
 				"its own objects (per release: %s) and nothing removes them: this is one release per run, "+
 				"as in incident 001.", g.namespace, len(g.releases), what, limit,
-				strings.Join(sample(names, 3), ", "), creates),
+				strings.Join(check.First(names, 3), ", "), creates),
 			Objects:  objects,
 			Evidence: ev,
 		})

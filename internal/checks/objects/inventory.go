@@ -128,11 +128,3 @@ func nameStem(name string) string {
 	}
 	return strings.Join(parts, "-")
 }
-
-// sample returns at most n of xs.
-func sample[T any](xs []T, n int) []T {
-	if len(xs) > n {
-		return xs[:n]
-	}
-	return xs
-}

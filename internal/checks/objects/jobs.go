@@ -3,6 +3,7 @@ package objects
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -87,7 +88,7 @@ func runJobsWithoutTTL(p *check.Pass) error {
 		byNS[j.Namespace] = append(byNS[j.Namespace], job{j.Name, at})
 	}
 	limit := p.Int("max-per-namespace")
-	for _, ns := range sortedKeys(byNS) {
+	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
 		jobs := byNS[ns]
 		if len(jobs) <= limit {
 			continue
@@ -97,7 +98,7 @@ func runJobsWithoutTTL(p *check.Pass) error {
 		oldest := check.FormatAge(p.Now.Sub(jobs[0].finished))
 		objects := []check.Object{{Kind: "Namespace", Name: ns}}
 		var examples []string
-		for _, j := range sample(jobs, 20) {
+		for _, j := range check.First(jobs, 20) {
 			objects = append(objects, check.Object{Group: "batch", Kind: "Job", Namespace: ns, Name: j.name})
 			if len(examples) < 5 {
 				examples = append(examples, j.name)

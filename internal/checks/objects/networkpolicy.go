@@ -3,6 +3,7 @@ package objects
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -90,15 +91,9 @@ func runNetworkPolicySprawl(p *check.Pass) error {
 			}
 		}
 	}
-	sev := func(n, limit int) check.Severity {
-		if n > 2*limit {
-			return check.High
-		}
-		return check.Medium
-	}
 	if limit := p.Int("max-total"); total > limit {
 		p.Report(check.Finding{
-			Severity: sev(total, limit),
+			Severity: overSeverity(total, limit),
 			Title:    fmt.Sprintf("%d NetworkPolicies in the cluster (threshold %d)", total, limit),
 			Message: fmt.Sprintf("The cluster holds %d NetworkPolicies (threshold %d). The CNI agent on every node computes "+
 				"them; at this scale Calico components hit their limits (incident 001).", total, limit),
@@ -106,12 +101,12 @@ func runNetworkPolicySprawl(p *check.Pass) error {
 		})
 	}
 	maxNS, maxRel, maxPer := p.Int("max-per-namespace"), p.Int("max-releases"), p.Int("max-per-release")
-	for _, ns := range sortedKeys(perNS) {
+	for _, ns := range slices.Sorted(maps.Keys(perNS)) {
 		var why []string
 		s := check.Medium
 		if perNS[ns] > maxNS {
 			why = append(why, fmt.Sprintf("%d NetworkPolicies (threshold %d)", perNS[ns], maxNS))
-			s = sev(perNS[ns], maxNS)
+			s = overSeverity(perNS[ns], maxNS)
 		}
 		ev := map[string]any{"namespace": ns, "count": perNS[ns], "threshold": maxNS}
 		// The chart whose releases bring the most policies.
@@ -158,10 +153,10 @@ type chartPolicies struct {
 
 // topCounts returns the n largest entries of m, largest first, as evidence.
 func topCounts(m map[string]int, n int) []map[string]any {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(m[b], m[a]) })
 	var out []map[string]any
-	for _, k := range sample(keys, n) {
+	for _, k := range check.First(keys, n) {
 		out = append(out, map[string]any{"name": k, "count": m[k]})
 	}
 	return out

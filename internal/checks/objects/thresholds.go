@@ -3,6 +3,7 @@ package objects
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -89,22 +90,12 @@ func runThresholds(p *check.Pass) error {
 	scale = math.Min(scale, 1)
 	scaled := func(v int) int { return int(math.Ceil(float64(v) * scale)) }
 
-	over := func(n, limit int) (check.Severity, bool) {
-		switch {
-		case n > 2*limit:
-			return check.High, true
-		case n > limit:
-			return check.Medium, true
-		}
-		return check.Info, false
-	}
 	report := func(n, limit int, objects []check.Object, what, basis string) {
-		sev, ok := over(n, limit)
-		if !ok {
+		if n <= limit {
 			return
 		}
 		p.Report(check.Finding{
-			Severity: sev,
+			Severity: overSeverity(n, limit),
 			Title:    fmt.Sprintf("%s: %d (threshold %d)", what, n, limit),
 			Message: fmt.Sprintf("%s is %d, above the threshold of %d (%s). Control-plane cost grows with the count "+
 				"before anything visibly fails.", what, n, limit, basis),
@@ -161,9 +152,7 @@ func runThresholds(p *check.Pass) error {
 			var objects []check.Object
 			var worst []map[string]any
 			for i, o := range overs {
-				if o.pods > 2*o.limit {
-					sev = check.High
-				}
+				sev = max(sev, overSeverity(o.pods, o.limit))
 				if i < 50 {
 					objects = append(objects, check.Object{Kind: "Node", Name: o.node})
 				}
@@ -198,7 +187,7 @@ func runThresholds(p *check.Pass) error {
 	}
 	for _, k := range perNS {
 		byNS := c.perNS[k.res.Name()]
-		for _, ns := range sortedKeys(byNS) {
+		for _, ns := range slices.Sorted(maps.Keys(byNS)) {
 			report(byNS[ns], p.Int(k.param), []check.Object{{Kind: "Namespace", Name: ns}},
 				fmt.Sprintf("%s in namespace %s", k.res.Kind+"s", ns), k.basis+", parameter "+k.param)
 		}
@@ -212,11 +201,11 @@ func sortedNodes(ns []corev1.Node) []corev1.Node {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// overSeverity is the severity of a count n above its threshold limit:
+// medium, high above twice the threshold.
+func overSeverity(n, limit int) check.Severity {
+	if n > 2*limit {
+		return check.High
 	}
-	slices.Sort(ks)
-	return ks
+	return check.Medium
 }
