@@ -97,8 +97,16 @@ func withHint(err error) string {
 	return err.Error()
 }
 
+// env is what every command gets: the standard streams and the logger
+// that -v sets up, before any command runs, for the libraries it calls.
+type env struct {
+	Streams
+	log *slog.Logger
+}
+
 func newRootCommand(streams Streams) *cobra.Command {
 	var verbose int
+	e := &env{Streams: streams, log: slog.New(slog.DiscardHandler)}
 	root := &cobra.Command{
 		Use:   "premortem",
 		Short: "Find the latent conditions behind Kubernetes incidents before they page anyone",
@@ -107,29 +115,35 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			level := slog.LevelWarn
-			if verbose > 0 {
-				level = slog.LevelInfo
-			}
-			if verbose > 1 {
-				level = slog.LevelDebug
-			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: level})))
+			e.log = newLogger(streams.ErrOut, verbose)
 		},
 	}
 	root.PersistentFlags().CountVarP(&verbose, "verbose", "v", "log more to stderr (-v info, -vv debug)")
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
-		newScanCommand(streams),
-		newSnapshotCommand(streams),
-		newChecksCommand(streams),
-		newAuditCommand(streams),
-		newRestartCommand(streams),
-		newRefsCommand(streams),
-		newPreflightCommand(streams),
+		newScanCommand(e),
+		newSnapshotCommand(e),
+		newChecksCommand(e),
+		newAuditCommand(e),
+		newRestartCommand(e),
+		newRefsCommand(e),
+		newPreflightCommand(e),
 		newVersionCommand(streams),
 	)
 	return root
+}
+
+// newLogger logs warnings to w, and more with each -v.
+func newLogger(w io.Writer, verbose int) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose > 0 {
+		level = slog.LevelInfo
+	}
+	if verbose > 1 {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }

@@ -1,11 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,12 +13,12 @@ type auditOptions struct {
 	since, until string
 	filter       audit.Filter
 	deleted      string
-	output       string
+	output       *outputFlag
 	top          int
 	workers      int
 }
 
-func newAuditCommand(streams Streams) *cobra.Command {
+func newAuditCommand(e *env) *cobra.Command {
 	o := &auditOptions{}
 	cmd := &cobra.Command{
 		Use:   "audit FILE|DIR|- ...",
@@ -51,7 +47,7 @@ could not be read to the end (the report covers what was read).`,
   premortem audit logs/ --deleted deployment/team-a/web`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAudit(cmd, streams, o, args)
+			return runAudit(cmd, e, o, args)
 		},
 	}
 	f := cmd.Flags()
@@ -63,19 +59,14 @@ could not be read to the end (the report covers what was read).`,
 	f.StringSliceVar(&o.filter.Resources, "resource", nil, "only these resources: pods, deployments.apps, pods/log")
 	f.StringSliceVar(&o.filter.Namespaces, "namespace", nil, "only these namespaces")
 	f.StringVar(&o.deleted, "deleted", "", "trace the deletion of namespace/NAME or KIND/NAMESPACE/NAME (KIND/NAME if cluster-scoped)")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or html (one self-contained file)")
+	o.output = addOutputFlag(f, audit.Formats, "output (html: one self-contained file)")
 	f.IntVar(&o.top, "top", 20, "rows per table")
 	f.IntVar(&o.workers, "workers", 0, "parsing goroutines (default: one per CPU)")
 	_ = f.MarkHidden("workers")
 	return cmd
 }
 
-func runAudit(cmd *cobra.Command, streams Streams, o *auditOptions, args []string) error {
-	switch o.output {
-	case "table", "json", "html":
-	default:
-		return withExit(ExitError, fmt.Errorf("--output %q: want table, json or html", o.output))
-	}
+func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error {
 	now := time.Now()
 	opts := audit.Options{Filter: o.filter, Top: o.top, Workers: o.workers}
 	var err error
@@ -92,31 +83,18 @@ func runAudit(cmd *cobra.Command, streams Streams, o *auditOptions, args []strin
 		}
 		opts.Deleted = &t
 	}
-	inputs, err := audit.Inputs(args, streams.In)
+	inputs, err := audit.Inputs(args, e.In)
 	if err != nil {
 		return withExit(ExitError, err)
 	}
-	var bar *progressBar
-	if IsTerminal(streams.ErrOut) {
-		bar = &progressBar{w: streams.ErrOut, start: time.Now()}
-		opts.Progress = bar.update
-	}
+	bar := newProgress(e.ErrOut, 200*time.Millisecond, 500*time.Millisecond)
+	opts.Progress = byteProgress(bar)
 	rep, err := audit.Analyze(cmd.Context(), inputs, opts)
 	bar.done()
 	if err != nil {
 		return withExit(ExitError, err)
 	}
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(streams.Out)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
-	case "html":
-		err = audit.WriteHTML(streams.Out, rep)
-	default:
-		err = audit.WriteText(streams.Out, rep)
-	}
-	if err != nil {
+	if err := audit.Write(e.Out, o.output.value, rep); err != nil {
 		return withExit(ExitError, err)
 	}
 	for _, in := range rep.Inputs {
@@ -141,44 +119,3 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	}
 	return t, nil
 }
-
-// progressBar draws on a terminal's stderr, at most five times a second.
-type progressBar struct {
-	mu    sync.Mutex
-	w     io.Writer
-	start time.Time
-	last  time.Time
-	drawn bool
-}
-
-func (p *progressBar) update(read, total int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	if now.Sub(p.last) < 200*time.Millisecond || now.Sub(p.start) < 500*time.Millisecond {
-		return
-	}
-	p.last = now
-	rate := float64(read) / now.Sub(p.start).Seconds() / 1e6
-	if total > 0 {
-		frac := min(float64(read)/float64(total), 1)
-		n := int(frac * 30)
-		fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %s of %s, %.0f MB/s ", strings.Repeat("=", n), strings.Repeat(" ", 30-n), frac*100, mb(read), mb(total), rate)
-	} else {
-		fmt.Fprintf(p.w, "\r%s read, %.0f MB/s ", mb(read), rate)
-	}
-	p.drawn = true
-}
-
-func (p *progressBar) done() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 78))
-	}
-}
-
-func mb(n int64) string { return fmt.Sprintf("%.0f MB", float64(n)/1e6) }

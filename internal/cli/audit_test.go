@@ -115,19 +115,3 @@ func TestParseWhen(t *testing.T) {
 }
 
 func newGzipWriter(w *bytes.Buffer) *gzip.Writer { return gzip.NewWriter(w) }
-
-func TestProgressBar(t *testing.T) {
-	var b bytes.Buffer
-	p := &progressBar{w: &b, start: time.Now().Add(-time.Second)}
-	p.update(250e6, 1e9)
-	p.update(300e6, 1e9) // within 200 ms of the last draw: skipped
-	if got := b.String(); !strings.HasPrefix(got, "\r[=======                       ]  25% 250 MB of 1000 MB") || strings.Count(got, "\r") != 1 {
-		t.Errorf("progress = %q", got)
-	}
-	p.done()
-	if !strings.HasSuffix(b.String(), "\r") {
-		t.Errorf("done did not clear the line: %q", b.String())
-	}
-	var nilBar *progressBar
-	nilBar.done() // no terminal, no bar
-}

@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"fmt"
-	"slices"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/report"
 )
 
-func newChecksCommand(streams Streams) *cobra.Command {
+func newChecksCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "checks",
 		Short: "List and explain the check catalog",
@@ -20,28 +16,25 @@ the same declarations.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newChecksListCommand(streams), newChecksExplainCommand(streams))
+	cmd.AddCommand(newChecksListCommand(e), newChecksExplainCommand(e))
 	return cmd
 }
 
-func newChecksListCommand(streams Streams) *cobra.Command {
-	var output string
+func newChecksListCommand(e *env) *cobra.Command {
+	var output *outputFlag
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every check: ID, default severity, category, incidents, title",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if !slices.Contains(report.Formats, output) {
-				return withExit(ExitError, fmt.Errorf("--output %q: want one of %s", output, strings.Join(report.Formats, ", ")))
-			}
-			return report.WriteCatalog(streams.Out, output, checks.All())
+			return report.WriteCatalog(e.Out, output.value, checks.All())
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: "+strings.Join(report.Formats, ", "))
+	output = addOutputFlag(cmd.Flags(), report.Formats, "output")
 	return cmd
 }
 
-func newChecksExplainCommand(streams Streams) *cobra.Command {
+func newChecksExplainCommand(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "explain CHECK-ID",
 		Short: "Explain one check: what it looks for, why, how to fix it, its parameters",
@@ -59,7 +52,7 @@ func newChecksExplainCommand(streams Streams) *cobra.Command {
 				_, err := checks.Select([]string{args[0]}, nil)
 				return withExit(ExitError, err)
 			}
-			return report.Explain(streams.Out, c)
+			return report.Explain(e.Out, c)
 		},
 	}
 }

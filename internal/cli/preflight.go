@@ -10,13 +10,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/preflight"
 )
 
-func newPreflightCommand(streams Streams) *cobra.Command {
+func newPreflightCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "preflight",
 		Short: "Say what a Helm upgrade or a kubectl apply --prune would delete, before it does",
@@ -26,30 +26,27 @@ with its custom resources, a volume claim with its volume's reclaim policy,
 Secrets, Services and Ingresses (incident 004). It exits 1 when anything dangerous
 would be deleted, 3 when it could not read everything it needed.`,
 	}
-	cmd.AddCommand(newPreflightHelmCommand(streams), newPreflightApplyCommand(streams))
+	cmd.AddCommand(newPreflightHelmCommand(e), newPreflightApplyCommand(e))
 	return cmd
 }
 
 // preflightFlags are shared by both subcommands.
 type preflightFlags struct {
-	config *genericclioptions.ConfigFlags
+	flags  *kube.Flags
 	files  []string
 	allow  []string
-	output string
+	output *outputFlag
 }
 
 func (p *preflightFlags) add(cmd *cobra.Command, fileHelp string) {
-	p.config = genericclioptions.NewConfigFlags(false)
-	p.config.AddFlags(cmd.Flags())
+	p.flags = kube.NewFlags()
+	p.flags.AddFlags(cmd.Flags())
 	cmd.Flags().StringSliceVarP(&p.files, "filename", "f", nil, fileHelp)
 	cmd.Flags().StringArrayVar(&p.allow, "allow", nil, "accept one known deletion: KIND/NAME or KIND/NAMESPACE/NAME (repeatable)")
-	cmd.Flags().StringVarP(&p.output, "output", "o", "table", "output format: table or json")
+	p.output = addOutputFlag(cmd.Flags(), preflight.Formats, "output")
 }
 
 func (p *preflightFlags) validate() ([]preflight.Allow, error) {
-	if p.output != "table" && p.output != "json" {
-		return nil, fmt.Errorf("-o %q: want table or json", p.output)
-	}
 	if len(p.files) == 0 {
 		return nil, errors.New("-f is required (a file, a directory, or - for stdin)")
 	}
@@ -57,29 +54,24 @@ func (p *preflightFlags) validate() ([]preflight.Allow, error) {
 	for _, s := range p.allow {
 		a, err := preflight.ParseAllow(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--allow: %w", err)
 		}
 		allow = append(allow, a)
 	}
 	return allow, nil
 }
 
-func (p *preflightFlags) cluster() (*preflight.Cluster, error) {
-	cfg, err := p.config.ToRESTConfig()
+func (p *preflightFlags) cluster(e *env) (*preflight.Cluster, error) {
+	cfg, err := restConfig(p.flags, kube.ClientOptions{UserAgent: userAgent()})
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, err
 	}
-	return preflight.NewCluster(kube.Configure(cfg, kube.ClientOptions{UserAgent: userAgent()}))
-}
-
-// namespace is -n, else the kubeconfig context's namespace, else
-// "default", as helm and kubectl resolve it; explicit says -n was given.
-func (p *preflightFlags) namespace() (ns string, explicit bool, err error) {
-	ns, explicit, err = p.config.ToRawKubeConfigLoader().Namespace()
+	c, err := preflight.NewCluster(cfg)
 	if err != nil {
-		return "", false, fmt.Errorf("namespace: %w", err)
+		return nil, withExit(ExitError, err)
 	}
-	return ns, explicit, nil
+	c.PageSize, c.Log = p.flags.ChunkSize(), e.log
+	return c, nil
 }
 
 // readManifests parses -f inputs: files, directories (their .yaml, .yml and
@@ -139,14 +131,8 @@ func readManifests(files []string, stdin io.Reader) ([]preflight.Object, error) 
 	return objs, nil
 }
 
-func writePreflight(streams Streams, output string, r *preflight.Report) error {
-	var err error
-	if output == "json" {
-		err = preflight.WriteJSON(streams.Out, r)
-	} else {
-		err = preflight.WriteTable(streams.Out, r)
-	}
-	if err != nil {
+func writePreflight(e *env, output string, r *preflight.Report) error {
+	if err := preflight.Write(e.Out, output, r); err != nil {
 		return withExit(ExitError, err)
 	}
 	switch {
@@ -158,7 +144,7 @@ func writePreflight(streams Streams, output string, r *preflight.Report) error {
 	return nil
 }
 
-func newPreflightHelmCommand(streams Streams) *cobra.Command {
+func newPreflightHelmCommand(e *env) *cobra.Command {
 	var (
 		p         preflightFlags
 		storage   string
@@ -189,17 +175,17 @@ already holds many releases of the same chart (incident 001).`,
 			if storage == "" {
 				storage = preflight.StorageSecret
 			}
-			rendered, err := readManifests(p.files, streams.In)
+			rendered, err := readManifests(p.files, e.In)
 			if err != nil {
 				return withExit(ExitError, err)
 			}
-			ns, _, err := p.namespace()
+			ns, _, err := p.flags.ContextNamespace()
 			if err != nil {
 				return withExit(ExitError, err)
 			}
-			c, err := p.cluster()
+			c, err := p.cluster(e)
 			if err != nil {
-				return withExit(ExitError, err)
+				return err
 			}
 			r, err := c.Helm(cmd.Context(), preflight.HelmOptions{
 				Release: args[0], Namespace: ns, Storage: storage, MaxReleaseBytes: maxBytes,
@@ -208,7 +194,7 @@ already holds many releases of the same chart (incident 001).`,
 			if err != nil {
 				return withExit(ExitError, err)
 			}
-			return writePreflight(streams, p.output, r)
+			return writePreflight(e, p.output.value, r)
 		},
 	}
 	p.add(cmd, "the new rendering (helm template output): files, directories, or - for stdin")
@@ -219,7 +205,7 @@ already holds many releases of the same chart (incident 001).`,
 	return cmd
 }
 
-func newPreflightApplyCommand(streams Streams) *cobra.Command {
+func newPreflightApplyCommand(e *env) *cobra.Command {
 	var (
 		p         preflightFlags
 		prune     bool
@@ -246,17 +232,23 @@ as for helm. Metadata-only LISTs; nothing is applied.`,
 			if !prune {
 				return withExit(ExitError, errors.New("--prune is required: without it kubectl apply deletes nothing"))
 			}
-			objs, err := readManifests(p.files, streams.In)
+			if selector == "" && !all {
+				return withExit(ExitError, errors.New("--prune needs -l SELECTOR or --all, as kubectl does"))
+			}
+			if _, err := labels.Parse(selector); err != nil {
+				return withExit(ExitError, fmt.Errorf("-l %q: %w", selector, err))
+			}
+			objs, err := readManifests(p.files, e.In)
 			if err != nil {
 				return withExit(ExitError, err)
 			}
-			ns, explicit, err := p.namespace()
+			ns, explicit, err := p.flags.ContextNamespace()
 			if err != nil {
 				return withExit(ExitError, err)
 			}
-			c, err := p.cluster()
+			c, err := p.cluster(e)
 			if err != nil {
-				return withExit(ExitError, err)
+				return err
 			}
 			r, err := c.Prune(cmd.Context(), preflight.PruneOptions{
 				Objects: objs, Namespace: ns, EnforceNamespace: explicit,
@@ -265,7 +257,7 @@ as for helm. Metadata-only LISTs; nothing is applied.`,
 			if err != nil {
 				return withExit(ExitError, err)
 			}
-			return writePreflight(streams, p.output, r)
+			return writePreflight(e, p.output.value, r)
 		},
 	}
 	p.add(cmd, "what kubectl apply would apply: files, directories, or - for stdin")

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/premortem/premortem/internal/address"
@@ -13,10 +11,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newRefsCommand(streams Streams) *cobra.Command {
+func newRefsCommand(e *env) *cobra.Command {
 	flags := kube.NewFlags()
 	var snapshots []string
-	var output string
+	var output *outputFlag
 	cmd := &cobra.Command{
 		Use:   "refs ADDRESS|HOSTNAME...",
 		Short: "Find every place in the cluster that names an address or hostname (before you remove it)",
@@ -49,19 +47,16 @@ Exit codes (so a removal can be gated on it):
   premortem refs --snapshot dump.json k8s-master.tools.example.org`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRefs(cmd.Context(), streams, flags, snapshots, output, args)
+			return runRefs(cmd.Context(), e, flags, snapshots, output.value, args)
 		},
 	}
 	flags.AddFlags(cmd.Flags())
 	cmd.Flags().StringSliceVar(&snapshots, "snapshot", nil, "search snapshot files or directories instead of a cluster (kubectl -o json|yaml output, .gz)")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	output = addOutputFlag(cmd.Flags(), refs.Formats, "output")
 	return cmd
 }
 
-func runRefs(ctx context.Context, streams Streams, flags *kube.Flags, snapshots []string, output string, args []string) error {
-	if output != "table" && output != "json" {
-		return withExit(ExitError, fmt.Errorf("--output %q: want table or json", output))
-	}
+func runRefs(ctx context.Context, e *env, flags *kube.Flags, snapshots []string, output string, args []string) error {
 	queries, err := address.ParseQueries(args)
 	if err != nil {
 		return withExit(ExitError, err)
@@ -90,29 +85,25 @@ func runRefs(ctx context.Context, streams Streams, flags *kube.Flags, snapshots 
 			}
 		}
 	} else {
-		cfg, err := flags.RESTConfig(kube.ClientOptions{UserAgent: userAgent()})
+		cfg, err := restConfig(flags, kube.ClientOptions{UserAgent: userAgent()})
 		if err != nil {
-			return withExit(ExitError, err)
+			return err
 		}
 		start := time.Now()
-		r := &kube.Reader{Config: cfg, Namespace: flags.Namespace(), Visit: search.Visit}
-		var stopProgress func()
-		if IsTerminal(streams.ErrOut) {
-			r.Progress, stopProgress = progressLine(streams.ErrOut)
-		}
+		r := &kube.Reader{Config: cfg, Namespace: flags.Namespace(), PageSize: flags.ChunkSize(), Visit: search.Visit, Log: e.log}
+		p := newProgress(e.ErrOut, 100*time.Millisecond, 0)
+		r.Progress = readProgress(p)
 		rr, err := r.Read(ctx, refs.Reads)
-		if stopProgress != nil {
-			stopProgress()
-		}
+		p.done()
 		if err != nil {
 			return withExit(ExitError, err)
 		}
 		snap = rr.Snapshot
-		slog.Info("searched cluster", "server", cfg.Host, "seconds", time.Since(start).Seconds())
+		e.log.Info("searched cluster", "server", cfg.Host, "seconds", time.Since(start).Seconds())
 	}
 	search.AddSnapshot(snap)
 	res := search.Result()
-	if err := refs.Write(streams.Out, output, res); err != nil {
+	if err := refs.Write(e.Out, output, res); err != nil {
 		return withExit(ExitError, err)
 	}
 	switch {

@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/premortem/premortem/internal/kube"
@@ -18,7 +16,7 @@ import (
 )
 
 type restartOptions struct {
-	config        *genericclioptions.ConfigFlags
+	flags         *kube.Flags
 	allNamespaces bool
 	selector      string
 	kinds         []string
@@ -26,13 +24,13 @@ type restartOptions struct {
 	timeout       time.Duration
 	force         []string
 	apply         bool
-	output        string
+	output        *outputFlag
 	runID         string
 	stateDir      string
 }
 
-func newRestartCommand(streams Streams) *cobra.Command {
-	o := &restartOptions{config: genericclioptions.NewConfigFlags(false)}
+func newRestartCommand(e *env) *cobra.Command {
+	o := &restartOptions{flags: kube.NewFlags()}
 	cmd := &cobra.Command{
 		Use:   "restart [-n NS | -A] [-l SELECTOR] [--kind KINDS] [--apply]",
 		Short: "Plan and run a cluster-wide rolling restart that cannot take the network down",
@@ -62,9 +60,9 @@ restarting anything twice (see docs/restart.md).`,
   premortem restart -n kube-system -o json
   premortem restart -A --apply --run-id r20260921-103000-1a2b --force deployment/kube-system/calico-typha`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, streams) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, e) },
 	}
-	o.config.AddFlags(cmd.Flags())
+	o.flags.AddFlags(cmd.Flags())
 	f := cmd.Flags()
 	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "every namespace (default: the context's namespace, as kubectl)")
 	f.StringVarP(&o.selector, "selector", "l", "", "label selector on the workloads' own labels")
@@ -73,17 +71,14 @@ restarting anything twice (see docs/restart.md).`,
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest wait for one workload: to be ready before its restart, and for its rollout after")
 	f.StringSliceVar(&o.force, "force", nil, "restart kind/namespace/name despite its gates (repeatable, or comma-separated)")
 	f.BoolVar(&o.apply, "apply", false, "run the plan (default: print it and change nothing)")
-	f.StringVarP(&o.output, "output", "o", "table", "plan format: table or json")
+	o.output = addOutputFlag(f, restart.Formats, "plan")
 	f.StringVar(&o.runID, "run-id", "", "run ID to start or resume (default: the unfinished run for this cluster and scope, else a new one)")
 	f.StringVar(&o.stateDir, "state-dir", restart.DefaultStateDir(), "where the ID of an unfinished run is kept")
 	return cmd
 }
 
-func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
+func (o *restartOptions) run(cmd *cobra.Command, e *env) error {
 	ctx := cmd.Context()
-	if o.output != "table" && o.output != "json" {
-		return withExit(ExitError, fmt.Errorf("-o %s: want table or json", o.output))
-	}
 	if o.concurrency < 1 {
 		return withExit(ExitError, fmt.Errorf("--concurrency %d: want at least 1", o.concurrency))
 	}
@@ -115,46 +110,35 @@ func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
 	}
 	namespace := ""
 	if !o.allNamespaces {
-		ns, _, err := o.config.ToRawKubeConfigLoader().Namespace()
+		ns, _, err := o.flags.ContextNamespace()
 		if err != nil {
-			return withExit(ExitError, fmt.Errorf("namespace: %w", err))
+			return withExit(ExitError, err)
 		}
 		namespace = ns
 	} else if cmd.Flags().Changed("namespace") {
 		return withExit(ExitError, errors.New("-n and -A exclude each other"))
 	}
 
-	config, err := o.config.ToRESTConfig()
-	if err != nil {
-		return withExit(ExitError, fmt.Errorf("kubeconfig: %w", err))
-	}
 	// An identifiable user agent for audit logs, and client-side limits that
 	// do not throttle one watch per workload of a wave.
-	config = kube.Configure(config, kube.ClientOptions{UserAgent: "premortem-restart/" + version, QPS: 20, Burst: 40})
+	config, err := restConfig(o.flags, kube.ClientOptions{UserAgent: "premortem-restart/" + version, QPS: 20, Burst: 40})
+	if err != nil {
+		return err
+	}
 	client, err := kubernetes.NewForConfig(config)
 	if err != nil {
 		return withExit(ExitError, err)
 	}
-	snap, err := restart.Read(ctx, config, restart.ReadOptions{Namespace: namespace, Log: slog.Default()})
+	snap, err := restart.Read(ctx, config, restart.ReadOptions{Namespace: namespace, PageSize: o.flags.ChunkSize(), Log: e.log})
 	if err != nil {
 		return withExit(ExitError, err)
 	}
 
-	scope := restart.Scope(namespace, o.selector, kinds)
-	runID, resumed := o.runID, ""
-	if runID == "" {
-		state, err := restart.LoadState(o.stateDir, config.Host, scope)
-		if err != nil {
-			return withExit(ExitError, err)
-		}
-		if state != nil {
-			runID = state.RunID
-			resumed = fmt.Sprintf("Resuming run %s, started %s and not finished (%s).\n",
-				runID, state.Started.Format(time.RFC3339), restart.StatePath(o.stateDir, config.Host, scope))
-		} else {
-			runID = restart.NewRunID(time.Now())
-		}
+	run, err := restart.OpenRun(o.stateDir, config.Host, restart.Scope(namespace, o.selector, kinds), o.runID, time.Now())
+	if err != nil {
+		return withExit(ExitError, err)
 	}
+	runID := run.ID
 	plan, err := restart.NewPlan(snap, restart.Options{
 		RunID: runID, Namespace: namespace, Selector: selector, Kinds: kinds,
 		Concurrency: o.concurrency, Force: force,
@@ -165,12 +149,12 @@ func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
 
 	// Progress and the summary go with the table; beside JSON they go to
 	// stderr so that stdout stays one JSON document.
-	progress := streams.Out
-	if o.output == "json" {
-		progress = streams.ErrOut
+	progress := e.Out
+	if o.output.value == "json" {
+		progress = e.ErrOut
 	}
-	fmt.Fprint(progress, resumed)
-	if err := restart.WritePlan(streams.Out, o.output, plan); err != nil {
+	fmt.Fprint(progress, run.ResumeNote())
+	if err := restart.WritePlan(e.Out, o.output.value, plan); err != nil {
 		return withExit(ExitError, err)
 	}
 	if !o.apply {
@@ -180,19 +164,18 @@ func (o *restartOptions) run(cmd *cobra.Command, streams Streams) error {
 		return nil
 	}
 
-	state := restart.State{RunID: runID, Server: config.Host, Scope: scope, Started: time.Now().UTC()}
-	if err := restart.SaveState(o.stateDir, state); err != nil {
+	if err := run.Begin(time.Now()); err != nil {
 		return withExit(ExitError, err)
 	}
 	fmt.Fprintf(progress, "\nApplying run %s.\n", runID)
-	exec := &restart.Executor{Client: client, Timeout: o.timeout, Progress: progress, Log: slog.Default()}
+	exec := &restart.Executor{Client: client, Timeout: o.timeout, Progress: progress, Log: e.log}
 	res, execErr := exec.Execute(ctx, plan)
 	summarize(progress, res)
 	if execErr != nil {
 		fmt.Fprintf(progress, "\nStopped: %v\nNothing after it was started. Fix the cause, then run the same command again to resume run %s\n(it restarts nothing twice; from elsewhere pass --run-id %s).\n", execErr, runID, runID)
 		return withExit(ExitError, nil)
 	}
-	if err := restart.ClearState(o.stateDir, config.Host, scope); err != nil {
+	if err := run.Finish(); err != nil {
 		return withExit(ExitError, err)
 	}
 	if held := res.Count(restart.OutcomeSkipped); held > 0 {

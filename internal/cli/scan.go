@@ -17,16 +17,15 @@ import (
 type scanOptions struct {
 	snapshots []string
 	baseline  string
-	output    string
+	output    *outputFlag
 	failOn    string
 	only      []string
 	skip      []string
 	params    []string
 	now       string
-	chunk     int64
 }
 
-func newScanCommand(streams Streams) *cobra.Command {
+func newScanCommand(e *env) *cobra.Command {
 	flags := kube.NewFlags()
 	var o scanOptions
 	cmd := &cobra.Command{
@@ -53,15 +52,14 @@ Exit codes:
   kubectl get pods,nodes -A -o yaml > dump.yaml && premortem scan --snapshot dump.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runScan(cmd.Context(), streams, flags, o)
+			return runScan(cmd.Context(), e, flags, o)
 		},
 	}
 	flags.AddFlags(cmd.Flags())
-	addChunkSize(cmd, &o.chunk)
 	f := cmd.Flags()
 	f.StringSliceVar(&o.snapshots, "snapshot", nil, "read `PATHS` (files or directories) instead of a cluster: kubectl -o json|yaml output, premortem snapshot save files, .gz")
 	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot (`PATH`) to compare object counts against (object-growth)")
-	f.StringVarP(&o.output, "output", "o", "table", "output `FORMAT`: table, json or markdown")
+	o.output = addOutputFlag(f, report.Formats, "output")
 	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 when a finding is at or above this `SEVERITY`: info, low, medium, high, critical, or none")
 	f.StringSliceVar(&o.only, "only", nil, "run only these check `IDS`")
 	f.StringSliceVar(&o.skip, "skip", nil, "do not run these check `IDS`")
@@ -73,13 +71,8 @@ Exit codes:
 	return cmd
 }
 
-func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOptions) error {
+func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) error {
 	limitMemory()
-	switch o.output {
-	case "table", "json", "markdown":
-	default:
-		return withExit(ExitError, fmt.Errorf("--output %q: want table, json or markdown", o.output))
-	}
 	failOn, failOnSet := check.Severity(0), false
 	if o.failOn != "none" && o.failOn != "" {
 		s, err := check.ParseSeverity(o.failOn)
@@ -100,24 +93,23 @@ func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOpti
 	if err != nil {
 		return withExit(ExitError, err)
 	}
-	want, required := readsOf(cs)
+	need := kube.NeedOf(cs)
 
 	var snap *snapshot.Snapshot
 	if len(o.snapshots) > 0 {
-		snap, err = loadSnapshot(streams, o.snapshots, want, required)
+		snap, err = loadSnapshot(e, o.snapshots, need)
 		if err != nil {
 			return withExit(ExitError, err)
 		}
 	} else {
-		rr, err := readLive(ctx, streams, flags, o.chunk, want)
+		rr, err := readLive(ctx, e, flags, need.Want)
 		if err != nil {
 			return err
 		}
 		snap = rr.Snapshot
 	}
-	// Only what the selected checks need decides completeness: a snapshot
-	// saved without Secrets is complete for a scan that does not read them.
-	snap.Info.Skipped = neededSkips(snap.Info.Skipped, want)
+	// Only what the selected checks need decides completeness.
+	need.Narrow(&snap.Info)
 
 	opts := check.Options{Params: params}
 	if o.now != "" {
@@ -128,7 +120,7 @@ func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOpti
 		opts.Now = t
 	}
 	if o.baseline != "" {
-		base, err := loadSnapshot(streams, []string{o.baseline}, want, nil)
+		base, err := loadSnapshot(e, []string{o.baseline}, kube.Need{Want: need.Want})
 		if err != nil {
 			return withExit(ExitError, fmt.Errorf("--baseline: %w", err))
 		}
@@ -138,7 +130,7 @@ func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOpti
 	if err != nil {
 		return withExit(ExitError, err)
 	}
-	if err := report.Write(streams.Out, o.output, res); err != nil {
+	if err := report.Write(e.Out, o.output.value, res); err != nil {
 		return withExit(ExitError, err)
 	}
 	if max, ok := res.Max(); failOnSet && ok && max >= failOn {
@@ -150,74 +142,15 @@ func runScan(ctx context.Context, streams Streams, flags *kube.Flags, o scanOpti
 	return nil
 }
 
-// readsOf returns the kinds the checks read (required and optional) and
-// those they cannot run without.
-func readsOf(cs []*check.Check) (want, required []snapshot.Resource) {
-	seen := map[snapshot.Resource]bool{}
-	req := map[snapshot.Resource]bool{}
-	for _, c := range cs {
-		for _, r := range c.AllReads() {
-			if !seen[r] {
-				seen[r] = true
-				want = append(want, r)
-			}
-		}
-		for _, r := range c.Reads {
-			if !req[r] {
-				req[r] = true
-				required = append(required, r)
-			}
-		}
-	}
-	return want, required
-}
-
-// loadSnapshot reads snapshot files. Kinds the checks need that the files do
-// not cover are recorded as skipped: kubectl output for pods alone says
-// nothing about Deployments, and a scan of it must not call them fine.
-// Optional kinds count only for premortem's own files, which record what
-// they cover; in plain kubectl output their absence is no gap.
-func loadSnapshot(streams Streams, paths []string, want, required []snapshot.Resource) (*snapshot.Snapshot, error) {
-	lr, err := kube.Load(paths, want)
+// loadSnapshot reads snapshot files for need, warning on stderr about the
+// parts it could not read.
+func loadSnapshot(e *env, paths []string, need kube.Need) (*snapshot.Snapshot, error) {
+	lr, err := kube.LoadFor(paths, need)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range lr.Problems {
-		fmt.Fprintf(streams.ErrOut, "premortem: warning: %v\n", p)
-	}
-	covered := map[snapshot.Resource]bool{}
-	for _, r := range lr.Covered {
-		covered[r] = true
-	}
-	skipped := map[snapshot.Resource]bool{}
-	for _, s := range lr.Snapshot.Info.Skipped {
-		skipped[s.Resource] = true
-	}
-	mustCover := required
-	if lr.HasInfo {
-		mustCover = want
-	}
-	for _, r := range mustCover {
-		if !covered[r] && !skipped[r] {
-			lr.Snapshot.Info.Skipped = append(lr.Snapshot.Info.Skipped, snapshot.Skipped{Resource: r, Reason: "not in the snapshot"})
-		}
+		fmt.Fprintf(e.ErrOut, "premortem: warning: %v\n", p)
 	}
 	return lr.Snapshot, nil
-}
-
-// neededSkips keeps the skipped kinds among want, and unreadable files.
-func neededSkips(skipped []snapshot.Skipped, want []snapshot.Resource) []snapshot.Skipped {
-	var out []snapshot.Skipped
-	for _, s := range skipped {
-		keep := s.Resource.Kind == kube.FileKind
-		for _, w := range want {
-			if w.Group == s.Resource.Group && w.Resource == s.Resource.Resource {
-				keep = true
-			}
-		}
-		if keep {
-			out = append(out, s)
-		}
-	}
-	return out
 }

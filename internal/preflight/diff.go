@@ -165,7 +165,7 @@ func ParseAllow(s string) (Allow, error) {
 	parts := strings.Split(s, "/")
 	for _, p := range parts {
 		if p == "" {
-			return Allow{}, fmt.Errorf("--allow %q: want KIND/NAME or KIND/NAMESPACE/NAME", s)
+			return Allow{}, fmt.Errorf("%q: want KIND/NAME or KIND/NAMESPACE/NAME", s)
 		}
 	}
 	var a Allow
@@ -175,7 +175,7 @@ func ParseAllow(s string) (Allow, error) {
 	case 3:
 		a = Allow{Kind: parts[0], Namespace: parts[1], Name: parts[2]}
 	default:
-		return Allow{}, fmt.Errorf("--allow %q: want KIND/NAME or KIND/NAMESPACE/NAME", s)
+		return Allow{}, fmt.Errorf("%q: want KIND/NAME or KIND/NAMESPACE/NAME", s)
 	}
 	kind := strings.ToLower(a.Kind)
 	if k, g, ok := strings.Cut(kind, "."); ok {

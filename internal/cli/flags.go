@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/premortem/premortem/internal/output"
+)
+
+// usageError is a flag value premortem's own flag types refuse; its text
+// names the flag and what it accepts, and is shown as it is.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// flagError turns a flag parse error into exit 2, with our own flag types'
+// message unwrapped from pflag's "invalid argument ... for ... flag".
+func flagError(_ *cobra.Command, err error) error {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return withExit(ExitError, ue)
+	}
+	return withExit(ExitError, err)
+}
+
+// outputFlag is every verb's -o/--output: one of the formats the verb's
+// writer supports, refused when flags are parsed if it is not.
+type outputFlag struct {
+	formats output.Formats
+	value   string
+}
+
+// addOutputFlag registers -o/--output on fs, defaulting to the first format.
+func addOutputFlag(fs *pflag.FlagSet, formats output.Formats, what string) *outputFlag {
+	o := &outputFlag{formats: formats, value: formats.Default()}
+	fs.VarP(o, "output", "o", what+" `FORMAT`: "+formats.String())
+	return o
+}
+
+func (o *outputFlag) String() string { return o.value }
+func (o *outputFlag) Type() string   { return "format" }
+
+func (o *outputFlag) Set(s string) error {
+	if o.formats.Check(s) != nil {
+		return &usageError{fmt.Sprintf("--output %q: want %s", s, o.formats)}
+	}
+	o.value = s
+	return nil
+}

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// readLive reads want from the cluster the flags point at, showing progress
+// on stderr when it is a terminal. scan and snapshot save read this way.
+func readLive(ctx context.Context, e *env, flags *kube.Flags, want []snapshot.Resource) (*kube.ReadResult, error) {
+	counter := &kube.Counter{}
+	cfg, err := restConfig(flags, kube.ClientOptions{UserAgent: userAgent(), Counter: counter})
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	r := &kube.Reader{Config: cfg, Namespace: flags.Namespace(), PageSize: flags.ChunkSize(), Log: e.log}
+	p := newProgress(e.ErrOut, 100*time.Millisecond, 0)
+	r.Progress = readProgress(p)
+	rr, err := r.Read(ctx, want)
+	p.done()
+	if err != nil {
+		return nil, withExit(ExitError, err)
+	}
+	lists := 0
+	for _, n := range rr.Pages {
+		lists += n
+	}
+	// -v shows what the read cost; the scan benchmark parses this line.
+	e.log.Info("read cluster", "server", cfg.Host, "objects", countObjects(rr.Snapshot), "kinds", len(rr.Pages),
+		"listRequests", lists, "requests", counter.Requests(), "bodyBytes", counter.BodyBytes(),
+		"wireBytes", counter.WireBytes(), "restarts", rr.Restarts, "seconds", time.Since(start).Seconds())
+	return rr, nil
+}
+
+// restConfig checks the flags every cluster verb shares and builds the
+// client configuration from them.
+func restConfig(flags *kube.Flags, opts kube.ClientOptions) (*rest.Config, error) {
+	if n := flags.ChunkSize(); n <= 0 {
+		return nil, withExit(ExitError, fmt.Errorf("--chunk-size %d: want a positive number", n))
+	}
+	cfg, err := flags.RESTConfig(opts)
+	if err != nil {
+		return nil, withExit(ExitError, err)
+	}
+	return cfg, nil
+}
+
+// softMemoryLimit keeps premortem's heap under about 1 GiB on the largest
+// clusters: near the limit the garbage collector runs more often rather
+// than letting garbage double the heap. GOMEMLIMIT overrides it.
+const softMemoryLimit = 800 << 20
+
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
+}
+
+func userAgent() string { return "premortem/" + version }
+
+func countObjects(s *snapshot.Snapshot) int {
+	n := len(s.Namespaces) + len(s.Nodes) + len(s.Pods) + len(s.Services) + len(s.EndpointSlices) +
+		len(s.Deployments) + len(s.DaemonSets) + len(s.StatefulSets) + len(s.Jobs) +
+		len(s.PodDisruptionBudgets) + len(s.APIServices)
+	for _, items := range s.Metadata {
+		n += len(items)
+	}
+	return n
+}
