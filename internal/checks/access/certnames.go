@@ -3,6 +3,7 @@ package access
 import (
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -195,7 +196,7 @@ func clientNames(p *check.Pass, server string) []*clientName {
 	for i := range snap.ConfigMaps {
 		cm := &snap.ConfigMaps[i]
 		o := obj("", "ConfigMap", cm.Namespace, cm.Name)
-		for _, k := range sortedKeys(cm.Data) {
+		for _, k := range slices.Sorted(maps.Keys(cm.Data)) {
 			for _, c := range address.Kubeconfig(cm.Data[k]) {
 				if !isInCluster(address.HostOf(c.Server), inCluster) {
 					add(c.Server, fmt.Sprintf("kubeconfig in ConfigMap %s/%s key %s (cluster %q)", cm.Namespace, cm.Name, k, c.Name), false, &o)

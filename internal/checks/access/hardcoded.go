@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -134,11 +135,7 @@ func newLiteralFinder(snap *snapshot.Snapshot, p *check.Pass) *literalFinder {
 			f.queries = append(f.queries, q)
 		}
 	}
-	for _, port := range strings.Split(p.Text("ports"), ",") {
-		if port = strings.TrimSpace(port); port != "" {
-			f.ports = append(f.ports, port)
-		}
-	}
+	f.ports = p.List("ports")
 	return f
 }
 
@@ -227,7 +224,7 @@ func runHardcoded(p *check.Pass) error {
 			seen[key] = true
 			cm := configMaps[key]
 			n := len(found)
-			for _, k := range sortedKeys(cm.Data) {
+			for _, k := range slices.Sorted(maps.Keys(cm.Data)) {
 				found = append(found, f.find(cm.Data[k], "", "ConfigMap "+key+" data["+k+"]")...)
 			}
 			if len(found) > n {
@@ -294,13 +291,4 @@ func hardcodedFinding(w templated, found []literal, objects []check.Object, know
 		Objects:  objects,
 		Evidence: map[string]any{"addresses": found, "currentAPIServers": known},
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -132,8 +132,8 @@ func ownedBy(pod *corev1.Pod, ds *appsv1.DaemonSet) bool {
 
 func runUnready(p *check.Pass) error {
 	nss := map[string]bool{}
-	for _, ns := range strings.Split(p.Text("namespaces"), ",") {
-		nss[strings.TrimSpace(ns)] = true
+	for _, ns := range p.List("namespaces") {
+		nss[ns] = true
 	}
 	havePods := p.Has(snapshot.Pods)
 	nodes := len(p.Snapshot.Nodes)

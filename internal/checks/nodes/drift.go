@@ -79,8 +79,7 @@ func ownedByDaemonSet(p *corev1.Pod) bool {
 }
 
 func runVersionDrift(p *check.Pass) error {
-	for _, field := range strings.Split(p.Text("fields"), ",") {
-		field = strings.TrimSpace(field)
+	for _, field := range p.List("fields") {
 		get, ok := nodeInfoFields[field]
 		if !ok {
 			return fmt.Errorf("parameter fields: unknown nodeInfo field %q", field)
@@ -125,10 +124,10 @@ func runVersionDrift(p *check.Pass) error {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		for _, n := range sampleStrings(names, 50) {
+		for _, n := range check.First(names, 50) {
 			objects = append(objects, check.Object{Kind: "Node", Name: n})
 		}
-		var critical []string
+		critical := []string{} // evidence shows [] rather than null
 		for i := range p.Snapshot.Pods {
 			pod := &p.Snapshot.Pods[i]
 			if _, on := minorityNodes[pod.Spec.NodeName]; on && workload.CriticalPod(pod) && !ownedByDaemonSet(pod) &&
@@ -145,15 +144,15 @@ func runVersionDrift(p *check.Pass) error {
 			sev++
 		}
 		ev := map[string]any{"field": field, "distribution": dist, "majority": majority,
-			"minorityNodes": sampleStrings(names, 50), "minorityNodeCount": len(names)}
+			"minorityNodes": check.First(names, 50), "minorityNodeCount": len(names)}
 		onMinority := ""
 		if p.Has(snapshot.Pods) {
-			ev["criticalPodsOnMinority"] = sampleStrings(critical, p.Int("max-pods-listed"))
+			ev["criticalPodsOnMinority"] = check.First(critical, p.Int("max-pods-listed"))
 			ev["criticalPodCount"] = len(critical)
 			onMinority = " No critical pods (other than DaemonSet pods) run on them."
 			if len(critical) > 0 {
 				onMinority = fmt.Sprintf(" %s run on them: %s.", check.Plural(len(critical), "critical pod", "critical pods"),
-					strings.Join(sampleStrings(critical, 5), ", "))
+					strings.Join(check.First(critical, 5), ", "))
 			}
 		}
 		p.Report(check.Finding{
@@ -168,14 +167,4 @@ func runVersionDrift(p *check.Pass) error {
 		})
 	}
 	return nil
-}
-
-func sampleStrings(xs []string, n int) []string {
-	if len(xs) > n {
-		return xs[:n]
-	}
-	if xs == nil {
-		return []string{}
-	}
-	return xs
 }

@@ -63,15 +63,13 @@ for readiness in between.`,
 
 func runSingleReplica(p *check.Pass) error {
 	nss := map[string]bool{}
-	for _, ns := range strings.Split(p.Text("namespaces"), ",") {
-		nss[strings.TrimSpace(ns)] = true
+	for _, ns := range p.List("namespaces") {
+		nss[ns] = true
 	}
 	havePDB, havePods := p.Has(snapshot.PodDisruptionBudgets), p.Has(snapshot.Pods)
 	ignore := map[string]bool{}
-	for _, x := range strings.Split(p.Text("ignore"), ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			ignore[x] = true
-		}
+	for _, x := range p.List("ignore") {
+		ignore[x] = true
 	}
 	// Typha is typha-replicas' business.
 	keep := func(w *replicated) bool {
