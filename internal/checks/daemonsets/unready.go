@@ -189,7 +189,7 @@ func runUnready(p *check.Pass) error {
 		})
 		objects := []check.Object{{Group: "apps", Kind: "DaemonSet", Namespace: ds.Namespace, Name: ds.Name}}
 		var pods []map[string]any
-		for _, s := range bad[:min(len(bad), 10)] {
+		for _, s := range check.First(bad, 10) {
 			objects = append(objects, check.Object{Kind: "Pod", Namespace: ds.Namespace, Name: s.name})
 			pods = append(pods, map[string]any{"pod": s.name, "node": s.node, "reason": s.reason, "restarts": s.restarts})
 		}
