@@ -7,9 +7,15 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/premortem/premortem/internal/cli.version=$(VERSION)
 # End-to-end tests start real control planes; give them room on 2 cores.
 TESTFLAGS ?= -timeout 45m
+# Style tools: gofmt from the Go in use, staticcheck pinned in tools/go.mod
+# (its own module, so the tool's dependencies stay out of premortem's).
+GOFMT        = $(shell $(GO) env GOROOT)/bin/gofmt
+STATICCHECK  = $(GO) tool -modfile=tools/go.mod staticcheck
+# Every Go file of every module in the repository (root with lab/, lab/bins/*,
+# tools/): tracked or new, not ignored, still on disk.
+GOFILES      = $$(git ls-files --cached --others --exclude-standard '*.go' | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
 
-
-.PHONY: all examples build lab-bins demo test unit e2e vet fmt docs bench-scan bench-audit bench-preflight fuzz-preflight bench clean
+.PHONY: all examples build lab-bins demo test unit e2e vet lint fmt docs bench bench-scan bench-audit bench-preflight fuzz-preflight clean
 
 all: build
 
@@ -32,6 +38,13 @@ examples: lab-bins build
 vet:
 	$(GO) vet ./...
 
+# Style gate that CI runs before the tests: gofmt, then staticcheck (root
+# module; lab/ is part of it; lab/bins/* and tools/ hold no Go packages).
+lint:
+	@files="$(GOFILES)"; bad=$$($(GOFMT) -l $$files) || exit 1; \
+	if [ -n "$$bad" ]; then echo "not gofmt-formatted (make fmt fixes them):"; echo "$$bad"; exit 1; fi
+	$(STATICCHECK) ./...
+
 # Unit and end-to-end tests (e2e against the real lab).
 test: lab-bins vet
 	$(GO) test $(TESTFLAGS) ./...
@@ -41,6 +54,13 @@ unit:
 
 e2e: lab-bins
 	$(GO) test $(TESTFLAGS) ./test/... ./lab/...
+
+# The benchmarks that need neither a lab nor a generated log: the audit
+# line parser, the pod trim, the check catalog, refs search and the restart
+# planner, each on a cluster-sized snapshot built in memory.
+bench:
+	$(GO) test ./internal/audit -run '^$$' -bench 'Line' -benchtime 3s
+	$(GO) test ./internal/kube ./internal/checks ./internal/refs ./internal/restart -run '^$$' -bench . -benchmem
 
 # premortem audit against encoding/json into k8s.io/apiserver's audit Event:
 # the parser on one core, then a generated 1 GB Metadata-level log (kept in
@@ -71,7 +91,7 @@ docs:
 	$(GO) generate ./internal/checks
 
 fmt:
-	gofmt -w $$(git ls-files '*.go')
+	$(GOFMT) -w $(GOFILES)
 
 clean:
 	rm -rf bin .cache
