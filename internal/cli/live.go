@@ -35,7 +35,7 @@ func readLive(ctx context.Context, e *env, flags *kube.Flags, want []snapshot.Re
 		lists += n
 	}
 	// -v shows what the read cost; the scan benchmark parses this line.
-	e.log.Info("read cluster", "server", cfg.Host, "objects", countObjects(rr.Snapshot), "kinds", len(rr.Pages),
+	e.log.Info("read cluster", "server", cfg.Host, "objects", rr.Snapshot.Objects(), "kinds", len(rr.Pages),
 		"listRequests", lists, "requests", counter.Requests(), "bodyBytes", counter.BodyBytes(),
 		"wireBytes", counter.WireBytes(), "restarts", rr.Restarts, "seconds", time.Since(start).Seconds())
 	return rr, nil
@@ -66,13 +66,3 @@ func limitMemory() {
 }
 
 func userAgent() string { return "premortem/" + version }
-
-func countObjects(s *snapshot.Snapshot) int {
-	n := len(s.Namespaces) + len(s.Nodes) + len(s.Pods) + len(s.Services) + len(s.EndpointSlices) +
-		len(s.Deployments) + len(s.DaemonSets) + len(s.StatefulSets) + len(s.Jobs) +
-		len(s.PodDisruptionBudgets) + len(s.APIServices)
-	for _, items := range s.Metadata {
-		n += len(items)
-	}
-	return n
-}

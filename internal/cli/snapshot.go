@@ -23,6 +23,7 @@ func newSnapshotCommand(e *env) *cobra.Command {
 
 func newSnapshotSaveCommand(e *env) *cobra.Command {
 	flags := kube.NewFlags()
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "save PATH",
 		Short: "Read the cluster cheaply and write a snapshot file (PATH ending in .gz is compressed; - is stdout)",
@@ -33,20 +34,27 @@ kubectl-compatible v1 List. Its first item, a premortem.dev/v1alpha1
 SnapshotInfo, records where and when it was read and what could not be,
 so "premortem scan --snapshot PATH" gives the same findings as a live scan.
 
-Exit codes: 0 saved; 2 bad flags or cluster unreachable; 3 saved, but some
-kinds could not be read (listed on stderr and in the file).`,
+PATH must be a regular file or not exist: a symlink, directory, named pipe
+or device is refused. The file is replaced only once the new one is
+written whole. An incomplete read (a kind not read, or no object at all)
+does not replace an existing file: it is written beside it, as
+NAME.incomplete.json.gz, unless --force is given.
+
+Exit codes: 0 saved; 2 bad flags, cluster unreachable, or PATH refused; 3
+saved, but some kinds could not be read (listed on stderr and in the file).`,
 		Example: `  premortem snapshot save cluster.json.gz
   premortem snapshot save --context prod -n shop - | jq '.items | length'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return saveSnapshot(cmd.Context(), e, flags, args[0])
+			return saveSnapshot(cmd.Context(), e, flags, args[0], kube.SaveOptions{Force: force})
 		},
 	}
 	flags.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing PATH even when the read was incomplete")
 	return cmd
 }
 
-func saveSnapshot(ctx context.Context, e *env, flags *kube.Flags, path string) error {
+func saveSnapshot(ctx context.Context, e *env, flags *kube.Flags, path string, opts kube.SaveOptions) error {
 	limitMemory()
 	// Everything premortem reads, and whatever any check reads beyond it,
 	// so a scan of the file finds every kind a live scan would.
@@ -57,15 +65,18 @@ func saveSnapshot(ctx context.Context, e *env, flags *kube.Flags, path string) e
 	}
 	snap := rr.Snapshot
 	if path == "-" {
-		err = kube.Save(e.Out, snap, rr.Covered)
+		if err := kube.Save(e.Out, snap, rr.Covered); err != nil {
+			return withExit(ExitError, err)
+		}
 	} else {
-		err = kube.SaveFile(path, snap, rr.Covered)
-	}
-	if err != nil {
-		return withExit(ExitError, err)
-	}
-	if path != "-" {
-		fmt.Fprintf(e.ErrOut, "saved %d objects to %s\n", countObjects(snap), path)
+		written, err := kube.SaveFile(path, snap, rr.Covered, opts)
+		if err != nil {
+			return withExit(ExitError, err)
+		}
+		fmt.Fprintf(e.ErrOut, "saved %d objects to %s\n", snap.Objects(), written)
+		if written != path {
+			fmt.Fprintf(e.ErrOut, "the read was incomplete: %s was left as it was (--force replaces it)\n", path)
+		}
 	}
 	if !snap.Info.Complete() {
 		for _, s := range snap.Info.Skipped {

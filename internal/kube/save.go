@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,13 +76,62 @@ func sortResources(rs []snapshot.Resource) {
 	sort.Slice(rs, func(i, j int) bool { return resourceLess(rs[i], rs[j]) })
 }
 
+// SaveOptions tune SaveFile.
+type SaveOptions struct {
+	// Force replaces an existing file even with an incomplete snapshot.
+	Force bool
+}
+
 // SaveFile writes a snapshot to path (gzip-compressed when it ends in .gz)
-// through a temporary file renamed into place, so an interrupted save never
-// leaves a truncated file where a good one was.
-func SaveFile(path string, s *snapshot.Snapshot, covered []snapshot.Resource) error {
+// and returns the path written. It never takes a good file down with it:
+//   - it refuses a path that exists and is not a regular file (a symlink,
+//     a directory, a named pipe, a device: `snapshot save /dev/null` as
+//     root must not replace /dev/null);
+//   - it writes through a temporary file renamed into place, so an
+//     interrupted save leaves the old file whole;
+//   - an incomplete snapshot (a kind not read, or no object at all) does
+//     not replace an existing file unless opts.Force: it is written beside
+//     it (IncompletePath) instead.
+//
+// Errors name path, never the temporary file.
+func SaveFile(path string, s *snapshot.Snapshot, covered []snapshot.Resource, opts SaveOptions) (string, error) {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return "", fmt.Errorf("save snapshot to %s: %w", path, pathless(err))
+	case !st.Mode().IsRegular():
+		return "", fmt.Errorf("save snapshot to %s: it exists and is %s, not a regular file; choose another path", path, fileType(st.Mode()))
+	case !opts.Force && (!s.Info.Complete() || s.Objects() == 0):
+		path = IncompletePath(path)
+		if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+			return "", fmt.Errorf("save snapshot to %s: it exists and is %s, not a regular file; choose another path", path, fileType(st.Mode()))
+		}
+	}
+	if err := writeSnapshotFile(path, s, covered); err != nil {
+		return "", fmt.Errorf("save snapshot to %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// IncompletePath is where SaveFile puts an incomplete snapshot instead of
+// replacing path: cluster.json.gz becomes cluster.incomplete.json.gz.
+func IncompletePath(path string) string {
+	dir, base := filepath.Split(path)
+	name, ext := base, ""
+	for _, e := range []string{".json.gz", ".yaml.gz", ".json", ".yaml", ".gz"} {
+		if strings.HasSuffix(base, e) && len(base) > len(e) {
+			name, ext = strings.TrimSuffix(base, e), e
+			break
+		}
+	}
+	return filepath.Join(dir, name+".incomplete"+ext)
+}
+
+func writeSnapshotFile(path string, s *snapshot.Snapshot, covered []snapshot.Resource) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+		return pathless(err)
 	}
 	defer os.Remove(tmp.Name())
 	var w io.Writer = tmp
@@ -94,11 +144,44 @@ func SaveFile(path string, s *snapshot.Snapshot, covered []snapshot.Resource) er
 	if zw != nil {
 		err = errors.Join(err, zw.Close())
 	}
-	if err = errors.Join(err, tmp.Close()); err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+	// Data on disk before the rename makes it visible: a crash then leaves
+	// the old file, not an empty new one.
+	err = errors.Join(err, tmp.Sync(), tmp.Close())
+	if err != nil {
+		return pathless(err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+		return pathless(err)
 	}
 	return nil
+}
+
+// pathless drops the file name from an os error, so that messages name the
+// target and not a temporary file.
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
+func fileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
 }

@@ -233,3 +233,15 @@ func (i Info) SkipReason(r Resource) (string, bool) {
 	}
 	return "", false
 }
+
+// Objects counts the objects in s: every kind read in full and every
+// metadata-only kind (a ConfigMap, kept both ways, counts once).
+func (s *Snapshot) Objects() int {
+	n := len(s.Namespaces) + len(s.Nodes) + len(s.Pods) + len(s.Services) + len(s.EndpointSlices) +
+		len(s.Deployments) + len(s.DaemonSets) + len(s.StatefulSets) + len(s.Jobs) +
+		len(s.PodDisruptionBudgets) + len(s.APIServices)
+	for _, items := range s.Metadata {
+		n += len(items)
+	}
+	return n
+}
