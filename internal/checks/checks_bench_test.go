@@ -89,7 +89,9 @@ func BenchmarkAllChecks(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		res, err := check.Run(context.Background(), snap, cs, check.Options{Baseline: snap})
-		if err != nil || len(res.NotRun) != 0 {
+		// Checks whose inputs the cluster lacks (FlowSchemas, identity
+		// Leases, a certificate) do not apply; none may fail.
+		if err != nil || !res.Complete() {
 			b.Fatalf("%v %+v", err, res.NotRun)
 		}
 	}
