@@ -67,6 +67,9 @@ could not be read to the end (the report covers what was read).`,
 }
 
 func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error {
+	if o.top < 1 {
+		return withExit(ExitError, fmt.Errorf("--top %d: want at least 1", o.top))
+	}
 	now := time.Now()
 	opts := audit.Options{Filter: o.filter, Top: o.top, Workers: o.workers}
 	var err error
@@ -76,10 +79,13 @@ func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error 
 	if opts.Until, err = parseWhen(o.until, now); err != nil {
 		return withExit(ExitError, fmt.Errorf("--until: %w", err))
 	}
-	if o.deleted != "" {
+	if !opts.Since.IsZero() && !opts.Until.IsZero() && !opts.Since.Before(opts.Until) {
+		return withExit(ExitError, fmt.Errorf("--since %s is not before --until %s", o.since, o.until))
+	}
+	if o.deleted != "" || cmd.Flags().Changed("deleted") {
 		t, err := audit.ParseTarget(o.deleted)
 		if err != nil {
-			return withExit(ExitError, err)
+			return withExit(ExitError, fmt.Errorf("--deleted: %w", err))
 		}
 		opts.Deleted = &t
 	}
@@ -93,6 +99,11 @@ func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error 
 	bar.done()
 	if err != nil {
 		return withExit(ExitError, err)
+	}
+	if rep.Events == 0 {
+		// Not an empty window (that reports zero requests): no line of the
+		// inputs was an audit event at all.
+		return withExit(ExitError, fmt.Errorf("no audit event in the input (%d lines, %d malformed): want audit.k8s.io/v1 JSON lines", rep.Lines, rep.Malformed))
 	}
 	if err := audit.Write(e.Out, o.output.value, rep); err != nil {
 		return withExit(ExitError, err)
@@ -111,6 +122,9 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q: want a duration before now, not a negative one", s)
+		}
 		return now.Add(-d), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)

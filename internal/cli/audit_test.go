@@ -69,6 +69,12 @@ func TestAuditCommandErrors(t *testing.T) {
 		{[]string{"audit", "../audit/testdata/load.log", "-o", "yaml"}, ExitError, "want table, json or html"},
 		{[]string{"audit", "../audit/testdata/load.log", "--since", "last tuesday"}, ExitError, "neither an RFC 3339 time nor a duration"},
 		{[]string{"audit", "../audit/testdata/load.log", "--deleted", "team-a"}, ExitError, "want namespace/NAME"},
+		{[]string{"audit", "../audit/testdata/load.log", "--deleted", ""}, ExitError, "--deleted: deleted object \"\": empty part; want namespace/NAME or KIND/NAMESPACE/NAME"},
+		{[]string{"audit", "../audit/testdata/load.log", "--since", "-2h"}, ExitError, "not a negative one"},
+		{[]string{"audit", "../audit/testdata/load.log", "--since", "2024-05-28T14:00:00Z", "--until", "2024-05-28T12:00:00Z"}, ExitError, "is not before --until"},
+		{[]string{"audit", "../audit/testdata/load.log", "--top", "0"}, ExitError, "--top 0: want at least 1"},
+		{[]string{"audit", "../checks/checks.go"}, ExitError, "no audit event in the input"},
+		{[]string{"audit", "-"}, ExitError, "no audit event in the input (0 lines"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

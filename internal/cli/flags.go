@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -48,5 +49,32 @@ func (o *outputFlag) Set(s string) error {
 		return &usageError{fmt.Sprintf("--output %q: want %s", s, o.formats)}
 	}
 	o.value = s
+	return nil
+}
+
+// pathsFlag is a repeatable, comma-separated list of files or directories
+// (--snapshot). An empty value is refused: `--snapshot ""` from a script
+// whose variable was unset must not become a live scan of the cluster.
+type pathsFlag struct {
+	name  string
+	paths []string
+}
+
+func addPathsFlag(fs *pflag.FlagSet, name, usage string) *pathsFlag {
+	p := &pathsFlag{name: name}
+	fs.Var(p, name, usage)
+	return p
+}
+
+func (p *pathsFlag) String() string { return strings.Join(p.paths, ",") }
+func (p *pathsFlag) Type() string   { return "paths" }
+
+func (p *pathsFlag) Set(s string) error {
+	for _, path := range strings.Split(s, ",") {
+		if strings.TrimSpace(path) == "" {
+			return &usageError{fmt.Sprintf("--%s %q: want a file or directory path", p.name, s)}
+		}
+		p.paths = append(p.paths, path)
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/premortem/premortem/internal/address"
@@ -13,7 +14,7 @@ import (
 
 func newRefsCommand(e *env) *cobra.Command {
 	flags := kube.NewFlags()
-	var snapshots []string
+	var snapshots *pathsFlag
 	var output *outputFlag
 	cmd := &cobra.Command{
 		Use:   "refs ADDRESS|HOSTNAME...",
@@ -47,11 +48,11 @@ Exit codes (so a removal can be gated on it):
   premortem refs --snapshot dump.json k8s-master.tools.example.org`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRefs(cmd.Context(), e, flags, snapshots, output.value, args)
+			return runRefs(cmd.Context(), e, flags, snapshots.paths, output.value, args)
 		},
 	}
 	flags.AddFlags(cmd.Flags())
-	cmd.Flags().StringSliceVar(&snapshots, "snapshot", nil, "search snapshot files or directories instead of a cluster (kubectl -o json|yaml output, .gz)")
+	snapshots = addPathsFlag(cmd.Flags(), "snapshot", "search snapshot files or directories instead of a cluster (kubectl -o json|yaml output, .gz)")
 	output = addOutputFlag(cmd.Flags(), refs.Formats, "output")
 	return cmd
 }
@@ -69,6 +70,11 @@ func runRefs(ctx context.Context, e *env, flags *kube.Flags, snapshots []string,
 		}
 	}
 	var snap *snapshot.Snapshot
+	if len(snapshots) > 0 && flags.Namespace() != "" {
+		// The search visits objects as the files stream by: it cannot
+		// narrow them afterwards, and must not pretend to.
+		return withExit(ExitError, errors.New("-n does not apply to --snapshot: refs searches every namespace of the files"))
+	}
 	if len(snapshots) > 0 {
 		lr, err := kube.LoadVisit(snapshots, refs.Reads, visit, search.Visit)
 		if err != nil {

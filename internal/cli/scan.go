@@ -15,7 +15,7 @@ import (
 )
 
 type scanOptions struct {
-	snapshots []string
+	snapshots *pathsFlag
 	baseline  string
 	output    *outputFlag
 	failOn    string
@@ -57,7 +57,7 @@ Exit codes:
 	}
 	flags.AddFlags(cmd.Flags())
 	f := cmd.Flags()
-	f.StringSliceVar(&o.snapshots, "snapshot", nil, "read `PATHS` (files or directories) instead of a cluster: kubectl -o json|yaml output, premortem snapshot save files, .gz")
+	o.snapshots = addPathsFlag(f, "snapshot", "read `PATHS` (files or directories) instead of a cluster: kubectl -o json|yaml output, premortem snapshot save files, .gz; -n narrows them as it narrows a live read")
 	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot (`PATH`) to compare object counts against (object-growth)")
 	o.output = addOutputFlag(f, report.Formats, "output")
 	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 when a finding is at or above this `SEVERITY`: info, low, medium, high, critical, or none")
@@ -96,11 +96,12 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 	need := kube.NeedOf(cs)
 
 	var snap *snapshot.Snapshot
-	if len(o.snapshots) > 0 {
-		snap, err = loadSnapshot(e, o.snapshots, need)
+	if len(o.snapshots.paths) > 0 {
+		snap, err = loadSnapshot(e, o.snapshots.paths, need)
 		if err != nil {
 			return withExit(ExitError, err)
 		}
+		snap.InNamespace(flags.Namespace())
 	} else {
 		rr, err := readLive(ctx, e, flags, need.Want)
 		if err != nil {
@@ -124,6 +125,7 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 		if err != nil {
 			return withExit(ExitError, fmt.Errorf("--baseline: %w", err))
 		}
+		base.InNamespace(flags.Namespace())
 		opts.Baseline = base
 	}
 	res, err := check.Run(ctx, snap, cs, opts)

@@ -245,3 +245,38 @@ func (s *Snapshot) Objects() int {
 	}
 	return n
 }
+
+// InNamespace narrows s as a live read with -n does: namespaced objects of
+// other namespaces are dropped, cluster-scoped objects (no namespace) kept.
+func (s *Snapshot) InNamespace(ns string) {
+	if ns == "" {
+		return
+	}
+	s.Pods = inNamespace(s.Pods, ns)
+	s.Services = inNamespace(s.Services, ns)
+	s.EndpointSlices = inNamespace(s.EndpointSlices, ns)
+	s.Deployments = inNamespace(s.Deployments, ns)
+	s.DaemonSets = inNamespace(s.DaemonSets, ns)
+	s.StatefulSets = inNamespace(s.StatefulSets, ns)
+	s.Jobs = inNamespace(s.Jobs, ns)
+	s.PodDisruptionBudgets = inNamespace(s.PodDisruptionBudgets, ns)
+	s.ConfigMaps = inNamespace(s.ConfigMaps, ns)
+	s.Leases = inNamespace(s.Leases, ns)
+	for r, items := range s.Metadata {
+		s.Metadata[r] = inNamespace(items, ns)
+	}
+}
+
+// inNamespace keeps the objects in ns and those of no namespace.
+func inNamespace[T any, P interface {
+	*T
+	GetNamespace() string
+}](items []T, ns string) []T {
+	out := items[:0]
+	for i := range items {
+		if n := P(&items[i]).GetNamespace(); n == "" || n == ns {
+			out = append(out, items[i])
+		}
+	}
+	return out
+}
