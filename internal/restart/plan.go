@@ -188,7 +188,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 
 	// Every workload read, in or out of scope: dependency peers are checked
 	// even when the selection leaves them out.
-	var all []target
+	all := make([]target, 0, len(snap.Deployments)+len(snap.StatefulSets)+len(snap.DaemonSets))
 	for i := range snap.Deployments {
 		all = append(all, newTarget(Deployment, workload.FromDeployment(&snap.Deployments[i])))
 	}

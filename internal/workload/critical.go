@@ -91,34 +91,47 @@ var nameLabels = []string{"k8s-app", "app.kubernetes.io/name", "app"}
 // Names are what a workload goes by: its own name, then the k8s-app,
 // app.kubernetes.io/name and app labels of the workload and of its pod
 // template.
-func Names(name string, labels, templateLabels map[string]string) []string {
-	out := []string{name}
-	for _, m := range []map[string]string{labels, templateLabels} {
-		for _, key := range nameLabels {
-			if v := m[key]; v != "" {
-				out = append(out, v)
-			}
-		}
-	}
-	return out
+type Names struct {
+	Name                   string
+	Labels, TemplateLabels map[string]string
 }
 
-// Names are the workload's names (see Names).
-func (w *Workload) Names() []string { return Names(w.Meta.Name, w.Meta.Labels, w.Template.Labels) }
+// Names are the workload's names.
+func (w *Workload) Names() Names {
+	return Names{Name: w.Meta.Name, Labels: w.Meta.Labels, TemplateLabels: w.Template.Labels}
+}
 
-// Identify returns the known component any of names belongs to.
-func Identify(names []string) (Component, bool) {
+// any reports whether match accepts one of the names.
+func (n Names) any(match func(string) bool) bool {
+	if match(n.Name) {
+		return true
+	}
+	for _, key := range nameLabels {
+		if v := n.Labels[key]; v != "" && match(v) {
+			return true
+		}
+	}
+	for _, key := range nameLabels {
+		if v := n.TemplateLabels[key]; v != "" && match(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// Identify returns the known component the workload is.
+func (n Names) Identify() (Component, bool) {
 	for _, c := range components {
-		if slices.ContainsFunc(names, c.match) {
+		if n.any(c.match) {
 			return c.Component, true
 		}
 	}
 	return Component{}, false
 }
 
-// Typha reports whether a workload going by names is Calico's Typha.
-func Typha(names []string) bool {
-	c, ok := Identify(names)
+// Typha reports whether the workload is Calico's Typha.
+func (n Names) Typha() bool {
+	c, ok := n.Identify()
 	return ok && c.Role == RoleTypha
 }
 
@@ -127,23 +140,19 @@ func Typha(names []string) bool {
 var networkWords = []string{"calico", "cilium", "kube-proxy", "flannel", "weave", "canal", "antrea",
 	"kube-router", "aws-node", "azure-cni", "ovnkube", "multus", "kube-ovn", "cni"}
 
-// Networking reports whether a workload going by names is part of the pod
-// network or service routing: a known network component, or a name that
-// contains one of the usual CNI words. It is broader than Identify (a
-// "cni" anywhere in a name counts), for judging an agent already known to
-// be a system one.
-func Networking(names []string) bool {
-	if c, ok := Identify(names); ok && c.Role != RoleDNS {
+func networkWord(s string) bool {
+	return slices.ContainsFunc(networkWords, func(w string) bool { return strings.Contains(s, w) })
+}
+
+// Networking reports whether the workload is part of the pod network or
+// service routing: a known network component, or a name that contains one
+// of the usual CNI words. It is broader than Identify (a "cni" anywhere in a
+// name counts), for judging an agent already known to be a system one.
+func (n Names) Networking() bool {
+	if c, ok := n.Identify(); ok && c.Role != RoleDNS {
 		return true
 	}
-	for _, s := range names {
-		for _, w := range networkWords {
-			if strings.Contains(s, w) {
-				return true
-			}
-		}
-	}
-	return false
+	return n.any(networkWord)
 }
 
 // Criticality says why a workload is critical.
@@ -169,7 +178,7 @@ func (w *Workload) Classify() Criticality {
 	if pc := w.Template.Spec.PriorityClassName; CriticalPriority(pc) {
 		c.Reasons = append(c.Reasons, "priorityClassName "+pc)
 	}
-	if comp, ok := Identify(w.Names()); ok {
+	if comp, ok := w.Names().Identify(); ok {
 		c.Component = comp
 		c.Reasons = append(c.Reasons, "known component "+comp.Name)
 	}

@@ -10,27 +10,30 @@ import (
 
 func TestIdentify(t *testing.T) {
 	for _, tc := range []struct {
-		names      []string
+		names      Names
 		component  string
 		typha, net bool
 	}{
-		{[]string{"calico-typha"}, "calico-typha", true, true},
-		{[]string{"typha-server", "calico-typha"}, "calico-typha", true, true},
-		{[]string{"calico-node"}, "calico-node", false, true},
-		{[]string{"calico-kube-controllers"}, "calico", false, true},
-		{[]string{"x", "kube-proxy"}, "kube-proxy", false, true},
-		{[]string{"coredns"}, "coredns", false, false},
-		{[]string{"nodelocaldns"}, "node-local-dns", false, false},
-		{[]string{"aws-node"}, "aws-node", false, true},
-		{[]string{"kube-multus-ds"}, "multus", false, true},
+		{Names{Name: "calico-typha"}, "calico-typha", true, true},
+		{Names{Name: "typha-server", TemplateLabels: map[string]string{"k8s-app": "calico-typha"}}, "calico-typha", true, true},
+		{Names{Name: "x", Labels: map[string]string{"k8s-app": "calico-typha"}}, "calico-typha", true, true},
+		{Names{Name: "x", TemplateLabels: map[string]string{"app": "typha"}}, "calico-typha", true, true},
+		{Names{Name: "calico-node"}, "calico-node", false, true},
+		{Names{Name: "calico-kube-controllers"}, "calico", false, true},
+		{Names{Name: "x", TemplateLabels: map[string]string{"app.kubernetes.io/name": "kube-proxy"}}, "kube-proxy", false, true},
+		{Names{Name: "coredns"}, "coredns", false, false},
+		{Names{Name: "nodelocaldns"}, "node-local-dns", false, false},
+		{Names{Name: "aws-node"}, "aws-node", false, true},
+		{Names{Name: "kube-multus-ds"}, "multus", false, true},
 		// Networking is broader than the known components.
-		{[]string{"my-calico-exporter"}, "", false, true},
-		{[]string{"vendor-cni-agent"}, "", false, true},
-		{[]string{"metrics-server"}, "", false, false},
+		{Names{Name: "my-calico-exporter"}, "", false, true},
+		{Names{Name: "x", Labels: map[string]string{"k8s-app": "vendor-cni-agent"}}, "", false, true},
+		{Names{Name: "metrics-server", Labels: map[string]string{"other": "calico"}}, "", false, false},
 	} {
-		c, _ := Identify(tc.names)
-		if c.Name != tc.component || Typha(tc.names) != tc.typha || Networking(tc.names) != tc.net {
-			t.Errorf("%q: component %q typha %v networking %v, want %q %v %v", tc.names, c.Name, Typha(tc.names), Networking(tc.names), tc.component, tc.typha, tc.net)
+		c, _ := tc.names.Identify()
+		if c.Name != tc.component || tc.names.Typha() != tc.typha || tc.names.Networking() != tc.net {
+			t.Errorf("%+v: component %q typha %v networking %v, want %q %v %v",
+				tc.names, c.Name, tc.names.Typha(), tc.names.Networking(), tc.component, tc.typha, tc.net)
 		}
 	}
 }
@@ -38,16 +41,9 @@ func TestIdentify(t *testing.T) {
 // TestNetworkComponents: every known component below DNS is networking.
 func TestNetworkComponents(t *testing.T) {
 	for _, c := range components {
-		if c.Role != RoleDNS && !Networking([]string{c.Name}) {
+		if n := (Names{Name: c.Name}); c.Role != RoleDNS && !n.Networking() {
 			t.Errorf("%s (%s) is not networking", c.Name, c.Role)
 		}
-	}
-}
-
-func TestNames(t *testing.T) {
-	got := Names("x", map[string]string{"k8s-app": "a", "other": "b"}, map[string]string{"app": "c", "app.kubernetes.io/name": "d"})
-	if want := []string{"x", "a", "d", "c"}; !slices.Equal(got, want) {
-		t.Errorf("Names = %q, want %q", got, want)
 	}
 }
 

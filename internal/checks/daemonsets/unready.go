@@ -71,7 +71,7 @@ CNI agent takes nodes off the network in turn.`,
 // isNetworking reports whether a DaemonSet is a CNI or service-proxy agent,
 // from its names (its own, its labels and its pods' labels).
 func isNetworking(ds *appsv1.DaemonSet) bool {
-	return workload.Networking(workload.Names(ds.Name, ds.Labels, ds.Spec.Template.Labels))
+	return workload.Names{Name: ds.Name, Labels: ds.Labels, TemplateLabels: ds.Spec.Template.Labels}.Networking()
 }
 
 type podState struct {

@@ -128,7 +128,7 @@ func (w *replicated) nodesOf() map[string]int {
 
 // typha reports whether w is a Deployment of Calico's Typha.
 func typha(w *replicated) bool {
-	return w.Kind == workload.Deployment && workload.Typha(w.Names())
+	return w.Kind == workload.Deployment && w.Names().Typha()
 }
 
 func inNamespaces(ws []*replicated, ns string) bool {
