@@ -132,6 +132,11 @@ func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 	if len(lr.Problems) > 0 {
 		return nil, fmt.Errorf("load fixture: %w", errors.Join(problems(lr.Problems)...))
 	}
+	if len(lr.Ignored) > 0 {
+		// A kind no check reads (or a typo) would make a quiet fixture
+		// pass for the wrong reason.
+		return nil, fmt.Errorf("load fixture %s: kinds premortem does not read: %v", path, lr.Ignored)
+	}
 	fx.Snapshot = lr.Snapshot
 	// What was read, and when, is the fixture's to say.
 	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped, APIServer: apiServer}

@@ -68,3 +68,22 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadRejects(t *testing.T) {
+	for name, fixture := range map[string]string{
+		"unread kind":    "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Nod, metadata: {name: n1}}\n",
+		"broken item":    "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Node, metadata: {name: [n1]}}\n",
+		"unknown skip":   "# skipped: nodez forbidden\napiVersion: v1\nkind: List\nitems: []\n",
+		"malformed want": "# want: high\napiVersion: v1\nkind: List\nitems: []\n",
+	} {
+		path := filepath.Join(t.TempDir(), "fires.yaml")
+		if err := os.WriteFile(path, []byte(fixture), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, nil)
+		if err == nil {
+			t.Errorf("%s: Load accepted the fixture", name)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
