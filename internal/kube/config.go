@@ -27,11 +27,22 @@ type Flags struct {
 	chunkSize int64
 }
 
+// DefaultRequestTimeout bounds every request (--request-timeout overrides
+// it; 0 turns it off, as in kubectl). A 500-object page of large pods is a
+// few MB, seconds even from a slow server; a server that accepts the
+// connection and never answers ends the command in about this long,
+// instead of hanging it, in the middle of an incident, for as long as
+// the server does.
+const DefaultRequestTimeout = "30s"
+
 // NewFlags returns kubectl-compatible connection flags.
 func NewFlags() *Flags {
 	// usePersistentConfig=false: no discovery cache on disk, nothing written
 	// under ~/.kube by a read-only tool.
-	return &Flags{config: genericclioptions.NewConfigFlags(false), chunkSize: DefaultPageSize}
+	c := genericclioptions.NewConfigFlags(false)
+	timeout := DefaultRequestTimeout
+	c.Timeout = &timeout
+	return &Flags{config: c, chunkSize: DefaultPageSize}
 }
 
 // AddFlags registers the flags on fs.
