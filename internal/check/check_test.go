@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -252,5 +255,20 @@ func TestPassList(t *testing.T) {
 		if strings.Join(got, "|") != want {
 			t.Errorf("List(%q) = %q, want %q", val, got, want)
 		}
+	}
+}
+
+func TestSortedByName(t *testing.T) {
+	in := []corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "a"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "z"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "b"}},
+	}
+	var got []string
+	for _, p := range SortedByName(in) {
+		got = append(got, p.Namespace+"/"+p.Name)
+	}
+	if strings.Join(got, ",") != "a/b,a/z,b/a" || in[0].Namespace != "b" {
+		t.Errorf("SortedByName = %v (input %v changed?)", got, in)
 	}
 }

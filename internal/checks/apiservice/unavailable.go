@@ -128,7 +128,7 @@ func runUnavailable(p *check.Pass) error {
 			held = append(held, ns)
 		}
 	}
-	slices.SortFunc(held, func(a, b corev1.Namespace) int { return strings.Compare(a.Name, b.Name) })
+	held = check.SortedByName(held)
 	for _, a := range unavailable {
 		gv := groupVersion(a)
 		var mine []corev1.Namespace

@@ -137,10 +137,7 @@ func runUnready(p *check.Pass) error {
 	}
 	havePods := p.Has(snapshot.Pods)
 	nodes := len(p.Snapshot.Nodes)
-	dss := slices.Clone(p.Snapshot.DaemonSets)
-	slices.SortFunc(dss, func(a, b appsv1.DaemonSet) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
+	dss := check.SortedByName(p.Snapshot.DaemonSets)
 	for i := range dss {
 		ds := &dss[i]
 		if !nss[ds.Namespace] {

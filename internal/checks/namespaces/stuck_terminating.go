@@ -4,7 +4,6 @@ package namespaces
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -86,9 +85,7 @@ func runStuckTerminating(p *check.Pass) error {
 	// for, the namespace is its finding, not ours, unless something else
 	// blocks it too.
 	apiDown := p.Has(snapshot.APIServices) && len(apiservice.UnavailableAPIServices(p.Snapshot)) > 0
-	nss := slices.Clone(p.Snapshot.Namespaces)
-	slices.SortFunc(nss, func(a, b corev1.Namespace) int { return strings.Compare(a.Name, b.Name) })
-	for _, ns := range nss {
+	for _, ns := range check.SortedByName(p.Snapshot.Namespaces) {
 		if ns.DeletionTimestamp == nil {
 			continue
 		}

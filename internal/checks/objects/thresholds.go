@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -138,7 +137,7 @@ func runThresholds(p *check.Pass) error {
 			pods, limit int
 		}
 		var overs []over
-		for _, node := range sortedNodes(snap.Nodes) {
+		for _, node := range check.SortedByName(snap.Nodes) {
 			if limit := podLimit(p, node); onNode[node.Name] > limit {
 				overs = append(overs, over{node.Name, onNode[node.Name], limit})
 			}
@@ -193,12 +192,6 @@ func runThresholds(p *check.Pass) error {
 		}
 	}
 	return nil
-}
-
-func sortedNodes(ns []corev1.Node) []corev1.Node {
-	out := slices.Clone(ns)
-	slices.SortFunc(out, func(a, b corev1.Node) int { return strings.Compare(a.Name, b.Name) })
-	return out
 }
 
 // overSeverity is the severity of a count n above its threshold limit:
