@@ -1,57 +1,63 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
+	"context"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+
+	"github.com/premortem/premortem/test/e2e/auditlog"
 )
 
-// auditEvent is the part of an audit.k8s.io/v1 Event the e2e tests read.
-type auditEvent struct {
-	AuditID    string `json:"auditID"`
-	Stage      string `json:"stage"`
-	Verb       string `json:"verb"`
-	RequestURI string `json:"requestURI"`
-	UserAgent  string `json:"userAgent"`
-	User       struct {
-		Username string   `json:"username"`
-		Groups   []string `json:"groups"`
-	} `json:"user"`
-	ObjectRef *struct {
-		Resource  string `json:"resource"`
-		Namespace string `json:"namespace"`
-		Name      string `json:"name"`
-		APIGroup  string `json:"apiGroup"`
-	} `json:"objectRef"`
-	ResponseStatus *struct {
-		Code int `json:"code"`
-	} `json:"responseStatus"`
+// Kinds the read-cost tests count: the scenarios leave hundreds of each.
+var (
+	jobs            = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
+	secrets         = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	networkPolicies = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}
+	configMaps      = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+)
+
+// auditSize is the shared lab's audit log size: what a test causes next is
+// logged after it.
+func auditSize(t *testing.T) int64 {
+	t.Helper()
+	return auditlog.Size(t, cluster.AuditLog)
 }
 
-// auditLog reads the shared lab's audit log, keeping the events keep accepts
-// (ResponseComplete stage only: the lab logs one per request).
-func auditLog(t *testing.T, keep func(auditEvent) bool) []auditEvent {
+// premortemLists checks every LIST premortem sent after offset (see
+// auditlog.Lists) and that a scan-like read listed each kind by one chain
+// only. It returns the chains by kind.
+func premortemLists(t *testing.T, offset int64) map[string]*auditlog.Chain {
 	t.Helper()
-	f, err := os.Open(cluster.AuditLog)
+	chains := auditlog.Lists(t, auditlog.Since(t, cluster.AuditLog, offset, "premortem/"))
+	if len(chains) == 0 {
+		t.Fatal("no LIST by premortem in the audit log")
+	}
+	for kind, c := range chains {
+		if c.Chains != 1 {
+			t.Errorf("%s listed by %d chains, want 1", kind, c.Chains)
+		}
+	}
+	return chains
+}
+
+// objectCounts counts each kind in the whole lab, as the test's own client
+// sees it now.
+func objectCounts(t *testing.T, kinds ...schema.GroupVersionResource) map[schema.GroupVersionResource]int {
+	t.Helper()
+	md, err := metadata.NewForConfig(cluster.Config)
 	if err != nil {
-		t.Fatalf("open audit log: %v", err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	var events []auditEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev auditEvent
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("audit log line: %v", err)
+	counts := map[schema.GroupVersionResource]int{}
+	for _, k := range kinds {
+		l, err := md.Resource(k).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatalf("count %s: %v", k.Resource, err)
 		}
-		if ev.Stage == "ResponseComplete" && keep(ev) {
-			events = append(events, ev)
-		}
+		counts[k] = len(l.Items)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read audit log: %v", err)
-	}
-	return events
+	return counts
 }

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/premortem/premortem/test/e2e/auditlog"
 )
 
 // TestLabRecordsRequestsInItsAuditLog proves the lab is a real API server:
@@ -25,10 +28,10 @@ func TestLabRecordsRequestsInItsAuditLog(t *testing.T) {
 	}
 	// The log backend is blocking: the event is written before the response,
 	// but the write may not be flushed to the file yet.
-	var creates []auditEvent
+	var creates []auditlog.Event
 	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
-		creates = auditLog(t, func(ev auditEvent) bool {
-			return ev.Verb == "create" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "namespaces" && ev.ObjectRef.Name == "lab-proof"
+		creates = slices.DeleteFunc(auditlog.Since(t, cluster.AuditLog, 0, ""), func(ev auditlog.Event) bool {
+			return ev.Verb != "create" || ev.ObjectRef == nil || ev.ObjectRef.Resource != "namespaces" || ev.ObjectRef.Name != "lab-proof"
 		})
 		return len(creates) > 0, nil
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/refs"
+	"github.com/premortem/premortem/test/e2e/auditlog"
 )
 
 // The token in scenario 002's Secret: no output of premortem may contain it.
@@ -45,23 +46,28 @@ func toolscheckerPods(t *testing.T) []string {
 // consume them, and never prints the Secret's value.
 func TestRefsRemovedName(t *testing.T) {
 	pods := toolscheckerPods(t)
+	counts := objectCounts(t, secrets, configMaps)
 	offset := auditSize(t)
 	start := time.Now()
-	code, out, stderr := premortemCLI(t, "refs", "--kubeconfig", cluster.Kubeconfig, "-v", removedName)
+	// Pages of 5: every kind refs searches is read in several.
+	code, out, stderr := premortemCLI(t, "refs", "--kubeconfig", cluster.Kubeconfig, "--chunk-size", "5", "-v", removedName)
 	elapsed := time.Since(start)
 	if code != cli.ExitFindings {
 		t.Fatalf("exit %d, want %d (references found)\nstdout:\n%s\nstderr:\n%s", code, cli.ExitFindings, out, stderr)
 	}
 	t.Logf("refs output:\n%s", out)
-	// The read is one watch-cache LIST chain per kind (listChains fails
-	// otherwise), Secrets included.
-	chains, pages := listChains(t, offset)
-	if chains["secrets."] == 0 || chains["pods."] == 0 {
+	// The read is one watch-cache LIST chain per kind (premortemLists
+	// fails otherwise), Secrets included, in pages.
+	chains := premortemLists(t, offset)
+	if chains["secrets."] == nil || chains["pods."] == nil {
 		t.Errorf("LIST chains %v: want secrets and pods", chains)
 	}
+	for k, n := range counts {
+		auditlog.Paged(t, chains, k.Resource+"."+k.Group, n)
+	}
 	n := 0
-	for _, p := range pages {
-		n += p
+	for _, c := range chains {
+		n += c.Pages
 	}
 	t.Logf("refs: %s, %d kinds, %d LIST requests", elapsed.Round(time.Millisecond), len(chains), n)
 	for _, want := range []string{

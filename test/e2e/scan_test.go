@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,8 +19,10 @@ import (
 	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/test/e2e/auditlog"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // premortemCLI runs premortem in-process and returns its exit code, stdout
@@ -33,97 +32,6 @@ func premortemCLI(t *testing.T, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := cli.Run(context.Background(), args, cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	return code, out.String(), errOut.String()
-}
-
-// auditSince returns the ResponseComplete events logged after offset bytes
-// of the audit log, and the log's new size. Tests share one lab, so each
-// looks only at what it caused.
-func auditSince(t *testing.T, offset int64) ([]auditEvent, int64) {
-	t.Helper()
-	f, err := os.Open(cluster.AuditLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	var events []auditEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	n := offset
-	for sc.Scan() {
-		n += int64(len(sc.Bytes())) + 1
-		var ev auditEvent
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("audit log line: %v", err)
-		}
-		if ev.Stage == "ResponseComplete" {
-			events = append(events, ev)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return events, n
-}
-
-func auditSize(t *testing.T) int64 {
-	t.Helper()
-	fi, err := os.Stat(cluster.AuditLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Size()
-}
-
-// listChains checks every LIST premortem sent after offset: a first page
-// must ask the watch cache (resourceVersion=kube.FirstPageResourceVersion,
-// NotOlderThan) with a limit, a
-// later page must carry a continue token and no resourceVersion, and each
-// kind is listed by one chain only. It returns the chains and the pages
-// per kind.
-func listChains(t *testing.T, offset int64) (chains, pages map[string]int) {
-	t.Helper()
-	events, _ := auditSince(t, offset)
-	chains, pages = map[string]int{}, map[string]int{}
-	for _, ev := range events {
-		if !strings.HasPrefix(ev.UserAgent, "premortem/") || ev.Verb != "list" {
-			continue
-		}
-		u, err := url.Parse(ev.RequestURI)
-		if err != nil {
-			t.Fatalf("request URI %q: %v", ev.RequestURI, err)
-		}
-		q := u.Query()
-		kind := u.Path
-		if ev.ObjectRef != nil {
-			kind = ev.ObjectRef.Resource + "." + ev.ObjectRef.APIGroup
-		}
-		if q.Get("limit") == "" {
-			t.Errorf("LIST without limit: %s", ev.RequestURI)
-		}
-		pages[kind]++
-		if q.Get("continue") != "" {
-			if q.Get("resourceVersion") != "" || q.Get("resourceVersionMatch") != "" {
-				t.Errorf("continue page with a resourceVersion: %s", ev.RequestURI)
-			}
-			continue
-		}
-		if q.Get("resourceVersion") != kube.FirstPageResourceVersion || q.Get("resourceVersionMatch") != "NotOlderThan" {
-			t.Errorf("first page not asking the watch cache (want resourceVersion=%s&resourceVersionMatch=NotOlderThan): %s", kube.FirstPageResourceVersion, ev.RequestURI)
-		}
-		chains[kind]++
-	}
-	for kind, n := range chains {
-		if n > 1 {
-			t.Errorf("%s listed %d times, want once", kind, n)
-		}
-	}
-	if len(chains) == 0 {
-		t.Fatal("no LIST by premortem in the audit log")
-	}
-	return chains, pages
 }
 
 // storageLists reads the API server's own count of LISTs it answered from the
@@ -160,18 +68,19 @@ func storageLists(t *testing.T) (cache, etcd map[string]float64) {
 }
 
 func TestScanReadCost(t *testing.T) {
-	before := auditSize(t)
-	cacheBefore, etcdBefore := storageLists(t)
 	// Pages of 40: the scenarios leave hundreds of Jobs, Secrets and
 	// NetworkPolicies, so continue pages are exercised too.
+	counts := objectCounts(t, jobs, secrets, networkPolicies)
+	before := auditSize(t)
+	cacheBefore, etcdBefore := storageLists(t)
 	code, _, stderr := premortemCLI(t, "scan", "--kubeconfig", cluster.Kubeconfig, "-o", "json", "--chunk-size", "40")
 	if code == cli.ExitError {
 		t.Fatalf("scan: exit %d: %s", code, stderr)
 	}
 	cacheAfter, etcdAfter := storageLists(t)
-	kinds, pages := listChains(t, before)
-	if pages["jobs.batch"] < 3 {
-		t.Errorf("jobs.batch read in %d pages of 40; the scenarios leave hundreds of Jobs", pages["jobs.batch"])
+	chains := premortemLists(t, before)
+	for _, k := range []schema.GroupVersionResource{jobs, secrets, networkPolicies} {
+		auditlog.Paged(t, chains, k.Resource+"."+k.Group, counts[k])
 	}
 	// The API server's own word: the first page of every kind was answered
 	// by the watch cache. Continue pages are answered from the cache's
@@ -182,30 +91,34 @@ func TestScanReadCost(t *testing.T) {
 		if d := cacheAfter[k] - cacheBefore[k]; d < 1 {
 			t.Errorf("%s: apiserver_cache_list_total did not grow: the first page was not served from the watch cache", k)
 		}
-		if d := etcdAfter[k] - etcdBefore[k]; d > float64(pages[k]-1) {
-			t.Errorf("%s: %v list requests reached etcd for %d pages: more than the continue pages", k, d, pages[k])
+		c := chains[k]
+		if c == nil {
+			t.Errorf("%s not listed", k)
+			continue
 		}
-	}
-	for _, k := range []string{"pods.", "nodes.", "namespaces."} {
-		if kinds[k] != 1 {
-			t.Errorf("%s listed %d times, want 1 (listed: %v)", k, kinds[k], kinds)
+		if d := etcdAfter[k] - etcdBefore[k]; d > float64(c.Pages-1) {
+			t.Errorf("%s: %v list requests reached etcd for %d pages: more than the continue pages", k, d, c.Pages)
 		}
 	}
 }
 
 func TestSnapshotSaveReadCost(t *testing.T) {
+	counts := objectCounts(t, jobs, secrets, networkPolicies, configMaps)
 	before := auditSize(t)
 	path := filepath.Join(t.TempDir(), "lab.json.gz")
-	code, _, stderr := premortemCLI(t, "snapshot", "save", "--kubeconfig", cluster.Kubeconfig, path)
+	code, _, stderr := premortemCLI(t, "snapshot", "save", "--kubeconfig", cluster.Kubeconfig, "--chunk-size", "5", path)
 	if code != cli.ExitOK && code != cli.ExitIncomplete {
 		t.Fatalf("snapshot save: exit %d: %s", code, stderr)
 	}
-	kinds, _ := listChains(t, before)
+	chains := premortemLists(t, before)
 	// Everything premortem knows is read, Secrets metadata-only.
 	for _, k := range []string{"pods.", "nodes.", "secrets.", "configmaps.", "jobs.batch", "apiservices.apiregistration.k8s.io", "networkpolicies.networking.k8s.io"} {
-		if kinds[k] != 1 {
-			t.Errorf("%s listed %d times, want 1 (listed: %v)", k, kinds[k], kinds)
+		if chains[k] == nil {
+			t.Errorf("%s not listed", k)
 		}
+	}
+	for k, n := range counts {
+		auditlog.Paged(t, chains, k.Resource+"."+k.Group, n)
 	}
 }
 
@@ -375,10 +288,9 @@ func TestScanOneNamespace(t *testing.T) {
 	if code == cli.ExitError {
 		t.Fatalf("scan -n: exit %d: %s", code, stderr)
 	}
-	events, _ := auditSince(t, before)
 	var lists int
-	for _, ev := range events {
-		if !strings.HasPrefix(ev.UserAgent, "premortem/") || ev.Verb != "list" || ev.ObjectRef == nil {
+	for _, ev := range auditlog.Since(t, cluster.AuditLog, before, "premortem/") {
+		if ev.Verb != "list" || ev.ObjectRef == nil {
 			continue
 		}
 		lists++

@@ -15,6 +15,7 @@ import (
 
 	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/preflight"
+	"github.com/premortem/premortem/test/e2e/auditlog"
 )
 
 // TestApplyPrune follows kubectl's prune rules: only objects created by
@@ -56,10 +57,14 @@ func TestApplyPrune(t *testing.T) {
 	files := filepath.Join(t.TempDir(), "app.yaml")
 	os.WriteFile(files, []byte(fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept-in-files, namespace: %s, labels: {app: pf}}\n", ns)), 0o644)
 
-	code, out, errOut := runCLI(t, "", "preflight", "apply", "-f", files, "--prune", "-l", "app=pf", "-o", "json")
+	// Pages of 2: the three ConfigMaps the selector matches take two.
+	offset := auditOffset(t)
+	code, out, errOut := runCLI(t, "", "preflight", "apply", "-f", files, "--prune", "-l", "app=pf", "-o", "json", "--chunk-size", "2")
 	if code != cli.ExitFindings {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, cli.ExitFindings, out, errOut)
 	}
+	_, chains := premortemReads(t, offset)
+	auditlog.Paged(t, chains, "configmaps.", 3)
 	var r preflight.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
@@ -140,9 +145,16 @@ spec:
 			rendered := filepath.Join(t.TempDir(), "next.yaml")
 			os.WriteFile(rendered, []byte(render(t, tc.ns, "run-next", ch)), 0o644)
 
-			code, out, errOut := runCLI(t, "", "preflight", "helm", "run-next", "-n", tc.ns, "-f", rendered, "--install", "-o", "json")
+			// Pages of 5: the 22 release records and the 22 objects of
+			// each kind the releases created take five each.
+			offset := auditOffset(t)
+			code, out, errOut := runCLI(t, "", "preflight", "helm", "run-next", "-n", tc.ns, "-f", rendered, "--install", "-o", "json", "--chunk-size", "5")
 			if code != cli.ExitOK {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			_, chains := premortemReads(t, offset)
+			for _, k := range []string{"secrets.", "networkpolicies.networking.k8s.io", "configmaps.", "jobs.batch"} {
+				auditlog.Paged(t, chains, k, 22)
 			}
 			var r preflight.Report
 			if err := json.Unmarshal([]byte(out), &r); err != nil {
