@@ -1,8 +1,6 @@
 package kube
 
 import (
-	"context"
-
 	"github.com/premortem/premortem/internal/snapshot"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,42 +16,13 @@ import (
 func controlPlaneKinds() []*kindSpec {
 	return []*kindSpec{
 		configMapKind(),
-		fullKind[coordinationv1.Lease](snapshot.Leases,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*coordinationv1.LeaseList, error) {
-				return c.typed.CoordinationV1().Leases(ns).List
-			},
-			func(l *coordinationv1.LeaseList) ([]coordinationv1.Lease, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]coordinationv1.Lease { return &s.Leases }),
-		fullKind[rbacv1.ClusterRole](snapshot.ClusterRoles,
-			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*rbacv1.ClusterRoleList, error) {
-				return c.typed.RbacV1().ClusterRoles().List
-			},
-			func(l *rbacv1.ClusterRoleList) ([]rbacv1.ClusterRole, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRole { return &s.ClusterRoles }),
-		fullKind[rbacv1.ClusterRoleBinding](snapshot.ClusterRoleBindings,
-			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*rbacv1.ClusterRoleBindingList, error) {
-				return c.typed.RbacV1().ClusterRoleBindings().List
-			},
-			func(l *rbacv1.ClusterRoleBindingList) ([]rbacv1.ClusterRoleBinding, string) {
-				return l.Items, l.Continue
-			},
-			nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRoleBinding { return &s.ClusterRoleBindings }),
-		fullKind[flowcontrolv1.FlowSchema](snapshot.FlowSchemas,
-			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*flowcontrolv1.FlowSchemaList, error) {
-				return c.typed.FlowcontrolV1().FlowSchemas().List
-			},
-			func(l *flowcontrolv1.FlowSchemaList) ([]flowcontrolv1.FlowSchema, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]flowcontrolv1.FlowSchema { return &s.FlowSchemas }),
-		fullKind[flowcontrolv1.PriorityLevelConfiguration](snapshot.PriorityLevelConfigurations,
-			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*flowcontrolv1.PriorityLevelConfigurationList, error) {
-				return c.typed.FlowcontrolV1().PriorityLevelConfigurations().List
-			},
-			func(l *flowcontrolv1.PriorityLevelConfigurationList) ([]flowcontrolv1.PriorityLevelConfiguration, string) {
-				return l.Items, l.Continue
-			},
-			nil, func(s *snapshot.Snapshot) *[]flowcontrolv1.PriorityLevelConfiguration {
-				return &s.PriorityLevelConfigurations
-			}),
+		fullKind[coordinationv1.Lease, coordinationv1.LeaseList](snapshot.Leases, nil, func(s *snapshot.Snapshot) *[]coordinationv1.Lease { return &s.Leases }),
+		fullKind[rbacv1.ClusterRole, rbacv1.ClusterRoleList](snapshot.ClusterRoles, nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRole { return &s.ClusterRoles }),
+		fullKind[rbacv1.ClusterRoleBinding, rbacv1.ClusterRoleBindingList](snapshot.ClusterRoleBindings, nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRoleBinding { return &s.ClusterRoleBindings }),
+		fullKind[flowcontrolv1.FlowSchema, flowcontrolv1.FlowSchemaList](snapshot.FlowSchemas, nil, func(s *snapshot.Snapshot) *[]flowcontrolv1.FlowSchema { return &s.FlowSchemas }),
+		fullKind[flowcontrolv1.PriorityLevelConfiguration, flowcontrolv1.PriorityLevelConfigurationList](snapshot.PriorityLevelConfigurations, nil, func(s *snapshot.Snapshot) *[]flowcontrolv1.PriorityLevelConfiguration {
+			return &s.PriorityLevelConfigurations
+		}),
 	}
 }
 
@@ -62,12 +31,7 @@ func controlPlaneKinds() []*kindSpec {
 // Metadata[ConfigMaps], so checks that count ConfigMaps see them as before
 // and the kind is still listed once. binaryData is dropped.
 func configMapKind() *kindSpec {
-	k := fullKind[corev1.ConfigMap](snapshot.ConfigMaps,
-		func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.ConfigMapList, error) {
-			return c.typed.CoreV1().ConfigMaps(ns).List
-		},
-		func(l *corev1.ConfigMapList) ([]corev1.ConfigMap, string) { return l.Items, l.Continue },
-		trimConfigMap, func(s *snapshot.Snapshot) *[]corev1.ConfigMap { return &s.ConfigMaps })
+	k := fullKind[corev1.ConfigMap, corev1.ConfigMapList](snapshot.ConfigMaps, trimConfigMap, func(s *snapshot.Snapshot) *[]corev1.ConfigMap { return &s.ConfigMaps })
 	addFull, objectsFull, growFull, resetFull := k.add, k.objects, k.grow, k.reset
 	meta := metadataKind(snapshot.ConfigMaps)
 	k.grow = func(s *snapshot.Snapshot, n int) { growFull(s, n); meta.grow(s, n) }

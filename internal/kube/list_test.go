@@ -9,9 +9,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/premortem/premortem/internal/snapshot"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 )
@@ -176,5 +178,65 @@ func TestListTooManyRequestsIsBounded(t *testing.T) {
 	}
 	if calls.Load() != 11 || st.Requests != 1 {
 		t.Errorf("server saw %d requests, List sent %d; want 11 (one and 10 retries) and 1", calls.Load(), st.Requests)
+	}
+}
+
+// Every kind with Go types is listed through its group's REST client into
+// its own list type, for the snapshot and for a Visitor: the request path,
+// the limit, the items and the continue token come through.
+func TestTypedKindsList(t *testing.T) {
+	type lister func(c *clients) (int, string, error)
+	listers := map[string]lister{}
+	for res, spec := range specs {
+		if spec.metadata || res == snapshot.APIServices {
+			continue
+		}
+		listers["spec "+res.Name()] = func(c *clients) (int, string, error) {
+			p, cont, err := spec.list(context.Background(), c, "", metav1.ListOptions{Limit: 5}, interner{})
+			return p.n, cont, err
+		}
+	}
+	for res, vs := range visitSpecs {
+		listers["visit "+res.Name()] = func(c *clients) (int, string, error) {
+			seen := 0
+			n, cont, err := vs.list(context.Background(), c, "", metav1.ListOptions{Limit: 5}, func(any) { seen++ })
+			if seen != n {
+				t.Errorf("%s: visited %d of %d", res.Name(), seen, n)
+			}
+			return n, cont, err
+		}
+	}
+	resOf := map[string]snapshot.Resource{}
+	for res := range specs {
+		resOf["spec "+res.Name()] = res
+	}
+	for res := range visitSpecs {
+		resOf["visit "+res.Name()] = res
+	}
+	for name, list := range listers {
+		t.Run(name, func(t *testing.T) {
+			res := resOf[name]
+			gv := schema.GroupVersion{Group: res.Group, Version: res.Version}
+			path := "/apis/" + gv.String() + "/" + res.Resource
+			if res.Group == "" {
+				path = "/api/v1/" + res.Resource
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != path || r.URL.Query().Get("limit") != "5" {
+					t.Errorf("request %s, want %s?limit=5", r.URL, path)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"apiVersion":%q,"kind":"%sList","metadata":{"continue":"next"},"items":[{"metadata":{"name":"x","managedFields":[{"manager":"m"}]}}]}`, gv.String(), res.Kind)
+			}))
+			defer srv.Close()
+			typed, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, cont, err := list(&clients{typed: typed})
+			if err != nil || n != 1 || cont != "next" {
+				t.Errorf("listed %d objects, continue %q, err %v; want 1, next", n, cont, err)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/premortem/premortem/internal/snapshot"
@@ -84,11 +85,59 @@ type objectPtr[T any] interface {
 	runtime.Object
 }
 
-// fullKind builds the spec of a kind read whole through the typed client.
-func fullKind[T any, PT objectPtr[T], L any](
+type listPtr[L any] interface {
+	*L
+	metav1.ListInterface
+	runtime.Object
+}
+
+// typedList lists one page of a built-in kind, L its list type, through the
+// REST client of its group (protobuf): what the typed clientset does,
+// without a method per kind.
+func typedList[L any, PL listPtr[L]](ctx context.Context, c *clients, res snapshot.Resource, ns string, opts metav1.ListOptions) (PL, error) {
+	rc, err := c.restFor(res)
+	if err != nil {
+		return nil, err
+	}
+	l := PL(new(L))
+	err = rc.Get().Namespace(ns).Resource(res.Resource).VersionedParams(&opts, scheme.ParameterCodec).Do(ctx).Into(l)
+	return l, err
+}
+
+// restFor returns the typed clientset's REST client of res's group version.
+func (c *clients) restFor(res snapshot.Resource) (rest.Interface, error) {
+	gv := schema.GroupVersion{Group: res.Group, Version: res.Version}.String()
+	rc, ok := groupClients[gv]
+	if !ok {
+		return nil, fmt.Errorf("kube: no typed client for %s", gv)
+	}
+	return rc(c.typed), nil
+}
+
+// groupClients are the group versions of the built-in kinds premortem reads.
+var groupClients = map[string]func(kubernetes.Interface) rest.Interface{
+	"v1":                              func(t kubernetes.Interface) rest.Interface { return t.CoreV1().RESTClient() },
+	"apps/v1":                         func(t kubernetes.Interface) rest.Interface { return t.AppsV1().RESTClient() },
+	"batch/v1":                        func(t kubernetes.Interface) rest.Interface { return t.BatchV1().RESTClient() },
+	"policy/v1":                       func(t kubernetes.Interface) rest.Interface { return t.PolicyV1().RESTClient() },
+	"discovery.k8s.io/v1":             func(t kubernetes.Interface) rest.Interface { return t.DiscoveryV1().RESTClient() },
+	"networking.k8s.io/v1":            func(t kubernetes.Interface) rest.Interface { return t.NetworkingV1().RESTClient() },
+	"coordination.k8s.io/v1":          func(t kubernetes.Interface) rest.Interface { return t.CoordinationV1().RESTClient() },
+	"rbac.authorization.k8s.io/v1":    func(t kubernetes.Interface) rest.Interface { return t.RbacV1().RESTClient() },
+	"flowcontrol.apiserver.k8s.io/v1": func(t kubernetes.Interface) rest.Interface { return t.FlowcontrolV1().RESTClient() },
+	"admissionregistration.k8s.io/v1": func(t kubernetes.Interface) rest.Interface { return t.AdmissionregistrationV1().RESTClient() },
+}
+
+// itemsOf returns a typed list's Items: every list type of k8s.io/api has
+// them, and no interface says so.
+func itemsOf[T any](l any) []T {
+	return reflect.ValueOf(l).Elem().FieldByName("Items").Interface().([]T)
+}
+
+// fullKind builds the spec of a built-in kind read whole (then trimmed): T
+// its Go type, L its list type.
+func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 	res snapshot.Resource,
-	list func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*L, error),
-	items func(*L) ([]T, string),
 	trim func(*T, interner) T,
 	field func(*snapshot.Snapshot) *[]T,
 ) *kindSpec {
@@ -105,16 +154,16 @@ func fullKind[T any, PT objectPtr[T], L any](
 	return &kindSpec{
 		res: res,
 		list: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, in interner) (page, string, error) {
-			l, err := list(c, ns)(ctx, opts)
+			l, err := typedList[L, PL](ctx, c, res, ns, opts)
 			if err != nil {
 				return page{}, "", err
 			}
-			src, cont := items(l)
+			src := itemsOf[T](l)
 			out := make([]T, len(src))
 			for i := range src {
 				out[i] = trim(&src[i], in)
 			}
-			return page{items: out, n: len(out), remaining: remainingOf(l)}, cont, nil
+			return page{items: out, n: len(out), remaining: remainingOf(l)}, l.GetContinue(), nil
 		},
 		decode: func(raw []byte, in interner) (page, error) {
 			var t T
@@ -308,70 +357,16 @@ func apiServiceKind() *kindSpec {
 var specs = func() map[snapshot.Resource]*kindSpec {
 	m := map[snapshot.Resource]*kindSpec{}
 	for _, k := range []*kindSpec{
-		fullKind[corev1.Namespace](snapshot.Namespaces,
-			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*corev1.NamespaceList, error) {
-				return c.typed.CoreV1().Namespaces().List
-			},
-			func(l *corev1.NamespaceList) ([]corev1.Namespace, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]corev1.Namespace { return &s.Namespaces }),
-		fullKind[corev1.Node](snapshot.Nodes,
-			func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*corev1.NodeList, error) {
-				return c.typed.CoreV1().Nodes().List
-			},
-			func(l *corev1.NodeList) ([]corev1.Node, string) { return l.Items, l.Continue },
-			trimNode, func(s *snapshot.Snapshot) *[]corev1.Node { return &s.Nodes }),
-		fullKind[corev1.Pod](snapshot.Pods,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.PodList, error) {
-				return c.typed.CoreV1().Pods(ns).List
-			},
-			func(l *corev1.PodList) ([]corev1.Pod, string) { return l.Items, l.Continue },
-			trimPod, func(s *snapshot.Snapshot) *[]corev1.Pod { return &s.Pods }),
-		fullKind[corev1.Service](snapshot.Services,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.ServiceList, error) {
-				return c.typed.CoreV1().Services(ns).List
-			},
-			func(l *corev1.ServiceList) ([]corev1.Service, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]corev1.Service { return &s.Services }),
-		fullKind[discoveryv1.EndpointSlice](snapshot.EndpointSlices,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
-				return c.typed.DiscoveryV1().EndpointSlices(ns).List
-			},
-			func(l *discoveryv1.EndpointSliceList) ([]discoveryv1.EndpointSlice, string) {
-				return l.Items, l.Continue
-			},
-			nil, func(s *snapshot.Snapshot) *[]discoveryv1.EndpointSlice { return &s.EndpointSlices }),
-		fullKind[appsv1.Deployment](snapshot.Deployments,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.DeploymentList, error) {
-				return c.typed.AppsV1().Deployments(ns).List
-			},
-			func(l *appsv1.DeploymentList) ([]appsv1.Deployment, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]appsv1.Deployment { return &s.Deployments }),
-		fullKind[appsv1.DaemonSet](snapshot.DaemonSets,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.DaemonSetList, error) {
-				return c.typed.AppsV1().DaemonSets(ns).List
-			},
-			func(l *appsv1.DaemonSetList) ([]appsv1.DaemonSet, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]appsv1.DaemonSet { return &s.DaemonSets }),
-		fullKind[appsv1.StatefulSet](snapshot.StatefulSets,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.StatefulSetList, error) {
-				return c.typed.AppsV1().StatefulSets(ns).List
-			},
-			func(l *appsv1.StatefulSetList) ([]appsv1.StatefulSet, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]appsv1.StatefulSet { return &s.StatefulSets }),
-		fullKind[batchv1.Job](snapshot.Jobs,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*batchv1.JobList, error) {
-				return c.typed.BatchV1().Jobs(ns).List
-			},
-			func(l *batchv1.JobList) ([]batchv1.Job, string) { return l.Items, l.Continue },
-			nil, func(s *snapshot.Snapshot) *[]batchv1.Job { return &s.Jobs }),
-		fullKind[policyv1.PodDisruptionBudget](snapshot.PodDisruptionBudgets,
-			func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*policyv1.PodDisruptionBudgetList, error) {
-				return c.typed.PolicyV1().PodDisruptionBudgets(ns).List
-			},
-			func(l *policyv1.PodDisruptionBudgetList) ([]policyv1.PodDisruptionBudget, string) {
-				return l.Items, l.Continue
-			},
-			nil, func(s *snapshot.Snapshot) *[]policyv1.PodDisruptionBudget { return &s.PodDisruptionBudgets }),
+		fullKind[corev1.Namespace, corev1.NamespaceList](snapshot.Namespaces, nil, func(s *snapshot.Snapshot) *[]corev1.Namespace { return &s.Namespaces }),
+		fullKind[corev1.Node, corev1.NodeList](snapshot.Nodes, trimNode, func(s *snapshot.Snapshot) *[]corev1.Node { return &s.Nodes }),
+		fullKind[corev1.Pod, corev1.PodList](snapshot.Pods, trimPod, func(s *snapshot.Snapshot) *[]corev1.Pod { return &s.Pods }),
+		fullKind[corev1.Service, corev1.ServiceList](snapshot.Services, nil, func(s *snapshot.Snapshot) *[]corev1.Service { return &s.Services }),
+		fullKind[discoveryv1.EndpointSlice, discoveryv1.EndpointSliceList](snapshot.EndpointSlices, nil, func(s *snapshot.Snapshot) *[]discoveryv1.EndpointSlice { return &s.EndpointSlices }),
+		fullKind[appsv1.Deployment, appsv1.DeploymentList](snapshot.Deployments, nil, func(s *snapshot.Snapshot) *[]appsv1.Deployment { return &s.Deployments }),
+		fullKind[appsv1.DaemonSet, appsv1.DaemonSetList](snapshot.DaemonSets, nil, func(s *snapshot.Snapshot) *[]appsv1.DaemonSet { return &s.DaemonSets }),
+		fullKind[appsv1.StatefulSet, appsv1.StatefulSetList](snapshot.StatefulSets, nil, func(s *snapshot.Snapshot) *[]appsv1.StatefulSet { return &s.StatefulSets }),
+		fullKind[batchv1.Job, batchv1.JobList](snapshot.Jobs, nil, func(s *snapshot.Snapshot) *[]batchv1.Job { return &s.Jobs }),
+		fullKind[policyv1.PodDisruptionBudget, policyv1.PodDisruptionBudgetList](snapshot.PodDisruptionBudgets, nil, func(s *snapshot.Snapshot) *[]policyv1.PodDisruptionBudget { return &s.PodDisruptionBudgets }),
 		apiServiceKind(),
 	} {
 		m[k.res] = k

@@ -22,25 +22,26 @@ type Visitor func(res snapshot.Resource, obj any)
 
 // visitSpec is how one visitable kind is listed live and decoded from a file.
 type visitSpec struct {
+	res    snapshot.Resource
 	list   func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, each func(any)) (int, string, error)
 	decode func(raw []byte) (any, error)
 }
 
-func visitable[T any, L any](
-	list func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*L, error),
-	items func(*L) ([]T, string),
-) visitSpec {
+// visitable is the visitSpec of a built-in kind: T its Go type, L its list
+// type.
+func visitable[T any, L any, PL listPtr[L]](res snapshot.Resource) visitSpec {
 	return visitSpec{
+		res: res,
 		list: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, each func(any)) (int, string, error) {
-			l, err := list(c, ns)(ctx, opts)
+			l, err := typedList[L, PL](ctx, c, res, ns, opts)
 			if err != nil {
 				return 0, "", err
 			}
-			src, cont := items(l)
+			src := itemsOf[T](l)
 			for i := range src {
 				each(&src[i])
 			}
-			return len(src), cont, nil
+			return len(src), l.GetContinue(), nil
 		},
 		decode: func(raw []byte) (any, error) {
 			t := new(T)
@@ -54,58 +55,28 @@ func visitable[T any, L any](
 
 // visitSpecs are the kinds a Reader or LoadVisit can stream whole to a
 // Visitor: everything `premortem refs` searches.
-var visitSpecs = map[snapshot.Resource]visitSpec{
-	snapshot.ConfigMaps: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.ConfigMapList, error) {
-		return c.typed.CoreV1().ConfigMaps(ns).List
-	}, func(l *corev1.ConfigMapList) ([]corev1.ConfigMap, string) { return l.Items, l.Continue }),
-	snapshot.Secrets: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.SecretList, error) {
-		return c.typed.CoreV1().Secrets(ns).List
-	}, func(l *corev1.SecretList) ([]corev1.Secret, string) { return l.Items, l.Continue }),
-	snapshot.Pods: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.PodList, error) {
-		return c.typed.CoreV1().Pods(ns).List
-	}, func(l *corev1.PodList) ([]corev1.Pod, string) { return l.Items, l.Continue }),
-	snapshot.Services: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*corev1.ServiceList, error) {
-		return c.typed.CoreV1().Services(ns).List
-	}, func(l *corev1.ServiceList) ([]corev1.Service, string) { return l.Items, l.Continue }),
-	snapshot.EndpointSlices: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
-		return c.typed.DiscoveryV1().EndpointSlices(ns).List
-	}, func(l *discoveryv1.EndpointSliceList) ([]discoveryv1.EndpointSlice, string) {
-		return l.Items, l.Continue
-	}),
-	snapshot.Deployments: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.DeploymentList, error) {
-		return c.typed.AppsV1().Deployments(ns).List
-	}, func(l *appsv1.DeploymentList) ([]appsv1.Deployment, string) { return l.Items, l.Continue }),
-	snapshot.DaemonSets: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.DaemonSetList, error) {
-		return c.typed.AppsV1().DaemonSets(ns).List
-	}, func(l *appsv1.DaemonSetList) ([]appsv1.DaemonSet, string) { return l.Items, l.Continue }),
-	snapshot.StatefulSets: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*appsv1.StatefulSetList, error) {
-		return c.typed.AppsV1().StatefulSets(ns).List
-	}, func(l *appsv1.StatefulSetList) ([]appsv1.StatefulSet, string) { return l.Items, l.Continue }),
-	snapshot.Jobs: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*batchv1.JobList, error) {
-		return c.typed.BatchV1().Jobs(ns).List
-	}, func(l *batchv1.JobList) ([]batchv1.Job, string) { return l.Items, l.Continue }),
-	snapshot.CronJobs: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*batchv1.CronJobList, error) {
-		return c.typed.BatchV1().CronJobs(ns).List
-	}, func(l *batchv1.CronJobList) ([]batchv1.CronJob, string) { return l.Items, l.Continue }),
-	snapshot.Ingresses: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*networkingv1.IngressList, error) {
-		return c.typed.NetworkingV1().Ingresses(ns).List
-	}, func(l *networkingv1.IngressList) ([]networkingv1.Ingress, string) { return l.Items, l.Continue }),
-	snapshot.NetworkPolicies: visitable(func(c *clients, ns string) func(context.Context, metav1.ListOptions) (*networkingv1.NetworkPolicyList, error) {
-		return c.typed.NetworkingV1().NetworkPolicies(ns).List
-	}, func(l *networkingv1.NetworkPolicyList) ([]networkingv1.NetworkPolicy, string) {
-		return l.Items, l.Continue
-	}),
-	snapshot.ValidatingWebhookConfigurations: visitable(func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*admissionv1.ValidatingWebhookConfigurationList, error) {
-		return c.typed.AdmissionregistrationV1().ValidatingWebhookConfigurations().List
-	}, func(l *admissionv1.ValidatingWebhookConfigurationList) ([]admissionv1.ValidatingWebhookConfiguration, string) {
-		return l.Items, l.Continue
-	}),
-	snapshot.MutatingWebhookConfigurations: visitable(func(c *clients, _ string) func(context.Context, metav1.ListOptions) (*admissionv1.MutatingWebhookConfigurationList, error) {
-		return c.typed.AdmissionregistrationV1().MutatingWebhookConfigurations().List
-	}, func(l *admissionv1.MutatingWebhookConfigurationList) ([]admissionv1.MutatingWebhookConfiguration, string) {
-		return l.Items, l.Continue
-	}),
-}
+var visitSpecs = func() map[snapshot.Resource]visitSpec {
+	m := map[snapshot.Resource]visitSpec{}
+	for _, v := range []visitSpec{
+		visitable[corev1.ConfigMap, corev1.ConfigMapList](snapshot.ConfigMaps),
+		visitable[corev1.Secret, corev1.SecretList](snapshot.Secrets),
+		visitable[corev1.Pod, corev1.PodList](snapshot.Pods),
+		visitable[corev1.Service, corev1.ServiceList](snapshot.Services),
+		visitable[discoveryv1.EndpointSlice, discoveryv1.EndpointSliceList](snapshot.EndpointSlices),
+		visitable[appsv1.Deployment, appsv1.DeploymentList](snapshot.Deployments),
+		visitable[appsv1.DaemonSet, appsv1.DaemonSetList](snapshot.DaemonSets),
+		visitable[appsv1.StatefulSet, appsv1.StatefulSetList](snapshot.StatefulSets),
+		visitable[batchv1.Job, batchv1.JobList](snapshot.Jobs),
+		visitable[batchv1.CronJob, batchv1.CronJobList](snapshot.CronJobs),
+		visitable[networkingv1.Ingress, networkingv1.IngressList](snapshot.Ingresses),
+		visitable[networkingv1.NetworkPolicy, networkingv1.NetworkPolicyList](snapshot.NetworkPolicies),
+		visitable[admissionv1.ValidatingWebhookConfiguration, admissionv1.ValidatingWebhookConfigurationList](snapshot.ValidatingWebhookConfigurations),
+		visitable[admissionv1.MutatingWebhookConfiguration, admissionv1.MutatingWebhookConfigurationList](snapshot.MutatingWebhookConfigurations),
+	} {
+		m[v.res] = v
+	}
+	return m
+}()
 
 // Visitable reports whether res can be streamed to a Visitor.
 func Visitable(res snapshot.Resource) bool {
