@@ -92,15 +92,16 @@ type listPtr[L any] interface {
 }
 
 // typedList lists one page of a built-in kind, L its list type, through the
-// REST client of its group (protobuf): what the typed clientset does,
-// without a method per kind.
+// REST client of its group, protobuf unless the configuration says
+// otherwise: what the typed clientset does, without a method per kind.
 func typedList[L any, PL listPtr[L]](ctx context.Context, c *clients, res snapshot.Resource, ns string, opts metav1.ListOptions) (PL, error) {
 	rc, err := c.restFor(res)
 	if err != nil {
 		return nil, err
 	}
 	l := PL(new(L))
-	err = rc.Get().Namespace(ns).Resource(res.Resource).VersionedParams(&opts, scheme.ParameterCodec).Do(ctx).Into(l)
+	err = rc.Get().UseProtobufAsDefault().Namespace(ns).Resource(res.Resource).
+		VersionedParams(&opts, scheme.ParameterCodec).Do(ctx).Into(l)
 	return l, err
 }
 
