@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/output"
 )
 
 // maxObjects bounds the objects a markdown finding lists; the JSON has them all.
@@ -15,14 +16,14 @@ const maxObjects = 20
 func writeMarkdown(w io.Writer, r *check.Result) error {
 	var b strings.Builder
 	b.WriteString("# premortem scan\n\n")
-	fmt.Fprintf(&b, "- Source: `%s`\n", r.Info.Source)
+	fmt.Fprintf(&b, "- Source: `%s`\n", output.Text(r.Info.Source))
 	if !r.Info.TakenAt.IsZero() {
 		fmt.Fprintf(&b, "- Taken at: %s\n", r.Info.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
 	if r.Info.ServerVersion != "" {
 		fmt.Fprintf(&b, "- Server version: %s\n", r.Info.ServerVersion)
 	}
-	fmt.Fprintf(&b, "\n**%s**\n", mdEscape(Summary(r)))
+	fmt.Fprintf(&b, "\n**%s**\n", mdEscape(output.Text(Summary(r))))
 	if len(r.Findings) > 0 {
 		b.WriteString("\n| Severity | Check | Object | Finding | Incident |\n|---|---|---|---|---|\n")
 		for _, f := range r.Findings {
@@ -30,9 +31,9 @@ func writeMarkdown(w io.Writer, r *check.Result) error {
 		}
 		b.WriteString("\n## Findings\n")
 		for i, f := range r.Findings {
-			fmt.Fprintf(&b, "\n### %d. %s: %s\n\n", i+1, strings.ToUpper(f.Severity.String()), mdEscape(oneLine(f.Title)))
+			fmt.Fprintf(&b, "\n### %d. %s: %s\n\n", i+1, strings.ToUpper(f.Severity.String()), mdEscape(output.Text(oneLine(f.Title))))
 			fmt.Fprintf(&b, "Check `%s`; resembles incident %s.\n\n", f.ID, strings.Join(f.Incidents, ", "))
-			fmt.Fprintf(&b, "%s\n\n", mdEscape(f.Message))
+			fmt.Fprintf(&b, "%s\n\n", mdEscape(output.Text(f.Message)))
 			if len(f.Objects) > 0 {
 				b.WriteString("Objects:\n\n")
 				for j, o := range f.Objects {
@@ -40,7 +41,7 @@ func writeMarkdown(w io.Writer, r *check.Result) error {
 						fmt.Fprintf(&b, "- ... and %d more\n", len(f.Objects)-maxObjects)
 						break
 					}
-					fmt.Fprintf(&b, "- %s\n", mdEscape(objectRef(o)))
+					fmt.Fprintf(&b, "- %s\n", mdEscape(output.Text(objectRef(o))))
 				}
 				b.WriteString("\n")
 			}
@@ -49,7 +50,7 @@ func writeMarkdown(w io.Writer, r *check.Result) error {
 				if err != nil {
 					return fmt.Errorf("write markdown: evidence of %s: %w", f.ID, err)
 				}
-				fmt.Fprintf(&b, "Evidence:\n\n```json\n%s\n```\n\n", ev)
+				fmt.Fprintf(&b, "Evidence:\n\n```json\n%s\n```\n\n", output.Lines(string(ev)))
 			}
 			fmt.Fprintf(&b, "Remediation: %s\n", mdEscape(oneLine(f.Remediation)))
 		}
@@ -57,13 +58,13 @@ func writeMarkdown(w io.Writer, r *check.Result) error {
 	if missing := NotRead(r.Info); len(missing) > 0 {
 		b.WriteString("\n## Not read\n\n")
 		for _, m := range missing {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(m))
+			fmt.Fprintf(&b, "- %s\n", mdEscape(output.Text(m)))
 		}
 	}
 	if len(r.NotRun) > 0 {
 		b.WriteString("\n## Checks not run\n\n")
 		for _, n := range r.NotRun {
-			fmt.Fprintf(&b, "- `%s`: %s\n", n.ID, mdEscape(firstLine(n.Reason)))
+			fmt.Fprintf(&b, "- `%s`: %s\n", n.ID, mdEscape(output.Text(firstLine(n.Reason))))
 		}
 	}
 	if len(r.Ran) > 0 {
@@ -91,4 +92,4 @@ var mdReplacer = strings.NewReplacer("*", `\*`, "_", `\_`, "<", "&lt;", ">", "&g
 
 func mdEscape(s string) string { return mdReplacer.Replace(s) }
 
-func mdCell(s string) string { return strings.ReplaceAll(mdEscape(oneLine(s)), "|", `\|`) }
+func mdCell(s string) string { return strings.ReplaceAll(mdEscape(output.Text(oneLine(s))), "|", `\|`) }

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/output"
 )
 
 // maxTitle keeps one finding on one line of a wide terminal.
@@ -24,14 +25,14 @@ func writeTable(w io.Writer, r *check.Result) error {
 				sev = strings.ToUpper(f.Severity.String())
 				last = f.Severity
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sev, f.ID, objectsCell(f), truncate(oneLine(f.Title), maxTitle), incidentsCell(f))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sev, f.ID, output.Text(objectsCell(f)), truncate(output.Text(oneLine(f.Title)), maxTitle), incidentsCell(f))
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("write table: %w", err)
 		}
 		fmt.Fprintln(w)
 	}
-	_, err := fmt.Fprintln(w, Summary(r))
+	_, err := fmt.Fprintln(w, output.Text(Summary(r)))
 	if err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
