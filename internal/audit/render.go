@@ -203,7 +203,7 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 			if d.KnownObjects > 0 {
 				removed = fmt.Sprint(g.Removed)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", g.Actor, g.Verb, g.Resource, g.Count, removed, g.First.Format(timeMillis), g.Last.Format(timeMillis), g.User)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", output.Text(g.Actor), g.Verb, output.Text(g.Resource), g.Count, removed, g.First.Format(timeMillis), g.Last.Format(timeMillis), output.Text(g.User))
 		}
 		tw.Flush()
 		if quiet > 0 {
@@ -245,7 +245,7 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 // objectList names what a delete removed; objects created with generateName
 // have no name in a Metadata-level log.
 func objectList(d *Deletion) string {
-	names := strings.Join(d.Objects, " ")
+	names := output.Text(strings.Join(d.Objects, " "))
 	if extra := d.ObjectCount - len(d.Objects); extra > 0 {
 		if names != "" {
 			names += " "
@@ -260,7 +260,7 @@ func named(s string) string {
 	if s == "" {
 		return "(none)"
 	}
-	return s
+	return output.Text(s)
 }
 
 func objectName(d *Deletion) string {
@@ -278,7 +278,7 @@ func objectName(d *Deletion) string {
 	} else {
 		s += "(collection)"
 	}
-	return s
+	return output.Text(s)
 }
 
 // timeMillis is RFC 3339 with milliseconds: a cascade takes milliseconds.
@@ -328,6 +328,8 @@ func percent(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
 // truncate keeps the head and the tail: user agents differ at the end
 // ("kube-controller-manager/v1.30.4 ... /system:serviceaccount:kube-system:job-controller").
 func truncate(s string, n int) string {
+	// Names come from the logs: a user agent is whatever a client sent.
+	s = output.Text(s)
 	if len(s) <= n {
 		return s
 	}
