@@ -291,7 +291,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	}
 	for id := range force {
 		if !inScope[id] {
-			return nil, fmt.Errorf("--force %s: no such workload in scope", id)
+			return nil, fmt.Errorf("forced %s: no such workload in scope", id)
 		}
 	}
 
