@@ -15,6 +15,7 @@ import (
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/klog/v2"
 )
 
 // Exit codes, shared by every verb and documented in the README.
@@ -116,6 +117,13 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			e.log = newLogger(streams.ErrOut, verbose)
+			// client-go logs through klog, straight to stderr unless told
+			// otherwise: its lines are premortem's -v output, none without.
+			if verbose > 0 {
+				klog.SetSlogLogger(e.log)
+			} else {
+				klog.SetSlogLogger(slog.New(slog.DiscardHandler))
+			}
 		},
 	}
 	root.PersistentFlags().CountVarP(&verbose, "verbose", "v", "log more to stderr (-v info, -vv debug)")
