@@ -202,18 +202,6 @@ func missingReads(info snapshot.Info, reads []snapshot.Resource) string {
 	return "not read: " + strings.Join(missing, ", ")
 }
 
-// ResourceName renders a resource as kubectl does: "pods", "deployments.apps";
-// a snapshot.FileKind entry renders as its bare path.
-//
-// Deprecated: use snapshot.Resource.Name, which renders a FileKind entry as
-// "file PATH".
-func ResourceName(r snapshot.Resource) string {
-	if r.Group == "" {
-		return r.Resource
-	}
-	return r.Resource + "." + r.Group
-}
-
 // resolveParams parses every declared parameter of cs, applying overrides.
 // Unknown keys are an error so a typo does not silently keep a default.
 func resolveParams(cs []*Check, overrides map[string]string) (map[string]map[string]any, error) {

@@ -112,7 +112,7 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 	// Only what the selected checks need decides completeness.
 	need.Narrow(&snap.Info)
 
-	opts := check.Options{Params: params}
+	opts := check.Options{Params: params, Log: e.log}
 	if o.now != "" {
 		t, err := time.Parse(time.RFC3339, o.now)
 		if err != nil {

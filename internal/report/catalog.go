@@ -44,7 +44,7 @@ type CatalogParam struct {
 func resourceNames(rs []snapshot.Resource) []string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, check.ResourceName(r))
+		out = append(out, r.Name())
 	}
 	return out
 }

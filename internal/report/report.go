@@ -68,7 +68,7 @@ func Summary(r *check.Result) string {
 func NotRead(info snapshot.Info) []string {
 	var out []string
 	for _, s := range info.Skipped {
-		out = append(out, fmt.Sprintf("%s (%s)", check.ResourceName(s.Resource), firstLine(s.Reason)))
+		out = append(out, fmt.Sprintf("%s (%s)", s.Resource.Name(), firstLine(s.Reason)))
 	}
 	for _, d := range info.DiscoveryFailures {
 		out = append(out, fmt.Sprintf("API group %s (discovery failed: %s)", d.GroupVersion, firstLine(d.Error)))

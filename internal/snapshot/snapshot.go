@@ -196,11 +196,11 @@ func (i Info) Complete() bool {
 const FileKind = "File"
 
 // Name is the resource as kubectl names it: "pods", "deployments.apps"; for
-// a FileKind entry, "file PATH".
+// a FileKind entry, the file's path.
 func (r Resource) Name() string {
 	switch {
 	case r.Kind == FileKind:
-		return "file " + r.Resource
+		return r.Resource
 	case r.Group == "":
 		return r.Resource
 	}
