@@ -13,17 +13,25 @@ import (
 
 // CatalogEntry is one check in `checks list -o json`.
 type CatalogEntry struct {
-	ID          string         `json:"id"`
-	Title       string         `json:"title"`
-	Category    string         `json:"category"`
-	Severity    check.Severity `json:"severity"`
-	Incidents   []string       `json:"incidents"`
-	Reads       []string       `json:"reads"`
-	Optional    []string       `json:"optional"`
-	Doc         string         `json:"doc"`
-	Remediation string         `json:"remediation"`
-	Params      []CatalogParam `json:"params"`
-	Evidence    []CatalogKey   `json:"evidence"`
+	ID       string         `json:"id"`
+	Title    string         `json:"title"`
+	Category string         `json:"category"`
+	Severity check.Severity `json:"severity"`
+	// Escalation is the one higher severity the check may report, and when.
+	Escalation  *CatalogEscalation `json:"escalation,omitempty"`
+	Incidents   []string           `json:"incidents"`
+	Reads       []string           `json:"reads"`
+	Optional    []string           `json:"optional"`
+	Doc         string             `json:"doc"`
+	Remediation string             `json:"remediation"`
+	Params      []CatalogParam     `json:"params"`
+	Evidence    []CatalogKey       `json:"evidence"`
+}
+
+// CatalogEscalation is when a check reports above its default severity.
+type CatalogEscalation struct {
+	To   check.Severity `json:"to"`
+	When string         `json:"when"`
 }
 
 // CatalogKey documents one evidence key of a CatalogEntry.
@@ -53,6 +61,9 @@ func entry(c *check.Check) CatalogEntry {
 	e := CatalogEntry{ID: c.ID, Title: c.Title, Category: c.Category, Severity: c.Severity, Incidents: c.Incidents,
 		Reads: resourceNames(c.Reads), Optional: resourceNames(c.Optional), Doc: c.Doc, Remediation: c.Remediation,
 		Params: []CatalogParam{}, Evidence: []CatalogKey{}}
+	if x := c.Escalation; x != nil {
+		e.Escalation = &CatalogEscalation{To: x.To, When: x.When}
+	}
 	for _, k := range c.Evidence {
 		e.Evidence = append(e.Evidence, CatalogKey{Name: k.Name, Doc: k.Doc})
 	}
@@ -103,7 +114,10 @@ func Explain(w io.Writer, c *check.Check) error {
 	fmt.Fprintf(&b, "%s: %s\n\n", c.ID, c.Title)
 	tw := tabwriter.NewWriter(&b, 0, 4, 1, ' ', 0)
 	fmt.Fprintf(tw, "Category:\t%s\n", c.Category)
-	fmt.Fprintf(tw, "Severity:\t%s (default; the doc says when it differs)\n", c.Severity)
+	fmt.Fprintf(tw, "Severity:\t%s\n", c.Severity)
+	if x := c.Escalation; x != nil {
+		fmt.Fprintf(tw, "Escalates:\tto %s when %s\n", x.To, x.When)
+	}
 	fmt.Fprintf(tw, "Incidents:\t%s\n", strings.Join(c.Incidents, ", "))
 	fmt.Fprintf(tw, "Reads:\t%s\n", strings.Join(resourceNames(c.Reads), ", "))
 	if len(c.Optional) > 0 {
