@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,9 +26,11 @@ import (
 
 	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/restart"
+
 	// Aliased: this test's own type is called workload.
 	rollout "github.com/premortem/premortem/internal/workload"
 	"github.com/premortem/premortem/lab"
+	"github.com/premortem/premortem/test/e2e/auditlog"
 )
 
 // workload is one object of the test cluster.
@@ -270,7 +272,9 @@ func TestRestart(t *testing.T) {
 	ctx := context.Background()
 	setup(t, ctx)
 	started := time.Now()
-	base := []string{"restart", "-A", "--kubeconfig", cluster.Kubeconfig, "--state-dir", t.TempDir(), "--timeout", "2m", "--concurrency", "3"}
+	// Pages of 2: every kind but the PDBs takes several.
+	const chunk = 2
+	base := []string{"restart", "-A", "--kubeconfig", cluster.Kubeconfig, "--state-dir", t.TempDir(), "--timeout", "2m", "--concurrency", "3", "--chunk-size", strconv.Itoa(chunk)}
 
 	// 1. The plan: ordered, gated, and nothing changed.
 	var out syncBuffer
@@ -285,7 +289,7 @@ func TestRestart(t *testing.T) {
 	if patches := auditPatches(t); len(patches) != 0 {
 		t.Fatalf("the plan alone sent %d PATCHes", len(patches))
 	}
-	checkReads(t)
+	checkReads(t, chunk)
 
 	// 2. --apply, killed once four workloads have been restarted (the next
 	// wave is then being patched and rolled out).
@@ -405,79 +409,57 @@ func checkPlan(t *testing.T, p *restart.Plan) {
 	}
 }
 
-// auditEvent is the part of an audit.k8s.io/v1 event the test reads.
-type auditEvent struct {
-	Stage      string `json:"stage"`
-	RequestURI string `json:"requestURI"`
-	Verb       string `json:"verb"`
-	UserAgent  string `json:"userAgent"`
-	ObjectRef  *struct {
-		Resource, Namespace, Name string
-	} `json:"objectRef"`
-	ResponseStatus *struct {
-		Code int `json:"code"`
-	} `json:"responseStatus"`
-	Received metav1.MicroTime `json:"requestReceivedTimestamp"`
-}
-
 // auditPatches returns premortem's successful PATCHes, in arrival order.
-func auditPatches(t *testing.T) []auditEvent {
+func auditPatches(t *testing.T) []auditlog.Event {
 	t.Helper()
-	return auditEvents(t, func(ev auditEvent) bool {
+	return auditEvents(t, func(ev auditlog.Event) bool {
 		return ev.Verb == "patch" && ev.ResponseStatus != nil && ev.ResponseStatus.Code == 200
 	})
 }
 
 // checkReads: the plan (the only premortem request so far) read with one
-// paginated LIST per kind from the watch cache, and nothing else.
-func checkReads(t *testing.T) {
+// LIST chain per kind, paginated from the watch cache (auditlog.Lists), in
+// pages of chunk, and made no other request but discovery.
+func checkReads(t *testing.T, chunk int) {
 	t.Helper()
-	events := auditEvents(t, func(auditEvent) bool { return true })
-	resources := map[string]int{}
+	events := auditEvents(t, func(auditlog.Event) bool { return true })
 	for _, ev := range events {
-		if ev.Verb != "list" || !strings.Contains(ev.RequestURI, "limit=500") || !strings.Contains(ev.RequestURI, "resourceVersion=0") {
-			t.Errorf("plan request %s %s: want only LISTs with limit=500&resourceVersion=0", ev.Verb, ev.RequestURI)
-			continue
+		if ev.Verb != "list" && (ev.Verb != "get" || ev.ObjectRef != nil) {
+			t.Errorf("plan request %s %s: want only LISTs and discovery", ev.Verb, ev.RequestURI)
 		}
-		resources[ev.ObjectRef.Resource]++
 	}
-	want := map[string]int{"deployments": 1, "statefulsets": 1, "daemonsets": 1, "poddisruptionbudgets": 1, "nodes": 1}
-	if !maps.Equal(resources, want) {
-		t.Errorf("plan LISTs per resource %v, want %v", resources, want)
+	chains := auditlog.Lists(t, events)
+	chainsPerKind := map[string]int{}
+	for k, c := range chains {
+		chainsPerKind[k] = c.Chains
+	}
+	want := map[string]int{"deployments.apps": 1, "statefulsets.apps": 1, "daemonsets.apps": 1, "poddisruptionbudgets.policy": 1, "nodes.": 1}
+	if !maps.Equal(chainsPerKind, want) {
+		t.Errorf("plan LIST chains per kind %v, want %v", chainsPerKind, want)
+	}
+	count := map[restart.Kind]int{}
+	for _, w := range workloads {
+		count[w.kind]++
+	}
+	auditlog.Paged(t, chains, "deployments.apps", count[restart.Deployment])
+	auditlog.Paged(t, chains, "statefulsets.apps", count[restart.StatefulSet])
+	auditlog.Paged(t, chains, "daemonsets.apps", count[restart.DaemonSet])
+	auditlog.Paged(t, chains, "nodes.", nodes)
+	if c := chains["deployments.apps"]; c != nil && c.Limit != int64(chunk) {
+		t.Errorf("deployments listed with limit %d, want --chunk-size %d", c.Limit, chunk)
 	}
 }
 
 // auditEvents returns premortem's requests that keep accepts, in arrival
 // order.
-func auditEvents(t *testing.T, keep func(auditEvent) bool) []auditEvent {
+func auditEvents(t *testing.T, keep func(auditlog.Event) bool) []auditlog.Event {
 	t.Helper()
-	f, err := os.Open(cluster.AuditLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []auditEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev auditEvent
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("audit log: %v", err)
-		}
-		if ev.Stage == "ResponseComplete" && strings.HasPrefix(ev.UserAgent, "premortem-restart") && keep(ev) {
-			out = append(out, ev)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.SortStableFunc(out, func(a, b auditEvent) int { return a.Received.Compare(b.Received.Time) })
-	return out
+	return slices.DeleteFunc(auditlog.Since(t, cluster.AuditLog, 0, "premortem-restart"), func(ev auditlog.Event) bool { return !keep(ev) })
 }
 
 // checkPatches: one PATCH per restarted workload, none for held ones;
 // every application before every critical one; critical ones in plan order.
-func checkPatches(t *testing.T, p *restart.Plan, patches []auditEvent) {
+func checkPatches(t *testing.T, p *restart.Plan, patches []auditlog.Event) {
 	t.Helper()
 	count := map[string]int{}
 	var order []string
@@ -511,7 +493,7 @@ func checkPatches(t *testing.T, p *restart.Plan, patches []auditEvent) {
 func checkWaits(t *testing.T, p *restart.Plan) {
 	t.Helper()
 	gets, watches := map[string]int{}, map[string]int{}
-	for _, ev := range auditEvents(t, func(ev auditEvent) bool { return ev.ObjectRef != nil && ev.ObjectRef.Name != "" }) {
+	for _, ev := range auditEvents(t, func(ev auditlog.Event) bool { return ev.ObjectRef != nil && ev.ObjectRef.Name != "" }) {
 		id := strings.TrimSuffix(ev.ObjectRef.Resource, "s") + "/" + ev.ObjectRef.Namespace + "/" + ev.ObjectRef.Name
 		switch ev.Verb {
 		case "get":
