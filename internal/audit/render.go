@@ -11,22 +11,18 @@ import (
 	"github.com/premortem/premortem/internal/output"
 )
 
+var writers = output.Writers[*Report]{
+	{Format: "table", Write: WriteText},
+	output.JSONWriter[*Report](),
+	{Format: "html", Write: WriteHTML},
+}
+
 // Formats lists the formats Write accepts.
-var Formats = output.Formats{"table", "json", "html"}
+var Formats = writers.Formats()
 
 // Write renders r as "table" (terminal tables), "json" or "html" (one
 // self-contained page).
-func Write(w io.Writer, format string, r *Report) error {
-	switch format {
-	case "json":
-		return output.JSON(w, r)
-	case "html":
-		return WriteHTML(w, r)
-	case "table", "":
-		return WriteText(w, r)
-	}
-	return Formats.Check(format)
-}
+func Write(w io.Writer, format string, r *Report) error { return writers.Write(w, format, r) }
 
 // WriteText writes the load report as terminal tables.
 func WriteText(w io.Writer, r *Report) error {

@@ -51,3 +51,41 @@ func JSON(w io.Writer, v any) error {
 	}
 	return nil
 }
+
+// Writer renders a value of type T in one format.
+type Writer[T any] struct {
+	Format string
+	Write  func(io.Writer, T) error
+}
+
+// Writers are the formats a package renders T in, the default first: the
+// one dispatch behind every verb's -o.
+type Writers[T any] []Writer[T]
+
+// JSONWriter is the "json" entry of a Writers.
+func JSONWriter[T any]() Writer[T] {
+	return Writer[T]{Format: "json", Write: func(w io.Writer, v T) error { return JSON(w, v) }}
+}
+
+// Formats lists the formats, the default first.
+func (ws Writers[T]) Formats() Formats {
+	f := make(Formats, 0, len(ws))
+	for _, x := range ws {
+		f = append(f, x.Format)
+	}
+	return f
+}
+
+// Write renders v in format ("" is the default), or returns the error for
+// an unknown format.
+func (ws Writers[T]) Write(w io.Writer, format string, v T) error {
+	if format == "" && len(ws) > 0 {
+		format = ws[0].Format
+	}
+	for _, x := range ws {
+		if x.Format == format {
+			return x.Write(w, v)
+		}
+	}
+	return ws.Formats().Check(format)
+}

@@ -2,6 +2,8 @@ package output
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -38,5 +40,24 @@ func TestJSON(t *testing.T) {
 	}
 	if err := JSON(&b, func() {}); err == nil {
 		t.Error("JSON of a func: want an error")
+	}
+}
+
+func TestWriters(t *testing.T) {
+	ws := Writers[int]{
+		{Format: "table", Write: func(w io.Writer, v int) error { _, err := fmt.Fprintf(w, "n=%d", v); return err }},
+		JSONWriter[int](),
+	}
+	if got := ws.Formats().String(); got != "table or json" {
+		t.Errorf("Formats = %q", got)
+	}
+	for format, want := range map[string]string{"": "n=7", "table": "n=7", "json": "7\n"} {
+		var b bytes.Buffer
+		if err := ws.Write(&b, format, 7); err != nil || b.String() != want {
+			t.Errorf("Write(%q) = %q, %v; want %q", format, b.String(), err, want)
+		}
+	}
+	if err := ws.Write(&bytes.Buffer{}, "yaml", 7); err == nil || !strings.Contains(err.Error(), `"yaml": want table or json`) {
+		t.Errorf("Write(yaml) = %v", err)
 	}
 }

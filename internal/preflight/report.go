@@ -46,19 +46,13 @@ func (r *Report) finish() {
 	}
 }
 
+var writers = output.Writers[*Report]{{Format: "table", Write: WriteTable}, output.JSONWriter[*Report]()}
+
 // Formats lists the formats Write accepts.
-var Formats = output.Formats{"table", "json"}
+var Formats = writers.Formats()
 
 // Write renders r as "table" (for people) or "json".
-func Write(w io.Writer, format string, r *Report) error {
-	switch format {
-	case "json":
-		return output.JSON(w, r)
-	case "table", "":
-		return WriteTable(w, r)
-	}
-	return Formats.Check(format)
-}
+func Write(w io.Writer, format string, r *Report) error { return writers.Write(w, format, r) }
 
 // WriteTable writes the report for people: the deletions first, most
 // severe first, then what is created, then warnings and what was not read.

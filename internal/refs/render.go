@@ -10,21 +10,15 @@ import (
 	"github.com/premortem/premortem/internal/output"
 )
 
+var writers = output.Writers[*Result]{{Format: "table", Write: writeTable}, output.JSONWriter[*Result]()}
+
 // Formats lists the formats Write accepts.
-var Formats = output.Formats{"table", "json"}
+var Formats = writers.Formats()
 
 // Write renders r as "table" or "json". Secret values never appear: a
 // reference in a Secret carries no context, only its key (and, for a
 // stored kubeconfig, the cluster entry's name and server).
-func Write(w io.Writer, format string, r *Result) error {
-	switch format {
-	case "json":
-		return output.JSON(w, r)
-	case "table", "":
-		return writeTable(w, r)
-	}
-	return Formats.Check(format)
-}
+func Write(w io.Writer, format string, r *Result) error { return writers.Write(w, format, r) }
 
 func writeTable(w io.Writer, r *Result) error {
 	total := 0

@@ -75,8 +75,14 @@ func entry(c *check.Check) CatalogEntry {
 
 // WriteCatalog renders the catalog for `checks list`: table, json or markdown.
 func WriteCatalog(w io.Writer, format string, cs []*check.Check) error {
-	switch format {
-	case "table", "":
+	if format == "md" {
+		format = "markdown"
+	}
+	return catalogWriters.Write(w, format, cs)
+}
+
+var catalogWriters = output.Writers[[]*check.Check]{
+	{Format: "table", Write: func(w io.Writer, cs []*check.Check) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSEVERITY\tCATEGORY\tINCIDENTS\tTITLE")
 		for _, c := range cs {
@@ -86,19 +92,20 @@ func WriteCatalog(w io.Writer, format string, cs []*check.Check) error {
 			return fmt.Errorf("write catalog: %w", err)
 		}
 		return nil
-	case "json":
+	}},
+	{Format: "json", Write: func(w io.Writer, cs []*check.Check) error {
 		es := make([]CatalogEntry, 0, len(cs))
 		for _, c := range cs {
 			es = append(es, entry(c))
 		}
 		return output.JSON(w, es)
-	case "markdown", "md":
+	}},
+	{Format: "markdown", Write: func(w io.Writer, cs []*check.Check) error {
 		var b strings.Builder
 		catalogTable(&b, cs)
 		_, err := io.WriteString(w, b.String())
 		return err
-	}
-	return Formats.Check(format)
+	}},
 }
 
 func catalogTable(b *strings.Builder, cs []*check.Check) {

@@ -13,23 +13,24 @@ import (
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
+var writers = output.Writers[*check.Result]{
+	{Format: "table", Write: writeTable},
+	{Format: "json", Write: writeJSON},
+	{Format: "markdown", Write: writeMarkdown},
+}
+
 // Formats lists the formats Write accepts ("md" is accepted for markdown).
-var Formats = output.Formats{"table", "json", "markdown"}
+var Formats = writers.Formats()
 
 // Write renders r in format: table, json or markdown.
 func Write(w io.Writer, format string, r *check.Result) error {
 	if r == nil {
 		return fmt.Errorf("report: nil result")
 	}
-	switch format {
-	case "table", "":
-		return writeTable(w, r)
-	case "json":
-		return writeJSON(w, r)
-	case "markdown", "md":
-		return writeMarkdown(w, r)
+	if format == "md" {
+		format = "markdown"
 	}
-	return Formats.Check(format)
+	return writers.Write(w, format, r)
 }
 
 // Summary is the one-line verdict the table and markdown end with. An

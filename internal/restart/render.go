@@ -10,20 +10,14 @@ import (
 	"github.com/premortem/premortem/internal/output"
 )
 
+var writers = output.Writers[*Plan]{{Format: "table", Write: writeTable}, output.JSONWriter[*Plan]()}
+
 // Formats lists the formats WritePlan accepts.
-var Formats = output.Formats{"table", "json"}
+var Formats = writers.Formats()
 
 // WritePlan renders p as "table" (for people) or "json" (the documented
 // schema, see docs/restart.md).
-func WritePlan(w io.Writer, format string, p *Plan) error {
-	switch format {
-	case "json":
-		return output.JSON(w, p)
-	case "table", "":
-		return writeTable(w, p)
-	}
-	return Formats.Check(format)
-}
+func WritePlan(w io.Writer, format string, p *Plan) error { return writers.Write(w, format, p) }
 
 func writeTable(out io.Writer, p *Plan) error {
 	var b strings.Builder
