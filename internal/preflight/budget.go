@@ -183,34 +183,41 @@ const releasePageSize = 100
 func (c *Cluster) releasesOfChart(ctx context.Context, opts HelmOptions, chart string, others, same map[string]bool) error {
 	lo := c.listOptions("owner=helm,status=deployed")
 	lo.PageSize = min(cmp.Or(lo.PageSize, releasePageSize), releasePageSize)
-	collect := func(rel *release.Release, err error) {
-		if err == nil && rel.Chart.Metadata.Name == chart {
+	keep := func(rel *release.Release) {
+		if rel.Chart.Metadata.Name == chart {
 			same[rel.Name] = true
 		}
 	}
+	maxBytes := opts.MaxReleaseBytes
 	var page kube.PageFunc
 	switch opts.Storage {
 	case StorageConfigMap:
-		page = kube.Typed(c.Client.CoreV1().ConfigMaps(opts.Namespace).List,
-			func(l *corev1.ConfigMapList) []corev1.ConfigMap { return l.Items },
-			func(items []corev1.ConfigMap) {
-				for i := range items {
-					if others[items[i].Labels["name"]] {
-						collect(DecodeConfigMap(&items[i], opts.MaxReleaseBytes))
-					}
-				}
-			})
+		page = kube.Typed(c.Client.CoreV1().ConfigMaps(opts.Namespace).List, func(l *corev1.ConfigMapList) []corev1.ConfigMap { return l.Items },
+			eachRelease(others, func(cm *corev1.ConfigMap) (*release.Release, error) { return DecodeConfigMap(cm, maxBytes) }, keep))
 	default:
-		page = kube.Typed(c.Client.CoreV1().Secrets(opts.Namespace).List,
-			func(l *corev1.SecretList) []corev1.Secret { return l.Items },
-			func(items []corev1.Secret) {
-				for i := range items {
-					if others[items[i].Labels["name"]] {
-						collect(DecodeSecret(&items[i], opts.MaxReleaseBytes))
-					}
-				}
-			})
+		page = kube.Typed(c.Client.CoreV1().Secrets(opts.Namespace).List, func(l *corev1.SecretList) []corev1.Secret { return l.Items },
+			eachRelease(others, func(s *corev1.Secret) (*release.Release, error) { return DecodeSecret(s, maxBytes) }, keep))
 	}
 	_, err := kube.List(ctx, lo, "Helm release records", page, nil)
 	return err
+}
+
+// eachRelease returns what to do with a page of release records: decode
+// those of the releases in others (records that do not decode are skipped)
+// and hand each release to fn.
+func eachRelease[T any, PT interface {
+	*T
+	metav1.Object
+}](others map[string]bool, decode func(PT) (*release.Release, error), fn func(*release.Release)) func([]T) {
+	return func(items []T) {
+		for i := range items {
+			o := PT(&items[i])
+			if !others[o.GetLabels()["name"]] {
+				continue
+			}
+			if rel, err := decode(o); err == nil {
+				fn(rel)
+			}
+		}
+	}
 }
