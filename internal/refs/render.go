@@ -33,14 +33,17 @@ func writeTable(w io.Writer, r *Result) error {
 			}
 		}
 		if len(mine) == 0 {
-			fmt.Fprintf(w, "%s: no references (searched %d objects)\n\n", q, total)
+			fmt.Fprintf(w, "%s: no references (searched %d objects)\n\n", output.Text(q), total)
 			continue
 		}
-		fmt.Fprintf(w, "%s: %s\n", q, check.Plural(len(mine), "reference", "references"))
+		fmt.Fprintf(w, "%s: %s\n", output.Text(q), check.Plural(len(mine), "reference", "references"))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  OBJECT\tFIELD\tDETAIL\tCONSUMED BY")
 		for _, ref := range mine {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ref.Object, ref.Field, detail(ref), consumers(ref.Consumers))
+			// Names, keys, servers and lines come from the cluster: escaped,
+			// they can neither forge a row nor rewrite the terminal.
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", output.Text(ref.Object.String()), output.Text(ref.Field),
+				output.Text(detail(ref)), output.Text(consumers(ref.Consumers)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -48,7 +51,7 @@ func writeTable(w io.Writer, r *Result) error {
 		fmt.Fprintln(w)
 	}
 	for _, s := range r.NotRead {
-		fmt.Fprintf(w, "NOT SEARCHED: %s: %s\n", s.Resource.Name(), s.Reason)
+		fmt.Fprintf(w, "NOT SEARCHED: %s: %s\n", output.Text(s.Resource.Name()), output.Text(s.Reason))
 	}
 	if !r.Complete() {
 		fmt.Fprintln(w, "The search is incomplete: references in what was not searched are unknown.")
