@@ -70,21 +70,10 @@ type ListStats struct {
 // what names the kind in the log. restart may be nil when page keeps
 // nothing.
 func List(ctx context.Context, o ListOptions, what string, page PageFunc, restart func()) (ListStats, error) {
-	limit := o.PageSize
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	maxPages := o.MaxPages
-	if maxPages <= 0 {
-		maxPages = DefaultMaxPages
-	}
-	timeout := o.PageTimeout
-	if timeout <= 0 {
-		timeout = DefaultPageTimeout
-	}
+	o = o.withDefaults()
 	var st ListStats
 	for {
-		pages, err := o.chain(ctx, limit, maxPages, timeout, page, &st)
+		pages, err := o.chain(ctx, page, &st)
 		if err == nil {
 			return st, nil
 		}
@@ -107,19 +96,33 @@ type chainEnd struct {
 	expired bool
 }
 
-func (o ListOptions) chain(ctx context.Context, limit int64, maxPages int, timeout time.Duration, page PageFunc, st *ListStats) (chainEnd, error) {
-	opts := metav1.ListOptions{Limit: limit, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
+func (o ListOptions) withDefaults() ListOptions {
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = DefaultMaxPages
+	}
+	if o.PageTimeout <= 0 {
+		o.PageTimeout = DefaultPageTimeout
+	}
+	return o
+}
+
+// chain reads one chain of pages, counting into st.
+func (o ListOptions) chain(ctx context.Context, page PageFunc, st *ListStats) (chainEnd, error) {
+	opts := metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
 		ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
 	seen := map[string]bool{}
 	for pages := 0; ; pages++ {
 		if err := ctx.Err(); err != nil {
 			return chainEnd{n: pages}, err
 		}
-		if pages == maxPages {
-			return chainEnd{n: pages}, fmt.Errorf("%w: more than %d pages of %d", ErrChainBroken, maxPages, limit)
+		if pages == o.MaxPages {
+			return chainEnd{n: pages}, fmt.Errorf("%w: more than %d pages of %d", ErrChainBroken, o.MaxPages, o.PageSize)
 		}
 		st.Requests++
-		pctx, cancel := context.WithTimeout(ctx, timeout)
+		pctx, cancel := context.WithTimeout(ctx, o.PageTimeout)
 		cont, n, err := page(pctx, opts)
 		cancel()
 		if err != nil {
@@ -134,7 +137,7 @@ func (o ListOptions) chain(ctx context.Context, limit int64, maxPages int, timeo
 			return chainEnd{n: pages + 1}, fmt.Errorf("%w: the server repeated a continue token after %d pages", ErrChainBroken, pages+1)
 		}
 		seen[cont] = true
-		opts = metav1.ListOptions{Limit: limit, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, Continue: cont}
+		opts = metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, Continue: cont}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/premortem/premortem/internal/snapshot"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -136,6 +137,19 @@ func TestListStopsBetweenPages(t *testing.T) {
 	st, err := List(ctx, ListOptions{PageSize: 10}, "pods", p.page, nil)
 	if !errors.Is(err, context.Canceled) || st.Requests != 2 {
 		t.Errorf("requests %d, err %v; want 2 and context.Canceled", st.Requests, err)
+	}
+}
+
+// A page that does not answer ends at PageTimeout, not with the caller's
+// context.
+func TestListPageTimeout(t *testing.T) {
+	hang := func(ctx context.Context, _ metav1.ListOptions) (string, int, error) {
+		<-ctx.Done()
+		return "", 0, ctx.Err()
+	}
+	st, err := List(context.Background(), ListOptions{PageTimeout: 10 * time.Millisecond}, "pods", hang, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || st.Requests != 1 {
+		t.Errorf("requests %d, err %v; want 1 and a deadline", st.Requests, err)
 	}
 }
 
