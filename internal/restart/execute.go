@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/workload"
 )
 
@@ -117,7 +118,10 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Result, error) {
 		res.Steps[i] = r
 		finished++
 		if e.Progress != nil {
-			fmt.Fprintf(e.Progress, "[%*d/%d] %-9s %s %s  %s\n", len(fmt.Sprint(total)), finished, total, r.Outcome, r.ID, r.Elapsed.Round(100*time.Millisecond), r.Detail)
+			// The workload's name and the server's errors come from the
+			// cluster: escaped, they cannot rewrite the terminal.
+			fmt.Fprintf(e.Progress, "[%*d/%d] %-9s %s %s  %s\n", len(fmt.Sprint(total)), finished, total, r.Outcome,
+				output.Text(r.ID), r.Elapsed.Round(100*time.Millisecond), output.Text(r.Detail))
 		}
 	}
 	var err error

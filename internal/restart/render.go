@@ -32,7 +32,7 @@ func writeTable(out io.Writer, p *Plan) error {
 	for i, k := range p.Kinds {
 		kinds[i] = string(k)
 	}
-	fmt.Fprintf(&b, "Restart plan, run %s: %s; %s\n\n", p.RunID, scope, strings.Join(kinds, ","))
+	fmt.Fprintf(&b, "Restart plan, run %s: %s; %s\n\n", output.Text(p.RunID), output.Text(scope), strings.Join(kinds, ","))
 
 	if len(p.Steps) == 0 {
 		b.WriteString("No workload in scope.\n")
@@ -44,7 +44,7 @@ func writeTable(out io.Writer, p *Plan) error {
 			if s.Wave > 0 {
 				wave = strconv.Itoa(s.Wave)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", wave, s.Phase, s.Action, s.ID, s.Replicas, s.Progress.Detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", wave, s.Phase, s.Action, output.Text(s.ID), s.Replicas, output.Text(s.Progress.Detail))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -57,7 +57,8 @@ func writeTable(out io.Writer, p *Plan) error {
 		}
 		fmt.Fprintf(&b, "\n%s\n", title)
 		for _, l := range lines {
-			fmt.Fprintf(&b, "  %s\n", l)
+			// Lines name workloads and quote the cluster's messages.
+			fmt.Fprintf(&b, "  %s\n", output.Text(l))
 		}
 	}
 	var held, forced, order, warn, other, critical []string
