@@ -45,6 +45,11 @@ func Read(ctx context.Context, cfg *rest.Config, o ReadOptions) (*snapshot.Snaps
 	if err != nil {
 		return nil, err
 	}
+	return planInput(res, log)
+}
+
+// planInput is the snapshot of a read, if it holds what a plan needs.
+func planInput(res *kube.ReadResult, log *slog.Logger) (*snapshot.Snapshot, error) {
 	snap := res.Snapshot
 	for _, k := range requiredKinds {
 		if reason, skipped := snap.Info.SkipReason(k); skipped {
