@@ -62,11 +62,12 @@ func WriteTable(w io.Writer, r *Report) error {
 	case r.Kind == "helm" && r.Release != nil:
 		rel := r.Release
 		fmt.Fprintf(&b, "helm upgrade of release %s in namespace %s (deployed revision %d, chart %s %s, %s; record %s)\n\n",
-			rel.Name, rel.Namespace, rel.Revision, rel.Chart, rel.ChartVersion, rel.Status, rel.Record)
+			output.Text(rel.Name), output.Text(rel.Namespace), rel.Revision, output.Text(rel.Chart), output.Text(rel.ChartVersion),
+			output.Text(rel.Status), output.Text(rel.Record))
 	case r.Kind == "helm":
-		fmt.Fprintf(&b, "helm install into namespace %s\n\n", r.Namespace)
+		fmt.Fprintf(&b, "helm install into namespace %s\n\n", output.Text(r.Namespace))
 	default:
-		fmt.Fprintf(&b, "kubectl apply --prune (namespace %s)\n\n", r.Namespace)
+		fmt.Fprintf(&b, "kubectl apply --prune (namespace %s)\n\n", output.Text(r.Namespace))
 	}
 
 	fmt.Fprintf(&b, "WOULD DELETE: %d objects, %d dangerous\n", len(r.Deletions), r.Dangerous)
@@ -78,16 +79,18 @@ func WriteTable(w io.Writer, r *Report) error {
 			if d.Dangerous {
 				status += "!"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Severity, status, d.Object, d.Summary)
+			// Names, hosts and kinds come from the cluster and the manifests:
+			// escaped, they can neither forge a row nor rewrite the terminal.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Severity, status, output.Text(d.Object.String()), output.Text(d.Summary))
 		}
 		tw.Flush()
 		for _, d := range r.Deletions {
 			// The summary names six kinds; a fuller namespace gets them all.
 			if len(d.Contents) > 6 && d.Kind == "Namespace" {
-				fmt.Fprintf(&b, "  %s holds: %s\n", d.Object, countsString(d.Contents, len(d.Contents)))
+				fmt.Fprintf(&b, "  %s holds: %s\n", output.Text(d.Object.String()), output.Text(countsString(d.Contents, len(d.Contents))))
 			}
 			for _, n := range d.Notes {
-				fmt.Fprintf(&b, "  %s: %s\n", d.Object, n)
+				fmt.Fprintf(&b, "  %s: %s\n", output.Text(d.Object.String()), output.Text(n))
 			}
 		}
 	}
@@ -99,28 +102,28 @@ func WriteTable(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "\nAPPLIES: %s\n", kindsOrNone(r.Applied))
 	}
 	if cr := r.ChartReleases; cr != nil {
-		fmt.Fprintf(&b, "\nRELEASES IN %s: %d others", cr.Namespace, cr.OtherReleases)
+		fmt.Fprintf(&b, "\nRELEASES IN %s: %d others", output.Text(cr.Namespace), cr.OtherReleases)
 		if cr.SameChart >= 0 {
-			fmt.Fprintf(&b, ", %d of chart %s (found by %s)", cr.SameChart, cr.Chart, cr.Method)
+			fmt.Fprintf(&b, ", %d of chart %s (found by %s)", cr.SameChart, output.Text(cr.Chart), cr.Method)
 		}
 		fmt.Fprintf(&b, "; warn at %d\n", cr.Threshold)
 		if len(cr.PerRelease) > 0 {
-			fmt.Fprintf(&b, "  each release of the chart creates: %s\n", countsString(cr.PerRelease, len(cr.PerRelease)))
+			fmt.Fprintf(&b, "  each release of the chart creates: %s\n", output.Text(countsString(cr.PerRelease, len(cr.PerRelease))))
 		}
 		if len(cr.Existing) > 0 {
-			fmt.Fprintf(&b, "  the namespace holds now: %s\n", countsString(cr.Existing, len(cr.Existing)))
+			fmt.Fprintf(&b, "  the namespace holds now: %s\n", output.Text(countsString(cr.Existing, len(cr.Existing))))
 		}
 	}
 	if len(r.Warnings) > 0 {
 		b.WriteString("\nWARNINGS\n")
 		for _, s := range r.Warnings {
-			fmt.Fprintf(&b, "- %s\n", s)
+			fmt.Fprintf(&b, "- %s\n", output.Text(s))
 		}
 	}
 	if len(r.Incomplete) > 0 {
 		b.WriteString("\nNOT READ (the report is incomplete)\n")
 		for _, s := range r.Incomplete {
-			fmt.Fprintf(&b, "- %s\n", s)
+			fmt.Fprintf(&b, "- %s\n", output.Text(s))
 		}
 	}
 	b.WriteString("\n")
@@ -141,5 +144,5 @@ func kindsOrNone(cs []KindCount) string {
 	if len(cs) == 0 {
 		return "nothing"
 	}
-	return countsString(cs, len(cs))
+	return output.Text(countsString(cs, len(cs)))
 }
