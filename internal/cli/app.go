@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/klog/v2"
@@ -91,11 +93,30 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 // withHint names the flags that fix an error the library reports without
 // them.
 func withHint(err error) string {
+	msg := errorText(err)
 	var ue *kube.UnreachableError
 	if errors.As(err, &ue) {
-		return err.Error() + "; check --kubeconfig/--context"
+		msg += "; check --kubeconfig/--context"
 	}
-	return err.Error()
+	return msg
+}
+
+// errorText is err's message for the terminal. Errors quote names, files
+// and server messages: escaped, they can neither forge a line nor rewrite
+// the terminal. The errors of an errors.Join keep a line each.
+func errorText(err error) string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var raw, lines []string
+		for _, e := range j.Unwrap() {
+			if e != nil {
+				raw, lines = append(raw, e.Error()), append(lines, errorText(e))
+			}
+		}
+		if len(raw) > 0 && strings.Join(raw, "\n") == err.Error() {
+			return strings.Join(lines, "\n")
+		}
+	}
+	return output.Text(err.Error())
 }
 
 // env is what every command gets: the standard streams and the logger

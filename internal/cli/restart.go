@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/restart"
 )
 
@@ -172,7 +173,7 @@ func (o *restartOptions) run(cmd *cobra.Command, e *env) error {
 	res, execErr := exec.Execute(ctx, plan)
 	summarize(progress, res)
 	if execErr != nil {
-		fmt.Fprintf(progress, "\nStopped: %v\nNothing after it was started. Fix the cause, then run the same command again to resume run %s\n(it restarts nothing twice; from elsewhere pass --run-id %s).\n", execErr, runID, runID)
+		fmt.Fprintf(progress, "\nStopped: %s\nNothing after it was started. Fix the cause, then run the same command again to resume run %s\n(it restarts nothing twice; from elsewhere pass --run-id %s).\n", output.Text(execErr.Error()), runID, runID)
 		return withExit(ExitError, nil)
 	}
 	if err := run.Finish(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/report"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/spf13/cobra"
@@ -152,7 +153,8 @@ func loadSnapshot(e *env, paths []string, need kube.Need) (*snapshot.Snapshot, e
 		return nil, err
 	}
 	for _, p := range lr.Problems {
-		fmt.Fprintf(e.ErrOut, "premortem: warning: %v\n", p)
+		// Problems quote the files: escaped, they cannot rewrite the terminal.
+		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(p.Error()))
 	}
 	return lr.Snapshot, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 )
 
 func newSnapshotCommand(e *env) *cobra.Command {
@@ -80,10 +81,11 @@ func saveSnapshot(ctx context.Context, e *env, flags *kube.Flags, path string, o
 	}
 	if !snap.Info.Complete() {
 		for _, s := range snap.Info.Skipped {
-			fmt.Fprintf(e.ErrOut, "not read: %s: %s\n", s.Resource.Name(), s.Reason)
+			// Reasons quote the server: escaped, they cannot rewrite the terminal.
+			fmt.Fprintf(e.ErrOut, "not read: %s: %s\n", output.Text(s.Resource.Name()), output.Text(s.Reason))
 		}
 		for _, d := range snap.Info.DiscoveryFailures {
-			fmt.Fprintf(e.ErrOut, "discovery failed: %s: %s\n", d.GroupVersion, d.Error)
+			fmt.Fprintf(e.ErrOut, "discovery failed: %s: %s\n", output.Text(d.GroupVersion), output.Text(d.Error))
 		}
 		return withExit(ExitIncomplete, nil)
 	}
