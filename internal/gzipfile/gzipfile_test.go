@@ -5,7 +5,10 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"strings"
 	"testing"
+
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 func gzipped(s string) []byte {
@@ -69,6 +72,56 @@ func TestNewReader(t *testing.T) {
 			r.Close()
 			if in.closed != 1 {
 				t.Errorf("input closed %d times, want 1", in.closed)
+			}
+		})
+	}
+}
+
+// A Read of gzip input fills the buffer, as a file read does: encoding/json
+// rescans its buffer after every refill, so 32 KiB reads (the decompressor's
+// window) made a long run of whitespace quadratic.
+func TestReadFills(t *testing.T) {
+	data := gzipped(strings.Repeat(" ", 4<<20))
+	r, err := NewReader(io.NopCloser(bytes.NewReader(data)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	for range 4 {
+		if n, err := r.Read(buf); n != len(buf) || err != nil {
+			t.Fatalf("Read = %d, %v; want %d, nil", n, err, len(buf))
+		}
+	}
+}
+
+func TestMax(t *testing.T) {
+	const size = 100 << 10
+	tests := []struct {
+		name    string
+		in      []byte
+		max     sizelimit.Size
+		wantErr bool
+	}{
+		{name: "plain, exactly the maximum", in: bytes.Repeat([]byte("a"), size), max: size},
+		{name: "plain, one byte more", in: bytes.Repeat([]byte("a"), size+1), max: size, wantErr: true},
+		{name: "gzip, exactly the maximum", in: gzipped(strings.Repeat("a", size)), max: size},
+		{name: "gzip bomb", in: gzipped(strings.Repeat("\x00", 100*size)), max: size, wantErr: true},
+		{name: "no maximum", in: gzipped(strings.Repeat("\x00", 100*size))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewReader(io.NopCloser(bytes.NewReader(tt.in)), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Max = tt.max
+			got, err := io.ReadAll(r)
+			var se *sizelimit.Error
+			if tt.wantErr != errors.As(err, &se) || (!tt.wantErr && err != nil) {
+				t.Fatalf("err = %v, want a size error: %v", err, tt.wantErr)
+			}
+			if tt.max > 0 && int64(len(got)) > int64(tt.max) {
+				t.Errorf("read %d bytes past the maximum %d", len(got), tt.max)
 			}
 		})
 	}
