@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/premortem/premortem/internal/snapshot"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -112,5 +114,46 @@ func TestListKind(t *testing.T) {
 				t.Errorf("%d first pages, want %d", firsts, want)
 			}
 		})
+	}
+}
+
+// A visited kind whose continue token expires is listed again, and the
+// visitor still sees each object once.
+func TestVisitedKindRestart(t *testing.T) {
+	var names []string
+	for i := range 25 {
+		names = append(names, fmt.Sprintf("cm-%02d", i))
+	}
+	calls := 0
+	vs := visitSpec{list: func(_ context.Context, _ *clients, _ string, opts metav1.ListOptions, each func(any)) (int, string, error) {
+		calls++
+		if calls == 3 {
+			return 0, "", apierrors.NewResourceExpired("too old")
+		}
+		start := 0
+		if opts.Continue != "" {
+			fmt.Sscanf(opts.Continue, "from-%d", &start)
+		}
+		end := min(start+int(opts.Limit), len(names))
+		for _, n := range names[start:end] {
+			each(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: n}})
+		}
+		cont := ""
+		if end < len(names) {
+			cont = fmt.Sprintf("from-%d", end)
+		}
+		return end - start, cont, nil
+	}}
+	seen := map[string]int{}
+	spec := visitKind(snapshot.ConfigMaps, vs, func(_ snapshot.Resource, o any) { seen[o.(*corev1.ConfigMap).Name]++ }, &sync.Mutex{})
+	r := &Reader{PageSize: 10}
+	_, restarted, err := r.listKind(context.Background(), nil, spec, "", func(page, bool) {}, func() { spec.reset(nil) })
+	if err != nil || !restarted {
+		t.Fatalf("restarted %v, err %v; want a restart and no error", restarted, err)
+	}
+	for _, n := range names {
+		if seen[n] != 1 {
+			t.Errorf("%s visited %d times, want once", n, seen[n])
+		}
 	}
 }

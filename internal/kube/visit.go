@@ -86,19 +86,39 @@ func Visitable(res snapshot.Resource) bool {
 
 // visitKind is a kindSpec that hands each object of a page to visit
 // (serialised by mu) and keeps nothing: pagination, the watch-cache first
-// page and retries are those of every other kind.
+// page and retries are those of every other kind. A chain that starts again
+// (its continue token expired) cannot take back what visit has seen: it
+// skips the objects up to the last one visited, in the key order
+// (namespace/name) in which the API server lists.
 func visitKind(res snapshot.Resource, vs visitSpec, visit Visitor, mu *sync.Mutex) *kindSpec {
+	var last, seen string // the key of the last object visited; of the last before a restart
 	return &kindSpec{
 		res: res,
 		list: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, _ interner) (page, string, error) {
 			n, cont, err := vs.list(ctx, c, ns, opts, func(o any) {
+				key := listKey(o)
+				if seen != "" && key <= seen {
+					return
+				}
+				last = key
 				mu.Lock()
 				defer mu.Unlock()
 				visit(res, o)
 			})
 			return page{n: n}, cont, err
 		},
+		reset:   func(*snapshot.Snapshot) { seen = last },
 		add:     func(*snapshot.Snapshot, page) {},
 		objects: func(*snapshot.Snapshot, func(any) error) error { return nil },
 	}
+}
+
+// listKey is where the API server sorts o in a LIST: by its storage key,
+// namespace/name.
+func listKey(o any) string {
+	m := o.(metav1.Object)
+	if m.GetNamespace() == "" {
+		return m.GetName()
+	}
+	return m.GetNamespace() + "/" + m.GetName()
 }
