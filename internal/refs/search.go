@@ -173,26 +173,26 @@ func (s *Search) Visit(_ snapshot.Resource, obj any) {
 		ref := object("discovery.k8s.io", "EndpointSlice", o.Namespace, o.Name)
 		for i, e := range o.Endpoints {
 			for _, a := range e.Addresses {
-				s.value(ref, "endpoints["+itoa(i)+"].addresses", "endpoint", a, a)
+				s.value(ref, "endpoints["+itoa(i)+"].addresses", "endpoint", a)
 			}
 			if e.Hostname != nil {
-				s.value(ref, "endpoints["+itoa(i)+"].hostname", "endpoint", *e.Hostname, *e.Hostname)
+				s.value(ref, "endpoints["+itoa(i)+"].hostname", "endpoint", *e.Hostname)
 			}
 		}
 	case *networkingv1.Ingress:
 		s.count("Ingress")
 		ref := object("networking.k8s.io", "Ingress", o.Namespace, o.Name)
 		for i, r := range o.Spec.Rules {
-			s.value(ref, "spec.rules["+itoa(i)+"].host", "ingress-host", r.Host, r.Host)
+			s.value(ref, "spec.rules["+itoa(i)+"].host", "ingress-host", r.Host)
 		}
 		for i, t := range o.Spec.TLS {
 			for _, h := range t.Hosts {
-				s.value(ref, "spec.tls["+itoa(i)+"].hosts", "ingress-tls", h, h)
+				s.value(ref, "spec.tls["+itoa(i)+"].hosts", "ingress-tls", h)
 			}
 		}
 		for _, in := range o.Status.LoadBalancer.Ingress {
-			s.value(ref, "status.loadBalancer.ingress", "loadBalancer", in.IP, in.IP)
-			s.value(ref, "status.loadBalancer.ingress", "loadBalancer", in.Hostname, in.Hostname)
+			s.value(ref, "status.loadBalancer.ingress", "loadBalancer", in.IP)
+			s.value(ref, "status.loadBalancer.ingress", "loadBalancer", in.Hostname)
 		}
 	case *networkingv1.NetworkPolicy:
 		s.count("NetworkPolicy")
@@ -249,7 +249,7 @@ func (s *Search) AddSnapshot(snap *snapshot.Snapshot) {
 		s.count("Node")
 		ref := object("", "Node", "", n.Name)
 		for _, a := range n.Status.Addresses {
-			s.value(ref, "status.addresses["+string(a.Type)+"]", "node-address", a.Address, a.Address)
+			s.value(ref, "status.addresses["+string(a.Type)+"]", "node-address", a.Address)
 		}
 	}
 }
@@ -284,21 +284,22 @@ func (s *Search) text(obj check.Object, field, value string, secret bool) {
 		if len(offsets) > inServers {
 			r := Reference{Query: q.Host, Object: obj, Field: field, Kind: kind}
 			if !secret {
-				r.Context = line(value, offsets[0], len(q.Host), 160)
+				r.Context = excerpt(value, offsets[0], len(q.Host))
 			}
 			s.add(r)
 		}
 	}
 }
 
-// value reports a field whose whole value (shown as context) may name q.
-func (s *Search) value(obj check.Object, field, kind, value, context string) {
+// value reports a field whose value may name q, with an excerpt around the
+// match as context.
+func (s *Search) value(obj check.Object, field, kind, value string) {
 	if value == "" {
 		return
 	}
 	for _, q := range s.queries {
-		if q.Contains(value) {
-			s.add(Reference{Query: q.Host, Object: obj, Field: field, Kind: kind, Context: line(context, 0, 0, 160)})
+		if offsets := q.Find(value); len(offsets) > 0 {
+			s.add(Reference{Query: q.Host, Object: obj, Field: field, Kind: kind, Context: excerpt(value, offsets[0], len(q.Host))})
 		}
 	}
 }
@@ -312,7 +313,7 @@ func (s *Search) workload(obj check.Object, prefix string, spec *corev1.PodSpec)
 		s.uses = append(s.uses, use{workload: obj, namespace: obj.Namespace, ConfigUse: u})
 	}
 	for _, f := range address.PodSpecFields(spec) {
-		s.value(obj, prefix+f.Path, f.Kind, f.Value, f.Value)
+		s.value(obj, prefix+f.Path, f.Kind, f.Value)
 	}
 }
 
@@ -327,32 +328,32 @@ func (s *Search) pod(o *corev1.Pod) {
 	obj := object("", "Pod", o.Namespace, o.Name)
 	for _, f := range address.PodSpecFields(&o.Spec) {
 		for _, q := range s.queries {
-			if q.Contains(f.Value) {
+			if offsets := q.Find(f.Value); len(offsets) > 0 {
 				s.podRefs = append(s.podRefs, Reference{Query: q.Host, Object: obj,
-					Field: "spec." + f.Path, Kind: f.Kind, Context: line(f.Value, 0, 0, 160)})
+					Field: "spec." + f.Path, Kind: f.Kind, Context: excerpt(f.Value, offsets[0], len(q.Host))})
 			}
 		}
 	}
 	for _, ip := range o.Status.PodIPs {
-		s.value(obj, "status.podIPs", "pod-ip", ip.IP, ip.IP)
+		s.value(obj, "status.podIPs", "pod-ip", ip.IP)
 	}
 }
 
 func (s *Search) service(o *corev1.Service) {
 	s.count("Service")
 	obj := object("", "Service", o.Namespace, o.Name)
-	s.value(obj, "spec.externalName", "externalName", o.Spec.ExternalName, o.Spec.ExternalName)
+	s.value(obj, "spec.externalName", "externalName", o.Spec.ExternalName)
 	for _, ip := range o.Spec.ExternalIPs {
-		s.value(obj, "spec.externalIPs", "externalIP", ip, ip)
+		s.value(obj, "spec.externalIPs", "externalIP", ip)
 	}
-	s.value(obj, "spec.loadBalancerIP", "loadBalancer", o.Spec.LoadBalancerIP, o.Spec.LoadBalancerIP)
+	s.value(obj, "spec.loadBalancerIP", "loadBalancer", o.Spec.LoadBalancerIP)
 	for _, in := range o.Status.LoadBalancer.Ingress {
-		s.value(obj, "status.loadBalancer.ingress", "loadBalancer", in.IP, in.IP)
-		s.value(obj, "status.loadBalancer.ingress", "loadBalancer", in.Hostname, in.Hostname)
+		s.value(obj, "status.loadBalancer.ingress", "loadBalancer", in.IP)
+		s.value(obj, "status.loadBalancer.ingress", "loadBalancer", in.Hostname)
 	}
 	for _, ip := range o.Spec.ClusterIPs {
 		if ip != corev1.ClusterIPNone {
-			s.value(obj, "spec.clusterIPs", "clusterIP", ip, ip)
+			s.value(obj, "spec.clusterIPs", "clusterIP", ip)
 		}
 	}
 	for _, q := range s.queries {
@@ -364,7 +365,7 @@ func (s *Search) service(o *corev1.Service) {
 
 func (s *Search) webhook(obj check.Object, name string, cc admissionv1.WebhookClientConfig) {
 	if cc.URL != nil {
-		s.value(obj, "webhooks["+name+"].clientConfig.url", "webhook-url", *cc.URL, *cc.URL)
+		s.value(obj, "webhooks["+name+"].clientConfig.url", "webhook-url", *cc.URL)
 	}
 	if svc := cc.Service; svc != nil {
 		for _, q := range s.queries {
