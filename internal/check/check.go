@@ -7,6 +7,8 @@ package check
 import (
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,21 +67,48 @@ type Param struct {
 	Type    ParamType
 	Default string
 	Doc     string
+	// Min is the smallest value accepted, in the parameter's syntax ("1",
+	// "0.5", "1m"). A number or duration is never negative: an empty Min
+	// is zero. (A text parameter has no minimum.)
+	Min string
 }
 
-// parse parses a value of p's type.
+// parse parses a value of p's type and checks it against p's minimum.
+// NaN and infinities are not numbers a check can compare with.
 func (p Param) parse(v string) (any, error) {
-	switch p.Type {
+	val, err := parseValue(p.Type, v)
+	if err != nil || p.Type == Text {
+		return val, err
+	}
+	floor := p.Min
+	if floor == "" {
+		floor = "0"
+		if p.Type == Duration {
+			floor = "0s"
+		}
+	}
+	least, err := parseValue(p.Type, floor)
+	if err != nil {
+		return nil, fmt.Errorf("minimum: %w", err)
+	}
+	if below(val, least) {
+		return nil, fmt.Errorf("%q is below the minimum %s", v, floor)
+	}
+	return val, nil
+}
+
+func parseValue(t ParamType, v string) (any, error) {
+	switch t {
 	case Int:
-		var n int
-		if _, err := fmt.Sscan(v, &n); err != nil || fmt.Sprint(n) != strings.TrimSpace(v) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
 			return nil, fmt.Errorf("%q is not an integer", v)
 		}
 		return n, nil
 	case Float:
-		var f float64
-		if _, err := fmt.Sscan(v, &f); err != nil {
-			return nil, fmt.Errorf("%q is not a number", v)
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%q is not a finite number", v)
 		}
 		return f, nil
 	case Duration:
@@ -91,7 +120,20 @@ func (p Param) parse(v string) (any, error) {
 	case Text:
 		return v, nil
 	}
-	return nil, fmt.Errorf("unknown parameter type %q", p.Type)
+	return nil, fmt.Errorf("unknown parameter type %q", t)
+}
+
+// below reports whether v < least, both of one parsed type.
+func below(v, least any) bool {
+	switch v := v.(type) {
+	case int:
+		return v < least.(int)
+	case float64:
+		return v < least.(float64)
+	case time.Duration:
+		return v < least.(time.Duration)
+	}
+	return false
 }
 
 // Check is one declarative entry of the catalog.

@@ -141,11 +141,17 @@ func TestRunCompleteness(t *testing.T) {
 
 func TestRunParamErrors(t *testing.T) {
 	cs := []*Check{fake("x", nil, func(*Pass) error { return nil })}
-	for key, val := range map[string]string{"x.nope": "1", "y.limit": "1", "limit": "1", "x.limit": "many", "x.age": "10"} {
-		_, err := Run(context.Background(), &snapshot.Snapshot{}, cs, Options{Params: map[string]string{key: val}})
+	for _, kv := range [][2]string{{"x.nope", "1"}, {"y.limit", "1"}, {"limit", "1"}, {"x.limit", "many"}, {"x.age", "10"},
+		{"x.limit", "-1"}, {"x.age", "-1m"}} {
+		_, err := Run(context.Background(), &snapshot.Snapshot{}, cs, Options{Params: map[string]string{kv[0]: kv[1]}})
 		if err == nil {
-			t.Errorf("param %s=%s accepted", key, val)
+			t.Errorf("param %s=%s accepted", kv[0], kv[1])
 		}
+	}
+	// An unknown check ID names those that take parameters here.
+	_, err := Run(context.Background(), &snapshot.Snapshot{}, append(cs, fake("y-two", nil, nil)), Options{Params: map[string]string{"z.limit": "1"}})
+	if err == nil || !strings.HasSuffix(err.Error(), "of a selected check: x, y-two") {
+		t.Errorf("unknown check: err = %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -154,12 +160,50 @@ func TestRunParamErrors(t *testing.T) {
 	}
 }
 
+// Negative numbers and durations, NaN, infinities and values below a
+// declared minimum are refused when the parameters are parsed, before any
+// check runs.
+func TestParamParse(t *testing.T) {
+	count := Param{Name: "n", Type: Int, Default: "3"}
+	replicas := Param{Name: "r", Type: Int, Default: "3", Min: "1"}
+	share := Param{Name: "s", Type: Float, Default: "0.1"}
+	age := Param{Name: "a", Type: Duration, Default: "10m"}
+	names := Param{Name: "t", Type: Text, Default: ""}
+	for _, tc := range []struct {
+		p    Param
+		in   string
+		want any // nil: an error
+	}{
+		{count, "0", 0}, {count, " 7 ", 7}, {count, "9223372036854775807", 9223372036854775807},
+		{count, "-1", nil}, {count, "1.5", nil}, {count, "many", nil}, {count, "", nil},
+		{count, "99999999999999999999", nil},
+		{replicas, "1", 1}, {replicas, "0", nil}, {replicas, "-3", nil},
+		{share, "0", 0.0}, {share, "0.25", 0.25}, {share, "1e300", 1e300},
+		{share, "-0.1", nil}, {share, "NaN", nil}, {share, "nan", nil}, {share, "Inf", nil}, {share, "-Inf", nil},
+		{share, "+Inf", nil}, {share, "0.5x", nil},
+		{age, "0s", time.Duration(0)}, {age, "2h", 2 * time.Hour}, {age, "-5m", nil}, {age, "10", nil},
+		{names, "-1", "-1"},
+	} {
+		got, err := tc.p.parse(tc.in)
+		switch {
+		case tc.want == nil && err == nil:
+			t.Errorf("%s %s: %q accepted as %v", tc.p.Type, tc.p.Name, tc.in, got)
+		case tc.want != nil && (err != nil || got != tc.want):
+			t.Errorf("%s %s: %q = %v, %v; want %v", tc.p.Type, tc.p.Name, tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := replicas.parse("0"); err == nil || !strings.Contains(err.Error(), "below the minimum 1") {
+		t.Errorf("below the minimum: err = %v", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	good := fake("good-one", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
 	if err := Validate([]*Check{good}); err != nil {
 		t.Errorf("valid check rejected: %v", err)
 	}
-	bad := &Check{ID: "Bad_ID", Params: []Param{{Name: "n", Type: Int, Default: "x"}}}
+	bad := &Check{ID: "Bad_ID", Params: []Param{{Name: "n", Type: Int, Default: "x"},
+		{Name: "low", Type: Int, Default: "0", Min: "1", Doc: "d"}, {Name: "t", Type: Text, Min: "1", Doc: "d"}}}
 	unknown := fake("unknown-incident", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
 	unknown.Incidents = []string{"001", "404"}
 	down := fake("escalates-down", []snapshot.Resource{snapshot.Nodes}, func(*Pass) error { return nil })
@@ -168,7 +212,8 @@ func TestValidate(t *testing.T) {
 	silent.Escalation = &Escalation{To: Critical}
 	err := Validate([]*Check{bad, good, good, unknown, down, silent})
 	for _, want := range []string{"not kebab-case", "no title", "no incidents", "no reads", "no doc", "no remediation",
-		"no run function", `parameter "n" has no doc`, `parameter "n" default`, "duplicate ID", `"unknown-incident": unknown incident "404"`,
+		"no run function", `parameter "n" has no doc`, `parameter "n" default`, `parameter "low" default: "0" is below the minimum 1`,
+		`parameter "t": a text parameter has no minimum`, "duplicate ID", `"unknown-incident": unknown incident "404"`,
 		`"Bad_ID": no evidence keys declared`, `"escalates-down": escalation must say when`, `"escalates-silently": escalation must say when`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v does not mention %q", err, want)
@@ -238,6 +283,9 @@ func TestFormatTimeAndFirst(t *testing.T) {
 	}
 	if got := First(xs, 5); len(got) != 3 {
 		t.Errorf("First(xs, 5) = %v", got)
+	}
+	if got := First(xs, -1); len(got) != 0 {
+		t.Errorf("First(xs, -1) = %v", got)
 	}
 	if got := First([]int(nil), 5); got != nil {
 		t.Errorf("First(nil, 5) = %#v, want nil", got)

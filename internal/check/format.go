@@ -47,7 +47,7 @@ func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 // and gives their count in its evidence.
 func First[T any](xs []T, n int) []T {
 	if len(xs) > n {
-		return xs[:n]
+		return xs[:max(n, 0)]
 	}
 	return xs
 }

@@ -228,7 +228,11 @@ func resolveParams(cs []*Check, overrides map[string]string) (map[string]map[str
 		id, name, ok := strings.Cut(k, ".")
 		c := byID[id]
 		if !ok || c == nil {
-			return nil, fmt.Errorf("param %q: want <check-id>.<param> of a selected check", k)
+			ids := make([]string, len(cs))
+			for i, c := range cs {
+				ids[i] = c.ID
+			}
+			return nil, fmt.Errorf("param %q: want <check-id>.<param> of a selected check: %s", k, strings.Join(ids, ", "))
 		}
 		p, ok := c.Param(name)
 		if !ok {

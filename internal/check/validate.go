@@ -84,6 +84,9 @@ func Validate(cs []*Check) error {
 			if _, err := p.parse(p.Default); err != nil {
 				bad("parameter %q default: %v", p.Name, err)
 			}
+			if p.Type == Text && p.Min != "" {
+				bad("parameter %q: a text parameter has no minimum", p.Name)
+			}
 		}
 	}
 	return errors.Join(errs...)
