@@ -120,3 +120,17 @@ func TestLookup(t *testing.T) {
 		t.Error("Lookup(nope) found a check")
 	}
 }
+
+// The error for an unknown ID (scan --only/--skip, checks explain) names
+// every check, so the user can pick the right one.
+func TestSelectUnknownListsEveryID(t *testing.T) {
+	_, err := Select([]string{"typha"}, nil)
+	if err == nil {
+		t.Fatal("unknown ID accepted")
+	}
+	for _, id := range wantIDs {
+		if !strings.Contains(err.Error(), id) {
+			t.Errorf("error %q does not name %s", err, id)
+		}
+	}
+}

@@ -46,7 +46,7 @@ their labels and owners) and bound it: TTLs on Jobs, history limits on Helm
 (--history-max) and Deployments (revisionHistoryLimit), cleanup of finished
 work. If the size is intended, split the namespace or the cluster.`,
 	Params: []check.Param{
-		{Name: "nodes", Type: check.Int, Default: "5000", Doc: "Nodes per cluster (SIG Scalability)."},
+		{Name: "nodes", Type: check.Int, Default: "5000", Min: "1", Doc: "Nodes per cluster (SIG Scalability)."},
 		{Name: "namespaces", Type: check.Int, Default: "10000", Doc: "Namespaces per cluster of 5,000 nodes (SIG Scalability); scaled to cluster size."},
 		{Name: "pods", Type: check.Int, Default: "150000", Doc: "Pods per cluster (SIG Scalability); the effective threshold is the sum of the per-node thresholds when lower."},
 		{Name: "pods-per-node", Type: check.Int, Default: "110", Doc: "Pods per node (SIG Scalability: min(110, 10 x cores))."},

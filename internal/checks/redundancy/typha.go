@@ -44,9 +44,9 @@ operator sizes Typha from the node count: check that it is running and
 reconciling. Keep a PodDisruptionBudget on Typha, and restart it alone,
 waiting for readiness, during cluster-wide restarts.`,
 	Params: []check.Param{
-		{Name: "min-replicas", Type: check.Int, Default: "3", Doc: "Replicas a production cluster should run at least (Calico guidance)."},
-		{Name: "nodes-per-replica", Type: check.Int, Default: "200", Doc: "Nodes one Typha replica serves (Calico guidance)."},
-		{Name: "max-replicas", Type: check.Int, Default: "20", Doc: "Replicas beyond which more do not help (Calico guidance)."},
+		{Name: "min-replicas", Type: check.Int, Default: "3", Min: "1", Doc: "Replicas a production cluster should run at least (Calico guidance)."},
+		{Name: "nodes-per-replica", Type: check.Int, Default: "200", Min: "1", Doc: "Nodes one Typha replica serves (Calico guidance)."},
+		{Name: "max-replicas", Type: check.Int, Default: "20", Min: "1", Doc: "Replicas beyond which more do not help (Calico guidance)."},
 	},
 	Evidence: []check.EvidenceKey{
 		{Name: "replicas", Doc: "spec.replicas"},
