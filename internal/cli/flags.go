@@ -8,7 +8,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/output"
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 // usageError is a flag value premortem's own flag types refuse; its text
@@ -77,4 +79,23 @@ func (p *pathsFlag) Set(s string) error {
 		p.paths = append(p.paths, path)
 	}
 	return nil
+}
+
+// addLimitFlags registers the flags that raise the size maxima of snapshot
+// files (--snapshot, --baseline), set to their defaults.
+func addLimitFlags(fs *pflag.FlagSet, lim *kube.Limits) {
+	*lim = kube.DefaultLimits
+	fs.Var(&lim.Document, "max-document-size", "largest `SIZE` of one YAML document of a snapshot file, or of a JSON object's fields but a list's items")
+	fs.Var(&lim.Item, "max-item-size", "largest `SIZE` of one item of a JSON list in a snapshot file")
+	fs.Var(&lim.Input, "max-input-size", "largest `SIZE` of one input file, decompressed")
+}
+
+// withLimitHint names the flag that raises the maximum err went past, if
+// any (libraries name no flags).
+func withLimitHint(err error) error {
+	var se *sizelimit.Error
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w (--max-%s-size raises the maximum)", err, se.Limit)
+	}
+	return err
 }

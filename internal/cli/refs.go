@@ -16,6 +16,7 @@ func newRefsCommand(e *env) *cobra.Command {
 	flags := kube.NewFlags()
 	var snapshots *pathsFlag
 	var output *outputFlag
+	var limits kube.Limits
 	cmd := &cobra.Command{
 		Use:   "refs ADDRESS|HOSTNAME...",
 		Short: "Find every place in the cluster that names an address or hostname (before you remove it)",
@@ -48,16 +49,17 @@ Exit codes (so a removal can be gated on it):
   premortem refs --snapshot dump.json k8s-master.tools.example.org`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRefs(cmd.Context(), e, flags, snapshots.paths, output.value, args)
+			return runRefs(cmd.Context(), e, flags, snapshots.paths, limits, output.value, args)
 		},
 	}
 	flags.AddFlags(cmd.Flags())
 	snapshots = addPathsFlag(cmd.Flags(), "snapshot", "search snapshot files or directories instead of a cluster (kubectl -o json|yaml output, .gz)")
+	addLimitFlags(cmd.Flags(), &limits)
 	output = addOutputFlag(cmd.Flags(), refs.Formats, "output")
 	return cmd
 }
 
-func runRefs(ctx context.Context, e *env, flags *kube.Flags, snapshots []string, output string, args []string) error {
+func runRefs(ctx context.Context, e *env, flags *kube.Flags, snapshots []string, limits kube.Limits, output string, args []string) error {
 	queries, err := address.ParseQueries(args)
 	if err != nil {
 		return withExit(ExitError, err)
@@ -76,9 +78,9 @@ func runRefs(ctx context.Context, e *env, flags *kube.Flags, snapshots []string,
 		return withExit(ExitError, errors.New("-n does not apply to --snapshot: refs searches every namespace of the files"))
 	}
 	if len(snapshots) > 0 {
-		lr, err := kube.LoadVisit(snapshots, refs.Reads, visit, search.Visit)
+		lr, err := kube.LoadVisit(snapshots, refs.Reads, visit, search.Visit, limits)
 		if err != nil {
-			return withExit(ExitError, err)
+			return withExit(ExitError, withLimitHint(err))
 		}
 		snap = lr.Snapshot
 		if lr.HasInfo {

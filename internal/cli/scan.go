@@ -24,6 +24,7 @@ type scanOptions struct {
 	skip      []string
 	params    []string
 	now       string
+	limits    kube.Limits
 }
 
 func newScanCommand(e *env) *cobra.Command {
@@ -60,6 +61,7 @@ Exit codes:
 	f := cmd.Flags()
 	o.snapshots = addPathsFlag(f, "snapshot", "read `PATHS` (files or directories) instead of a cluster: kubectl -o json|yaml output, premortem snapshot save files, .gz; -n narrows them as it narrows a live read")
 	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot (`PATH`) to compare object counts against (object-growth)")
+	addLimitFlags(f, &o.limits)
 	o.output = addOutputFlag(f, report.Formats, "output")
 	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 when a finding is at or above this `SEVERITY`: info, low, medium, high, critical, or none")
 	f.StringSliceVar(&o.only, "only", nil, "run only these check `IDS`")
@@ -98,7 +100,7 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 
 	var snap *snapshot.Snapshot
 	if len(o.snapshots.paths) > 0 {
-		snap, err = loadSnapshot(e, o.snapshots.paths, need)
+		snap, err = loadSnapshot(e, o.snapshots.paths, need, o.limits)
 		if err != nil {
 			return withExit(ExitError, err)
 		}
@@ -122,7 +124,7 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 		opts.Now = t
 	}
 	if o.baseline != "" {
-		base, err := loadSnapshot(e, []string{o.baseline}, kube.Need{Want: need.Want})
+		base, err := loadSnapshot(e, []string{o.baseline}, kube.Need{Want: need.Want}, o.limits)
 		if err != nil {
 			return withExit(ExitError, fmt.Errorf("--baseline: %w", err))
 		}
@@ -147,14 +149,17 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 
 // loadSnapshot reads snapshot files for need, warning on stderr about the
 // parts it could not read.
-func loadSnapshot(e *env, paths []string, need kube.Need) (*snapshot.Snapshot, error) {
-	lr, err := kube.LoadFor(paths, need)
+func loadSnapshot(e *env, paths []string, need kube.Need, lim kube.Limits) (*snapshot.Snapshot, error) {
+	lr, err := kube.LoadFor(paths, need, lim)
 	if err != nil {
-		return nil, err
+		return nil, withLimitHint(err)
+	}
+	for _, n := range lr.Notes {
+		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(n))
 	}
 	for _, p := range lr.Problems {
 		// Problems quote the files: escaped, they cannot rewrite the terminal.
-		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(p.Error()))
+		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(withLimitHint(p).Error()))
 	}
 	return lr.Snapshot, nil
 }

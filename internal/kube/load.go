@@ -43,8 +43,11 @@ type LoadResult struct {
 	HasInfo bool
 	// Problems are the parts of the input that could not be read.
 	Problems []Problem
-	Files    int
-	Objects  int
+	// Notes say what was not read twice: a link to a file or directory
+	// read already under another name.
+	Notes   []string
+	Files   int
+	Objects int
 	// Ignored counts objects of kinds premortem does not read, by kind.
 	Ignored map[string]int
 }
@@ -57,6 +60,8 @@ type Problem struct {
 	Resource *snapshot.Resource
 	Err      error
 }
+
+func (p Problem) Unwrap() error { return p.Err }
 
 func (p Problem) Error() string {
 	if p.Where == "" {
@@ -75,14 +80,15 @@ func (p Problem) Error() string {
 // A file that cannot be read in part is a Problem and loading goes on; Load
 // fails only when a path does not exist or nothing at all could be read.
 func Load(paths []string, extra []snapshot.Resource) (*LoadResult, error) {
-	return LoadVisit(paths, extra, nil, nil)
+	return LoadVisit(paths, extra, nil, nil, Limits{})
 }
 
 // LoadVisit is Load that streams the objects of the visit kinds (each
 // Visitable) whole to visit instead of keeping them, as Reader.Visit does
-// for a live read.
-func LoadVisit(paths []string, extra []snapshot.Resource, visit []snapshot.Resource, visitor Visitor) (*LoadResult, error) {
+// for a live read. lim bounds what one file may hold.
+func LoadVisit(paths []string, extra []snapshot.Resource, visit []snapshot.Resource, visitor Visitor, lim Limits) (*LoadResult, error) {
 	l := &loader{
+		limits:  lim.withDefaults(),
 		res:     &LoadResult{Snapshot: &snapshot.Snapshot{}, Ignored: map[string]int{}},
 		kinds:   map[schema.GroupKind]*kindSpec{},
 		seen:    map[snapshot.Resource]bool{},
@@ -104,9 +110,16 @@ func LoadVisit(paths []string, extra []snapshot.Resource, visit []snapshot.Resou
 			l.kinds[gk] = metadataKind(r)
 		}
 	}
-	files, err := snapshotFiles(paths)
+	files, skipped, err := snapshotFiles(paths)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range skipped {
+		if s.Lost {
+			l.res.Problems = append(l.res.Problems, Problem{File: s.Path, Err: s.Err})
+		} else {
+			l.res.Notes = append(l.res.Notes, s.Error())
+		}
 	}
 	var latest time.Time
 	for _, f := range files {
@@ -150,9 +163,12 @@ type loader struct {
 	interns map[snapshot.Resource]interner
 	visitor Visitor
 	visit   map[schema.GroupKind]snapshot.Resource
+	limits  Limits
 	// per file
 	path    string
 	objects int // objects read from the current file
+	bound   *boundedReader
+	itemIdx int // the list item being decoded, or -1
 }
 
 func (l *loader) problem(where string, res *snapshot.Resource, err error) {

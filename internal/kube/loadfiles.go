@@ -7,46 +7,47 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/premortem/premortem/internal/dirwalk"
 	"github.com/premortem/premortem/internal/gzipfile"
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 // snapshotFiles expands paths: a file stands for itself, a directory for
-// every snapshot file under it (recursively).
-func snapshotFiles(paths []string) ([]string, error) {
+// every snapshot file under it (recursively, links followed once). What a
+// walk skipped comes back too: unreadable directories, special files.
+func snapshotFiles(paths []string) ([]string, []dirwalk.Skip, error) {
 	var files []string
+	var skipped []dirwalk.Skip
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
+			return nil, nil, fmt.Errorf("snapshot: %w", err)
 		}
 		if !fi.IsDir() {
 			files = append(files, p)
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && isSnapshotFile(path) {
-				found = append(found, path)
-			}
-			return nil
+		found, skips := dirwalk.Walk(p, dirwalk.Filter{
+			Dir:  func(string) bool { return true },
+			File: isSnapshotFile,
 		})
-		if err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
-		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("snapshot: %s: no .json, .yaml or .yml files (optionally .gz)", p)
+			for _, s := range skips {
+				if s.Lost {
+					return nil, nil, fmt.Errorf("snapshot: %w", s)
+				}
+			}
+			return nil, nil, fmt.Errorf("snapshot: %s: no .json, .yaml or .yml files (optionally .gz)", p)
 		}
-		files = append(files, found...)
+		for _, f := range found {
+			files = append(files, f.Path)
+		}
+		skipped = append(skipped, skips...)
 	}
-	return files, nil
+	return files, skipped, nil
 }
 
 func isSnapshotFile(path string) bool {
@@ -55,8 +56,8 @@ func isSnapshotFile(path string) bool {
 }
 
 // openSnapshotFile opens a snapshot file with gzip undone: a .gz name must
-// hold gzip.
-func openSnapshotFile(path string) (*gzipfile.Reader, error) {
+// hold gzip. Reads fail past max bytes (decompressed), unless max is 0.
+func openSnapshotFile(path string, max sizelimit.Size) (*gzipfile.Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -65,13 +66,14 @@ func openSnapshotFile(path string) (*gzipfile.Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip file: %w", err)
 	}
+	r.Max = max
 	return r, nil
 }
 
 // file reads one file, recording what went wrong as problems.
 func (l *loader) file(path string) {
 	l.path, l.objects = path, 0
-	r, err := openSnapshotFile(path)
+	r, err := openSnapshotFile(path, l.limits.Input)
 	if err != nil {
 		l.problem("", nil, err)
 		return
@@ -95,6 +97,15 @@ func (l *loader) file(path string) {
 
 // readError reports a failure to read the file itself (truncation, I/O).
 func (l *loader) readError(offset int64, err error) {
+	var tl *tooLarge
+	var le *sizelimit.Error
+	if errors.As(err, &tl) {
+		l.problem(tl.where(), nil, fmt.Errorf("%w; kept the %d objects read before it, not the rest of the file", err, l.objects))
+		return
+	} else if errors.As(err, &le) { // the file's own maximum
+		l.problem(fmt.Sprintf("byte %d", le.Max), nil, fmt.Errorf("%w; kept the %d objects read before it", err, l.objects))
+		return
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil,
 			fmt.Errorf("file ends early (truncated?) at byte %d; kept the %d objects read before it", offset, l.objects))
@@ -126,7 +137,7 @@ func firstByte(br *bufio.Reader) (byte, error) {
 // messages; it reads the file again rather than tracking lines while
 // decoding, which would cost every read for the rare bad file.
 func lineAt(path string, offset int64) int {
-	r, err := openSnapshotFile(path)
+	r, err := openSnapshotFile(path, 0)
 	if err != nil {
 		return 0
 	}

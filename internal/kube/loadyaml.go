@@ -3,27 +3,36 @@ package kube
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/premortem/premortem/internal/sizelimit"
 	"sigs.k8s.io/yaml"
 )
 
 // yamlStream reads multi-document YAML, one document at a time, converting
-// each to JSON.
+// each to JSON. A document past the maximum is skipped, never held whole;
+// a NUL byte (binary data, which YAML forbids) ends the file.
 func (l *loader) yamlStream(br *bufio.Reader) {
+	maxDoc := int(l.limits.Document)
 	doc, startLine, line := 0, 1, 0
-	var buf bytes.Buffer
+	var offset, docStart int64 // bytes read; where the document starts
+	var buf []byte
+	skipping := false // the current document is past the maximum
 	flush := func() {
-		if len(bytes.TrimSpace(buf.Bytes())) == 0 {
-			buf.Reset()
+		if skipping {
+			skipping, buf = false, buf[:0]
+			return
+		}
+		if len(bytes.TrimSpace(buf)) == 0 {
+			buf = buf[:0]
 			return
 		}
 		doc++
 		where := fmt.Sprintf("document %d (line %d)", doc, startLine)
-		js, err := yaml.YAMLToJSON(buf.Bytes())
-		buf.Reset()
+		js, err := yaml.YAMLToJSON(buf)
+		buf = buf[:0]
 		if err != nil {
 			l.problem(where, nil, err)
 			return
@@ -33,22 +42,54 @@ func (l *loader) yamlStream(br *bufio.Reader) {
 		}
 		l.object(js, where)
 	}
+	lineStart, dropLine := true, false
 	for {
-		s, err := br.ReadString('\n')
-		if len(s) > 0 {
-			line++
-			if t := strings.TrimRight(s, "\r\n"); t == "---" || strings.HasPrefix(t, "--- ") {
-				flush()
-				startLine = line + 1
-			} else {
-				buf.WriteString(s)
+		// A line longer than br's buffer comes in pieces: never held
+		// whole unless it fits in a document.
+		frag, err := br.ReadSlice('\n')
+		if i := bytes.IndexByte(frag, 0); i >= 0 {
+			l.problem(fmt.Sprintf("byte %d", offset+int64(i)), nil,
+				fmt.Errorf("a NUL byte: binary data, not YAML or JSON; kept the %d objects read before it, not the rest of the file", l.objects))
+			return
+		}
+		offset += int64(len(frag))
+		if len(frag) > 0 {
+			complete := frag[len(frag)-1] == '\n'
+			if lineStart {
+				line++
 			}
+			switch {
+			case lineStart && isDocumentSeparator(frag):
+				flush()
+				startLine, docStart, dropLine = line+1, offset, !complete
+			case dropLine || skipping:
+				// The rest of a separator line, or of a document too large.
+			case len(buf)+len(frag) > maxDoc:
+				doc++
+				l.problem(fmt.Sprintf("document %d (line %d) at byte %d", doc, startLine, docStart), nil,
+					fmt.Errorf("%w; skipped it", &sizelimit.Error{Limit: "document", Max: l.limits.Document}))
+				skipping, buf = true, buf[:0]
+			default:
+				buf = appendBounded(buf, frag, maxDoc)
+			}
+			if complete {
+				dropLine = false
+			}
+			lineStart = complete
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
 		}
 		if err == io.EOF {
 			flush()
 			return
 		}
 		if err != nil {
+			var se *sizelimit.Error
+			if errors.As(err, &se) {
+				l.readError(offset, err)
+				return
+			}
 			// A truncated .gz: what was read before is kept; the document
 			// cut short is not.
 			l.problem(fmt.Sprintf("document %d (line %d)", doc+1, startLine), nil,
@@ -56,4 +97,22 @@ func (l *loader) yamlStream(br *bufio.Reader) {
 			return
 		}
 	}
+}
+
+// isDocumentSeparator says whether a line (or its first piece) is "---",
+// alone or followed by a space.
+func isDocumentSeparator(s []byte) bool {
+	t := bytes.TrimRight(s, "\r\n")
+	return string(t) == "---" || bytes.HasPrefix(t, []byte("--- "))
+}
+
+// appendBounded appends b to buf, growing it at most to limit: append's
+// doubling would otherwise reserve up to twice the maximum.
+func appendBounded(buf, b []byte, limit int) []byte {
+	if need := len(buf) + len(b); need > cap(buf) {
+		grown := make([]byte, len(buf), min(limit, max(2*cap(buf), need)))
+		copy(grown, buf)
+		buf = grown
+	}
+	return append(buf, b...)
 }

@@ -42,8 +42,8 @@ func NeedOf(cs []*check.Check) Need {
 // nothing about Deployments, and a scan of it must not call them fine.
 // Optional kinds count only for premortem's own files, which record what
 // they cover; in plain kubectl output their absence is no gap.
-func LoadFor(paths []string, n Need) (*LoadResult, error) {
-	lr, err := Load(paths, n.Want)
+func LoadFor(paths []string, n Need, lim Limits) (*LoadResult, error) {
+	lr, err := LoadVisit(paths, n.Want, nil, nil, lim)
 	if err != nil {
 		return nil, err
 	}

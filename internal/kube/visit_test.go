@@ -113,7 +113,7 @@ func TestLoadVisit(t *testing.T) {
 		}
 	}
 	r, err := LoadVisit([]string{writeFile(t, "list.yaml", accessList)}, nil,
-		[]snapshot.Resource{snapshot.Secrets, snapshot.Deployments}, visit)
+		[]snapshot.Resource{snapshot.Secrets, snapshot.Deployments}, visit, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
