@@ -88,20 +88,25 @@ func TestSearchContextIsAMaskedWindow(t *testing.T) {
 	}
 	s := NewSearch(qs)
 	s.Visit(snapshot.Resource{}, &corev1.ConfigMap{ObjectMeta: meta("obs", "otel"), Data: map[string]string{
-		"config": "endpoints: " + filler + "https://10.64.0.117:6443 token=" + token + " " + filler,
+		"config":     "endpoints: " + filler + "https://10.64.0.117:6443 token=" + token + " " + filler,
+		"kubeconfig": "kind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://admin:" + token + "@10.64.0.117:6443\n",
 	}})
 	s.Visit(snapshot.Resource{}, &appsv1.Deployment{ObjectMeta: meta("obs", "agent"), Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Args: []string{"--server=https://10.64.0.117 --password " + token}}}},
 	}}})
 	r := s.Result()
 	want := map[string]string{
-		"data[config]": "…x=1 x=1 x=1 x=1 x=1 x=1 x=1 x=1 https://10.64.0.117:6443 token=[masked] x=1 x=1 x=1 x=1 x=1…",
+		"data[kubeconfig]": "https://admin:[masked]@10.64.0.117:6443",
+		"data[config]":     "…x=1 x=1 x=1 x=1 x=1 x=1 x=1 x=1 https://10.64.0.117:6443 token=[masked] x=1 x=1 x=1 x=1 x=1…",
 		"spec.template.spec.containers[a].args[0]": "--server=https://10.64.0.117 --password [masked]",
 	}
 	if len(r.References) != len(want) {
 		t.Fatalf("references = %+v", r.References)
 	}
 	for _, ref := range r.References {
+		if ref.Kubeconfig != nil {
+			ref.Context = ref.Kubeconfig.Server
+		}
 		if ref.Context != want[ref.Field] {
 			t.Errorf("%s: context %q\nwant %q", ref.Field, ref.Context, want[ref.Field])
 		}

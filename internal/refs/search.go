@@ -276,8 +276,10 @@ func (s *Search) text(obj check.Object, field, value string, secret bool) {
 		}
 		inServers := 0
 		for _, c := range clusters {
-			if n := len(q.Find(c.Server)); n > 0 {
-				inServers += n
+			if found := q.Find(c.Server); len(found) > 0 {
+				inServers += len(found)
+				// A server URL may carry a password (https://user:pw@host).
+				c.Server = excerpt(c.Server, found[0], len(q.Host))
 				s.add(Reference{Query: q.Host, Object: obj, Field: field, Kind: "kubeconfig", Kubeconfig: &c})
 			}
 		}
