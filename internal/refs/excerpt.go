@@ -4,10 +4,17 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // excerptRunes is how much of a line excerpt shows each side of a match.
 const excerptRunes = 40
+
+// maskBytes bounds the text masked each side of a match, so a megabyte
+// line costs no more than a short one. It is far wider than the excerpt: a
+// credential cut at its edge is still a long run when it reaches the
+// excerpt, and masked as one.
+const maskBytes = 1024
 
 // excerpt shows where a (non-secret) match is: the rest of its line up to
 // excerptRunes characters each side, "…" where cut, with what looks like a
@@ -19,16 +26,35 @@ func excerpt(text string, offset, length int) string {
 	if i := strings.IndexByte(text[offset+length:], '\n'); i >= 0 {
 		end = offset + length + i
 	}
+	cutBefore, cutAfter := offset-start > maskBytes, end-offset-length > maskBytes
+	if cutBefore {
+		start = offset - maskBytes
+		for start < offset && !utf8.RuneStart(text[start]) {
+			start++
+		}
+	}
+	if cutAfter {
+		end = offset + length + maskBytes
+		for end > offset+length && !utf8.RuneStart(text[end]) {
+			end--
+		}
+	}
 	// Masked before the cut, so a cut never leaves half a credential
 	// unrecognised; the match itself is never masked.
 	before := []rune(strings.TrimLeftFunc(mask(text[start:offset]), unicode.IsSpace))
 	after := []rune(strings.TrimRightFunc(mask(text[offset+length:end]), unicode.IsSpace))
-	b, a := string(before), string(after)
 	if len(before) > excerptRunes {
-		b = "…" + string(before[len(before)-excerptRunes:])
+		before, cutBefore = before[len(before)-excerptRunes:], true
 	}
 	if len(after) > excerptRunes {
-		a = string(after[:excerptRunes]) + "…"
+		after, cutAfter = after[:excerptRunes], true
+	}
+	b, a := string(before), string(after)
+	if cutBefore {
+		b = "…" + b
+	}
+	if cutAfter {
+		a += "…"
 	}
 	return b + text[offset:offset+length] + a
 }

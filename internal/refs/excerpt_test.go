@@ -24,6 +24,11 @@ func TestExcerpt(t *testing.T) {
 		{"token in the line", "server: https://10.64.0.117:6443 token: abc123", "server: https://10.64.0.117:6443 token: [masked]"},
 		// Masked whole before the cut: no tail of it is left unrecognised.
 		{"credential longer than the window", "password=" + strings.Repeat("x", 60) + " " + host, "password=[masked] " + host},
+		// Past maskBytes a key is out of sight, but a key or token that
+		// long is a long run.
+		{"key far before", "client-key-data: " + strings.Repeat("LS0tQ2VydA9", 200) + " " + host, "…[masked] " + host},
+		{"megabyte line", strings.Repeat("a=b ", 300000) + host + strings.Repeat(" a=b", 300000),
+			"…a=b a=b a=b a=b a=b a=b a=b a=b a=b a=b " + host + " a=b a=b a=b a=b a=b a=b a=b a=b a=b a=b…"},
 		{"userinfo", "url: https://admin:hunter2@10.64.0.117:6443/x", "url: https://admin:[masked]@10.64.0.117:6443/x"},
 		{"key named like the match", "apiserver-key: 10.64.0.117", "apiserver-key: 10.64.0.117"},
 	} {
