@@ -170,7 +170,7 @@ func TestReportIndependentOfChunkingAndFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ins, err := Inputs([]string{dir}, nil)
+	ins, _, err := Inputs([]string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func report(b *testing.B, bytes, events int64, cpu float64) {
 // cores (GOMAXPROCS).
 func BenchmarkAnalyzeFile(b *testing.B) {
 	path, size := benchFile(b)
-	ins, err := Inputs([]string{path}, nil)
+	ins, _, err := Inputs([]string{path}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,7 @@ func TestWriteTextEscapesLogData(t *testing.T) {
 		`"requestURI":"/api/v1/namespaces/default/pods","verb":"list","user":{"username":"` + jsonEscape(evil) + `"},` +
 		`"sourceIPs":["10.0.0.1"],"userAgent":"` + jsonEscape(evil) + `","objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},` +
 		`"responseStatus":{"code":200},"requestReceivedTimestamp":"2024-05-28T12:00:00.000000Z","stageTimestamp":"2024-05-28T12:00:01.000000Z"}` + "\n"
-	inputs, err := Inputs([]string{"-"}, strings.NewReader(line))
+	inputs, _, err := Inputs([]string{"-"}, strings.NewReader(line))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func runGolden(t *testing.T, args []string) []byte {
 			paths = append(paths, args[i])
 		}
 	}
-	ins, err := Inputs(paths, nil)
+	ins, _, err := Inputs(paths, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/premortem/premortem/internal/dirwalk"
 	"github.com/premortem/premortem/internal/gzipfile"
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 // Input is one audit log: a file (plain or gzip, detected by content) or a
@@ -20,55 +20,51 @@ type Input struct {
 	// Size in bytes on disk (compressed for gzip), 0 when unknown.
 	Size int64
 	open func() (io.ReadCloser, error)
+	// skipped says why a path found in a directory is not read at all.
+	skipped error
 }
 
 // Inputs expands command-line arguments: files, directories (every regular
-// file under them, rotated logs included) and "-" for stdin.
-func Inputs(args []string, stdin io.Reader) ([]Input, error) {
-	var out []Input
+// file under them, rotated logs included, links followed once) and "-" for
+// stdin. Under a directory, an unreadable subdirectory or a FIFO, device or
+// socket is an input that is not read (the report says so); notes say what
+// was read once though found twice (a link to a log read already).
+func Inputs(args []string, stdin io.Reader) (ins []Input, notes []string, err error) {
 	for _, a := range args {
 		if a == "-" {
-			out = append(out, Input{Name: "-", open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }})
+			ins = append(ins, Input{Name: "-", open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }})
 			continue
 		}
 		fi, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !fi.IsDir() {
-			out = append(out, fileInput(a, fi.Size()))
+			ins = append(ins, fileInput(a, fi.Size()))
 			continue
 		}
-		var files []Input
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
+		visible := func(name string) bool { return !strings.HasPrefix(name, ".") }
+		files, skips := dirwalk.Walk(a, dirwalk.Filter{Dir: visible, File: visible})
+		var lost []Input
+		for _, s := range skips {
+			if s.Lost {
+				lost = append(lost, Input{Name: s.Path, skipped: s.Err})
+			} else {
+				notes = append(notes, s.Error())
 			}
-			if d.IsDir() {
-				if p != a && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if strings.HasPrefix(d.Name(), ".") || !d.Type().IsRegular() {
-				return nil
-			}
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			files = append(files, fileInput(p, info.Size()))
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reading directory %s: %w", a, err)
 		}
 		if len(files) == 0 {
-			return nil, fmt.Errorf("directory %s holds no files", a)
+			if len(lost) > 0 {
+				return nil, nil, fmt.Errorf("reading directory %s: %s: %w", a, lost[0].Name, lost[0].skipped)
+			}
+			return nil, nil, fmt.Errorf("directory %s holds no files", a)
 		}
-		out = append(out, files...)
+		for _, f := range files {
+			ins = append(ins, fileInput(f.Path, f.Size))
+		}
+		ins = append(ins, lost...)
 	}
-	return out, nil
+	return ins, notes, nil
 }
 
 func fileInput(path string, size int64) Input {
@@ -96,8 +92,12 @@ func (c countingReader) Read(p []byte) (int, error) {
 }
 
 // openDecoded opens in and undoes gzip when the content starts with its
-// magic number, whatever the name.
-func openDecoded(in Input, counter *int64Counter) (*gzipfile.Reader, error) {
+// magic number, whatever the name. Reads fail past max bytes
+// (decompressed), unless max is 0.
+func openDecoded(in Input, counter *int64Counter, max sizelimit.Size) (*gzipfile.Reader, error) {
+	if in.skipped != nil {
+		return nil, in.skipped
+	}
 	rc, err := in.open()
 	if err != nil {
 		return nil, err
@@ -109,6 +109,7 @@ func openDecoded(in Input, counter *int64Counter) (*gzipfile.Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.Name, err)
 	}
+	d.Max = max
 	return d, nil
 }
 
@@ -119,7 +120,7 @@ func firstTime(in Input) int64 {
 	if in.Name == "-" {
 		return 0
 	}
-	d, err := openDecoded(in, nil)
+	d, err := openDecoded(in, nil, 0)
 	if err != nil {
 		return 0
 	}

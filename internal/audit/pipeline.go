@@ -8,9 +8,12 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 type int64Counter = atomic.Int64
@@ -29,11 +32,24 @@ type Options struct {
 	Workers int
 	// ChunkSize is the read unit handed to a worker (default 1 MiB).
 	ChunkSize int
+	// MaxLine bounds one line (default DefaultMaxLine): a longer one is
+	// skipped and counted as malformed, never held whole.
+	MaxLine sizelimit.Size
+	// MaxInput bounds one input, decompressed (default DefaultMaxInput):
+	// reading stops there and the input counts as truncated.
+	MaxInput sizelimit.Size
 	// Progress, when set, is called from the merging goroutine after every
 	// chunk with the bytes read so far (compressed bytes for gzip) and the
 	// total size of the inputs (0 if unknown).
 	Progress func(read, total int64)
 }
+
+// The default maxima are generous: a RequestResponse line holding a large
+// LIST response runs to tens of MiB; rotated logs are rarely over 10 GiB.
+const (
+	DefaultMaxLine  sizelimit.Size = 256 << 20
+	DefaultMaxInput sizelimit.Size = 64 << 30
+)
 
 // Malformed is one line that could not be parsed.
 type Malformed struct {
@@ -80,6 +96,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	if opts.Top <= 0 {
 		opts.Top = 20
 	}
+	opts.MaxLine, opts.MaxInput = opts.MaxLine.Or(DefaultMaxLine), opts.MaxInput.Or(DefaultMaxInput)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -115,7 +132,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			readChunks(ctx, s.in, opts.ChunkSize, pool, jobs, s.order, &read)
+			readChunks(ctx, s.in, &opts, pool, jobs, s.order, &read)
 		}()
 	}
 
@@ -162,7 +179,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 
 // readChunks cuts one input into chunks of whole lines, queues each for the
 // workers and, in the same order, on order for the merger.
-func readChunks(ctx context.Context, in Input, size int, pool *bufferPool, jobs chan<- *job, order chan<- *job, read *int64Counter) {
+func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, jobs chan<- *job, order chan<- *job, read *int64Counter) {
 	defer close(order)
 	send := func(j *job) bool {
 		select {
@@ -182,16 +199,35 @@ func readChunks(ctx context.Context, in Input, size int, pool *bufferPool, jobs 
 			return false
 		}
 	}
-	d, err := openDecoded(in, read)
+	var carry []byte // partial last line of the previous chunk
+	var line int64 = 1
+	var offset int64 // decompressed bytes handed out so far
+	d, err := openDecoded(in, read, opts.MaxInput)
+	if in.skipped != nil {
+		send(&job{end: true, name: in.Name, truncated: err.Error()})
+		return
+	}
 	if err != nil {
 		send(&job{end: true, name: in.Name, truncated: fmt.Sprintf("cannot open: %v", err)})
 		return
 	}
+	// A line may reach maxLine bytes and its newline; a longer one is
+	// skipped, unread by the workers, and answered here.
+	maxLine := int(opts.MaxLine)
+	skipLine := func(start int64, length int64) bool {
+		m := Malformed{File: in.Name, Line: line, Error: fmt.Sprintf("line of %d bytes from decompressed byte %d: %v; skipped",
+			length, start, &sizelimit.Error{Limit: "line", Max: opts.MaxLine})}
+		j := &job{name: in.Name, done: make(chan *chunkResult, 1)}
+		j.done <- &chunkResult{lines: 1, malformed: 1, examples: []Malformed{m}}
+		select {
+		case order <- j:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	defer d.Close()
 
-	var carry []byte // partial last line of the previous chunk
-	var line int64 = 1
-	var offset int64 // decompressed bytes handed out so far
 	for {
 		bp := pool.get()
 		buf := (*bp)[:cap(*bp)]
@@ -213,9 +249,33 @@ func readChunks(ctx context.Context, in Input, size int, pool *bufferPool, jobs 
 			if cut >= 0 || rerr != nil {
 				break
 			}
+			if n > maxLine {
+				// Drop the line up to its newline, reading into buf.
+				length := int64(n)
+				for rerr == nil {
+					var m int
+					m, rerr = d.Read(buf)
+					if i := bytes.IndexByte(buf[:m], '\n'); i >= 0 {
+						length += int64(i)
+						n = copy(buf, buf[i+1:m])
+						break
+					}
+					length += int64(m)
+					n = 0
+				}
+				if rerr == nil || rerr == io.EOF {
+					if !skipLine(offset, length) {
+						return
+					}
+					line++
+					offset += length + 1
+				}
+				continue
+			}
 			// A single line longer than the buffer (a large request object
-			// logged at RequestResponse level): grow and keep reading.
-			buf = append(buf[:n], make([]byte, len(buf))...)
+			// logged at RequestResponse level): grow, up to the maximum,
+			// and keep reading.
+			buf = slices.Grow(buf[:n], min(len(buf), maxLine+1-len(buf)))
 			buf = buf[:cap(buf)]
 		}
 		eof := rerr == io.EOF
@@ -282,6 +342,16 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 			}
 			lineNo++
 			res.lines++
+			if len(line) > int(opts.MaxLine) {
+				// Fits in a chunk, yet past the maximum: skipped as
+				// readChunks skips longer ones.
+				res.malformed++
+				if len(res.examples) < maxMalformedExamples {
+					res.examples = append(res.examples, Malformed{File: j.name, Line: lineNo - 1,
+						Error: fmt.Sprintf("line of %d bytes: %v; skipped", len(line), &sizelimit.Error{Limit: "line", Max: opts.MaxLine})})
+				}
+				continue
+			}
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
 			}

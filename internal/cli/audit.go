@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/premortem/premortem/internal/audit"
+	"github.com/premortem/premortem/internal/output"
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 type auditOptions struct {
@@ -16,6 +18,8 @@ type auditOptions struct {
 	output       *outputFlag
 	top          int
 	workers      int
+	maxLine      sizelimit.Size
+	maxInput     sizelimit.Size
 }
 
 func newAuditCommand(e *env) *cobra.Command {
@@ -61,6 +65,9 @@ could not be read to the end (the report covers what was read).`,
 	f.StringVar(&o.deleted, "deleted", "", "trace the deletion of namespace/NAME or KIND/NAMESPACE/NAME (KIND/NAME if cluster-scoped)")
 	o.output = addOutputFlag(f, audit.Formats, "output (html: one self-contained file)")
 	f.IntVar(&o.top, "top", 20, "rows per table")
+	o.maxLine, o.maxInput = audit.DefaultMaxLine, audit.DefaultMaxInput
+	f.Var(&o.maxLine, "max-line-size", "largest `SIZE` of one line; a longer one is skipped and counted as malformed")
+	f.Var(&o.maxInput, "max-input-size", "largest `SIZE` of one input, decompressed; reading it stops there")
 	f.IntVar(&o.workers, "workers", 0, "parsing goroutines (default: one per CPU)")
 	_ = f.MarkHidden("workers")
 	return cmd
@@ -71,7 +78,7 @@ func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error 
 		return withExit(ExitError, fmt.Errorf("--top %d: want at least 1", o.top))
 	}
 	now := time.Now()
-	opts := audit.Options{Filter: o.filter, Top: o.top, Workers: o.workers}
+	opts := audit.Options{Filter: o.filter, Top: o.top, Workers: o.workers, MaxLine: o.maxLine, MaxInput: o.maxInput}
 	var err error
 	if opts.Since, err = parseWhen(o.since, now); err != nil {
 		return withExit(ExitError, fmt.Errorf("--since: %w", err))
@@ -89,9 +96,12 @@ func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error 
 		}
 		opts.Deleted = &t
 	}
-	inputs, err := audit.Inputs(args, e.In)
+	inputs, notes, err := audit.Inputs(args, e.In)
 	if err != nil {
 		return withExit(ExitError, err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(n))
 	}
 	bar := newProgress(e.ErrOut, 200*time.Millisecond, 500*time.Millisecond)
 	opts.Progress = byteProgress(bar)

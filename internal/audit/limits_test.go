@@ -1,0 +1,111 @@
+package audit
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A line past the maximum is skipped and counted as malformed, never held
+// whole; the lines around it are read.
+func TestLongLine(t *testing.T) {
+	ok := tev{user: "u", verb: "get", resource: "pods", uri: "/api/v1/pods/x", start: at(0), end: at(time.Millisecond)}.line()
+	long := strings.Repeat("x", 3<<20)
+	tests := []struct {
+		name    string
+		content string
+		opts    Options
+		want    string // the malformed example
+		line    int64
+		lines   int64
+	}{
+		{"longer than a chunk", ok + long + "\n" + ok, Options{ChunkSize: 64 << 10, MaxLine: 1 << 20},
+			fmt.Sprintf("line of 3145728 bytes from decompressed byte %d: larger than the 1MiB maximum for one line; skipped", len(ok)), 2, 3},
+		{"the last line, without a newline", ok + ok + long, Options{ChunkSize: 64 << 10, MaxLine: 1 << 20},
+			fmt.Sprintf("line of 3145728 bytes from decompressed byte %d: larger than the 1MiB maximum for one line; skipped", 2*len(ok)), 3, 3},
+		{"within a chunk", ok + strings.Repeat("y", 2000) + "\n" + ok, Options{ChunkSize: 64 << 10, MaxLine: 1000},
+			"line of 2000 bytes: larger than the 1000B maximum for one line; skipped", 2, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := analyze(t, tt.opts, StringInput("a.log", tt.content))
+			if r.Malformed != 1 || len(r.MalformedExamples) != 1 {
+				t.Fatalf("malformed = %d %+v", r.Malformed, r.MalformedExamples)
+			}
+			if m := r.MalformedExamples[0]; m.Error != tt.want || m.Line != tt.line {
+				t.Errorf("malformed line %d: %q\nwant line %d: %q", m.Line, m.Error, tt.line, tt.want)
+			}
+			if r.Lines != tt.lines || r.Total.Requests != 2 {
+				t.Errorf("lines %d requests %d, want %d and 2", r.Lines, r.Total.Requests, tt.lines)
+			}
+		})
+	}
+}
+
+// An input past the maximum (a gzip bomb) is read up to it and reported
+// as truncated.
+func TestMaxInput(t *testing.T) {
+	ok := tev{user: "u", verb: "get", resource: "pods", uri: "/api/v1/pods/x", start: at(0), end: at(time.Millisecond)}.line()
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	for range 1000 {
+		zw.Write([]byte(ok))
+	}
+	zw.Close()
+	r := analyze(t, Options{MaxInput: 100 << 10}, StringInput("bomb.log.gz", z.String()))
+	if len(r.Inputs) != 1 || !strings.Contains(r.Inputs[0].Truncated, "larger than the 100KiB maximum for one input (decompressed)") {
+		t.Errorf("inputs = %+v", r.Inputs)
+	}
+	if r.Total.Requests == 0 || r.Total.Requests >= 1000 {
+		t.Errorf("requests = %d, want those before the maximum", r.Total.Requests)
+	}
+}
+
+// A log directory: FIFOs, devices and sockets are never opened, an
+// unreadable subdirectory is an input not read (named in the report),
+// linked directories are followed once.
+func TestInputsDirectory(t *testing.T) {
+	ok := tev{user: "u", verb: "get", resource: "pods", uri: "/api/v1/pods/x", start: at(0), end: at(time.Millisecond)}.line()
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(dir, "audit.log"), []byte(ok), 0o644)
+	os.WriteFile(filepath.Join(elsewhere, "audit-2.log"), []byte(ok), 0o644)
+	for name, target := range map[string]string{"linked": elsewhere, "loop": dir, "zero": "/dev/zero", "current.log": filepath.Join(dir, "audit.log")} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ins, notes, err := Inputs([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range ins {
+		names = append(names, strings.TrimPrefix(in.Name, dir+"/"))
+	}
+	if got, want := strings.Join(names, " "), "audit.log linked/audit-2.log fifo zero"; got != want {
+		t.Errorf("inputs = %q, want %q", got, want)
+	}
+	if got := strings.ReplaceAll(strings.Join(notes, "\n"), dir+"/", ""); got != "current.log: not read again: the same as audit.log\nloop: not read again: the same as "+dir {
+		t.Errorf("notes = %q", got)
+	}
+	r := analyze(t, Options{}, ins...)
+	if r.Total.Requests != 2 {
+		t.Errorf("requests = %d, want 2", r.Total.Requests)
+	}
+	truncated := map[string]string{}
+	for _, in := range r.Inputs {
+		truncated[strings.TrimPrefix(in.Name, dir+"/")] = in.Truncated
+	}
+	if truncated["fifo"] != "not read: a named pipe (FIFO), not a regular file" || truncated["zero"] != "not read: a device, not a regular file" {
+		t.Errorf("truncated = %q", truncated)
+	}
+}
