@@ -23,7 +23,8 @@ const (
 )
 
 // ErrChainBroken says a LIST chain was abandoned and its kind not read: the
-// server repeated a continue token, or the chain outgrew MaxPages.
+// server repeated a continue token, or the chain outgrew MaxPages or the
+// object count its first page announced.
 var ErrChainBroken = errors.New("LIST chain abandoned")
 
 // ListOptions say how a LIST chain is requested. List alone turns them into
@@ -41,9 +42,18 @@ type ListOptions struct {
 	Log *slog.Logger
 }
 
-// PageFunc requests one page with opts, hands its objects on, and returns
-// the page's continue token ("" on the last page) and its object count.
-type PageFunc func(ctx context.Context, opts metav1.ListOptions) (cont string, n int, err error)
+// PageFunc requests one page with opts, hands its objects on, and says
+// what the page held.
+type PageFunc func(ctx context.Context, opts metav1.ListOptions) (Page, error)
+
+// Page is what one LIST page held.
+type Page struct {
+	Continue string // "" on the last page
+	Items    int
+	// Remaining is the server's remainingItemCount after this page; 0 when
+	// it does not say (it never does with a selector).
+	Remaining int64
+}
 
 // ListStats is what a chain cost.
 type ListStats struct {
@@ -60,7 +70,8 @@ type ListStats struct {
 // compacted past the list's revision) restart is called, so the caller
 // drops what it holds of the kind, and the chain begins again once from a
 // fresh first page; a second expiry is returned. A repeated continue token
-// or a chain longer than MaxPages ends in ErrChainBroken. ctx is checked
+// or a chain longer than MaxPages, or longer than the first page's
+// remainingItemCount allows, ends in ErrChainBroken. ctx is checked
 // between pages.
 //
 // A 429 with Retry-After is retried by client-go's REST client itself
@@ -114,30 +125,42 @@ func (o ListOptions) chain(ctx context.Context, page PageFunc, st *ListStats) (c
 	opts := metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
 		ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
 	seen := map[string]bool{}
+	maxPages, announced := o.MaxPages, int64(0)
 	for pages := 0; ; pages++ {
 		if err := ctx.Err(); err != nil {
 			return chainEnd{n: pages}, err
 		}
-		if pages == o.MaxPages {
-			return chainEnd{n: pages}, fmt.Errorf("%w: more than %d pages of %d", ErrChainBroken, o.MaxPages, o.PageSize)
+		if pages == maxPages {
+			if announced > 0 {
+				return chainEnd{n: pages}, fmt.Errorf("%w: more than %d pages of %d, though the first page announced %d objects",
+					ErrChainBroken, maxPages, o.PageSize, announced)
+			}
+			return chainEnd{n: pages}, fmt.Errorf("%w: more than %d pages of %d", ErrChainBroken, maxPages, o.PageSize)
 		}
 		st.Requests++
 		pctx, cancel := context.WithTimeout(ctx, o.PageTimeout)
-		cont, n, err := page(pctx, opts)
+		p, err := page(pctx, opts)
 		cancel()
 		if err != nil {
 			expired := opts.Continue != "" && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err))
 			return chainEnd{n: pages, expired: expired}, err
 		}
-		st.Items += int64(n)
-		if cont == "" {
+		st.Items += int64(p.Items)
+		if p.Continue == "" {
 			return chainEnd{n: pages + 1}, nil
 		}
-		if seen[cont] {
+		if pages == 0 && p.Remaining > 0 {
+			// A chain is one consistent read: the pages still to come
+			// hold exactly the objects the first page announced. One page
+			// of slack for a server that rounds.
+			announced = int64(p.Items) + p.Remaining
+			maxPages = min(maxPages, 2+int((p.Remaining+o.PageSize-1)/o.PageSize))
+		}
+		if seen[p.Continue] {
 			return chainEnd{n: pages + 1}, fmt.Errorf("%w: the server repeated a continue token after %d pages", ErrChainBroken, pages+1)
 		}
-		seen[cont] = true
-		opts = metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, Continue: cont}
+		seen[p.Continue] = true
+		opts = metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, Continue: p.Continue}
 	}
 }
 
@@ -146,14 +169,14 @@ func (o ListOptions) chain(ctx context.Context, page PageFunc, st *ListStats) (c
 //
 //	kube.Typed(client.CoreV1().Secrets(ns).List, func(l *corev1.SecretList) []corev1.Secret { return l.Items }, fn)
 func Typed[T any, L metav1.ListInterface](list func(context.Context, metav1.ListOptions) (L, error), items func(L) []T, each func([]T)) PageFunc {
-	return func(ctx context.Context, opts metav1.ListOptions) (string, int, error) {
+	return func(ctx context.Context, opts metav1.ListOptions) (Page, error) {
 		l, err := list(ctx, opts)
 		if err != nil {
-			return "", 0, err
+			return Page{}, err
 		}
 		objs := items(l)
 		each(objs)
-		return l.GetContinue(), len(objs), nil
+		return Page{Continue: l.GetContinue(), Items: len(objs), Remaining: remainingOf(l)}, nil
 	}
 }
 

@@ -30,11 +30,11 @@ type pager struct {
 	got   []int
 }
 
-func (p *pager) page(_ context.Context, opts metav1.ListOptions) (string, int, error) {
+func (p *pager) page(_ context.Context, opts metav1.ListOptions) (Page, error) {
 	p.calls = append(p.calls, opts)
 	if p.fail != nil {
 		if err := p.fail(len(p.calls), opts); err != nil {
-			return "", 0, err
+			return Page{}, err
 		}
 	}
 	start := 0
@@ -52,7 +52,8 @@ func (p *pager) page(_ context.Context, opts metav1.ListOptions) (string, int, e
 	if p.cont != nil {
 		next = p.cont(len(p.calls), next)
 	}
-	return next, end - start, nil
+	// As a real server does: how many objects the chain still holds.
+	return Page{Continue: next, Items: end - start, Remaining: int64(p.total - end)}, nil
 }
 
 func TestList(t *testing.T) {
@@ -86,6 +87,10 @@ func TestList(t *testing.T) {
 		{name: "forbidden", fail: func(int, metav1.ListOptions) error { return forbidden }, wantRequests: 1, wantErr: forbidden},
 		{name: "repeated continue token", cont: func(int, string) string { return "same" }, wantRequests: 2, wantErr: ErrChainBroken},
 		{name: "endless chain", opts: ListOptions{MaxPages: 2}, wantRequests: 2, wantErr: ErrChainBroken},
+		// 25 objects in pages of 10 take 3 pages; one of slack, then the
+		// chain is longer than the first page said it could be.
+		{name: "chain longer than announced", cont: func(call int, _ string) string { return fmt.Sprintf("new-%d", call) },
+			wantRequests: 4, wantErr: ErrChainBroken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,9 +148,9 @@ func TestListStopsBetweenPages(t *testing.T) {
 // A page that does not answer ends at PageTimeout, not with the caller's
 // context.
 func TestListPageTimeout(t *testing.T) {
-	hang := func(ctx context.Context, _ metav1.ListOptions) (string, int, error) {
+	hang := func(ctx context.Context, _ metav1.ListOptions) (Page, error) {
 		<-ctx.Done()
-		return "", 0, ctx.Err()
+		return Page{}, ctx.Err()
 	}
 	st, err := List(context.Background(), ListOptions{PageTimeout: 10 * time.Millisecond}, "pods", hang, nil)
 	if !errors.Is(err, context.DeadlineExceeded) || st.Requests != 1 {

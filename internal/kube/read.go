@@ -299,13 +299,13 @@ func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVers
 func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns string, emit func(p page, first bool), drop func()) (int, bool, error) {
 	in := interner{}
 	st, err := List(ctx, ListOptions{PageSize: r.PageSize, Log: r.Log}, spec.res.Name(),
-		func(ctx context.Context, opts metav1.ListOptions) (string, int, error) {
+		func(ctx context.Context, opts metav1.ListOptions) (Page, error) {
 			p, cont, err := spec.list(ctx, c, ns, opts, in)
 			if err != nil {
-				return "", 0, err
+				return Page{}, err
 			}
 			emit(p, opts.Continue == "")
-			return cont, p.n, nil
+			return Page{Continue: cont, Items: p.n, Remaining: p.remaining}, nil
 		}, drop)
 	return st.Requests, st.Restarted, err
 }
