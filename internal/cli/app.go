@@ -93,12 +93,15 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 // withHint names the flags that fix an error the library reports without
 // them.
 func withHint(err error) string {
-	msg := errorText(err)
-	var ue *kube.UnreachableError
-	if errors.As(err, &ue) {
-		msg += "; check --kubeconfig/--context"
+	var se *kube.ServerError
+	switch {
+	case !errors.As(err, &se):
+	case se.Unreachable(), se.CredentialsRejected():
+		return errorText(err) + "; check --kubeconfig/--context"
+	case se.Timeout():
+		return errorText(err) + "; --request-timeout sets how long to wait"
 	}
-	return msg
+	return errorText(err)
 }
 
 // errorText is err's message for the terminal. Errors quote names, files

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/premortem/premortem/internal/snapshot"
@@ -72,40 +69,13 @@ type ReadResult struct {
 	Restarts int
 }
 
-// UnreachableError says the API server could not be reached or refused us.
-type UnreachableError struct {
-	Host string
-	Err  error
-}
-
-func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach %s: %s", e.Host, e.reason())
-}
-
-func (e *UnreachableError) reason() string {
-	var op *net.OpError
-	switch {
-	case errors.Is(e.Err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case apierrors.IsUnauthorized(e.Err):
-		return "unauthorized (credentials rejected)"
-	case errors.As(e.Err, &op):
-		return op.Err.Error()
-	}
-	var ue *url.Error
-	if errors.As(e.Err, &ue) {
-		return ue.Err.Error()
-	}
-	return e.Err.Error()
-}
-
-func (e *UnreachableError) Unwrap() error { return e.Err }
-
 // Read lists the requested kinds. A kind the server does not serve is not
 // read (and not an error); a kind that cannot be listed (RBAC, errors) is
 // recorded in Info.Skipped and the read goes on; a failing API group is
-// recorded in Info.DiscoveryFailures. Read fails only when the cluster cannot
-// be reached at all.
+// recorded in Info.DiscoveryFailures. Read fails, with a *ServerError, when
+// discovery fails or when a LIST gets no answer in time: a server that
+// does not answer one kind will not answer the others, and a read that
+// waits out every kind in turn would hang the command for many minutes.
 func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResult, error) {
 	typed, err := kubernetes.NewForConfig(r.Config)
 	if err != nil {
@@ -127,7 +97,7 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	snap := &snapshot.Snapshot{Info: snapshot.Info{Source: "live:" + r.Config.Host}}
 	v, err := dc.ServerVersion()
 	if err != nil {
-		return nil, &UnreachableError{Host: r.Config.Host, Err: err}
+		return nil, &ServerError{Host: r.Config.Host, Stage: "discovery (server version)", Limit: r.Config.Timeout, Err: err}
 	}
 	snap.Info.ServerVersion = v.GitVersion
 	// One TLS handshake with the same server, to record the names its
@@ -136,7 +106,7 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 
 	served, failedGroups, err := r.discover(dc)
 	if err != nil {
-		return nil, &UnreachableError{Host: r.Config.Host, Err: err}
+		return nil, &ServerError{Host: r.Config.Host, Stage: "discovery (API groups)", Limit: r.Config.Timeout, Err: err}
 	}
 	for gv, e := range failedGroups {
 		snap.Info.DiscoveryFailures = append(snap.Info.DiscoveryFailures, snapshot.DiscoveryFailure{GroupVersion: gv.String(), Error: e.Error()})
@@ -175,12 +145,16 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	if conc <= 0 {
 		conc = DefaultConcurrency
 	}
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
 		sem   = make(chan struct{}, conc)
 		items atomic.Int64
 		done  int
+		fatal *ServerError // the first LIST that got no answer
 	)
 	report := func() {
 		if r.Progress != nil {
@@ -238,6 +212,16 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if se := (&ServerError{Host: r.Config.Host, Stage: "LIST " + j.spec.res.Name(), Limit: r.Config.Timeout, Err: err}); err != nil && se.Timeout() && parent.Err() == nil {
+				if fatal == nil {
+					fatal = se
+					cancel()
+				}
+				return
+			}
+			if fatal != nil {
+				return // cancelled by the first timeout
+			}
 			res.Pages[j.spec.res] += n
 			if restarted {
 				res.Restarts++
@@ -252,7 +236,10 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if fatal != nil {
+		return nil, fatal
+	}
+	if err := parent.Err(); err != nil {
 		return nil, err
 	}
 	sort.Slice(snap.Info.Skipped, func(i, j int) bool { return resourceLess(snap.Info.Skipped[i].Resource, snap.Info.Skipped[j].Resource) })
