@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/output"
@@ -169,7 +170,15 @@ func (o *restartOptions) run(cmd *cobra.Command, e *env) error {
 		return withExit(ExitError, err)
 	}
 	fmt.Fprintf(progress, "\nApplying run %s.\n", runID)
-	exec := &restart.Executor{Client: client, Timeout: o.timeout, Progress: progress, Log: e.log}
+	// Watches run without the request timeout, which would cut each one
+	// mid-stream; the server ends them (restart.WatchTimeout).
+	watchConfig := rest.CopyConfig(config)
+	watchConfig.Timeout = 0
+	watches, err := kubernetes.NewForConfig(watchConfig)
+	if err != nil {
+		return withExit(ExitError, err)
+	}
+	exec := &restart.Executor{Client: client, Watches: watches, Timeout: o.timeout, Progress: progress, Log: e.log}
 	res, execErr := exec.Execute(ctx, plan)
 	summarize(progress, res)
 	if execErr != nil {

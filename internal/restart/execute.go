@@ -26,6 +26,11 @@ import (
 // Executor runs a plan against a cluster.
 type Executor struct {
 	Client kubernetes.Interface
+	// Watches, when set, is the client for watches: one without the
+	// per-request timeout of Client, which would cut every watch at that
+	// timeout. Each watch asks the server to end it after WatchTimeout,
+	// and the wait starts a new one, within Timeout.
+	Watches kubernetes.Interface
 	// Timeout bounds each wait: for a dependency or the workload itself to
 	// be ready before its restart, and for its rollout after.
 	Timeout time.Duration
@@ -43,6 +48,10 @@ func (e *Executor) log() *slog.Logger {
 	}
 	return e.Log
 }
+
+// WatchTimeout is the longest one watch of a workload lasts before the
+// server ends it and the wait, if it still has time, starts another.
+const WatchTimeout = 5 * time.Minute
 
 // Outcome is what happened to one step.
 type Outcome string
@@ -275,6 +284,11 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 	ctx, cancel := context.WithTimeout(ctx, e.Timeout)
 	defer cancel()
 	kc := clientFor(e.Client, ref.Kind)
+	wc := kc
+	if e.Watches != nil {
+		wc = clientFor(e.Watches, ref.Kind)
+	}
+	watchSeconds := int64(min(e.Timeout, WatchTimeout).Seconds())
 	var obj object
 	if len(start) > 0 && start[0] != nil {
 		obj = start[0]
@@ -291,10 +305,11 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 		} else if p.Failed {
 			return nil, fmt.Errorf("%s: rollout failed: %s", ref, p.Detail)
 		}
-		w, err := kc.watch(ctx, ref.Namespace, metav1.ListOptions{
+		w, err := wc.watch(ctx, ref.Namespace, metav1.ListOptions{
 			FieldSelector:       fields.OneTermEqualSelector("metadata.name", ref.Name).String(),
 			ResourceVersion:     obj.meta().GetResourceVersion(),
 			AllowWatchBookmarks: true,
+			TimeoutSeconds:      &watchSeconds,
 		})
 		if err != nil {
 			return nil, waitError(ctx, ref, what, obj, err)

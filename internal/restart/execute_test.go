@@ -166,3 +166,33 @@ func TestExecuteDeletedSincePlanIsNotAFailure(t *testing.T) {
 		t.Fatalf("Execute: %v %+v", err, res.Steps)
 	}
 }
+
+// Waits watch through Watches when it is set (the client without the
+// request timeout), each watch bounded on the server side.
+func TestExecuteWatchesThroughTheirOwnClient(t *testing.T) {
+	rolling := deployment("a", "rolling", 2, runAnnotated(run), unavailable)
+	client := fake.NewClientset(&rolling)
+	watches := fake.NewClientset(&rolling)
+	p := plan(t, cluster{deployments: []appsv1.Deployment{rolling}}.snapshot(), Options{Concurrency: 1})
+	e := &Executor{Client: client, Watches: watches, Timeout: 300 * time.Millisecond}
+	if _, err := e.Execute(context.Background(), p); err == nil {
+		t.Fatal("the rollout never finishes here: want a timeout")
+	}
+	var watched int
+	for _, a := range watches.Actions() {
+		if w, ok := a.(k8stesting.WatchActionImpl); ok {
+			watched++
+			if ts := w.ListOptions.TimeoutSeconds; ts == nil || *ts <= 0 || *ts > int64(WatchTimeout.Seconds()) {
+				t.Errorf("watch not bounded on the server side: %+v", w.ListOptions)
+			}
+		}
+	}
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "watch" {
+			t.Errorf("watched through the request-timeout client: %+v", a)
+		}
+	}
+	if watched == 0 {
+		t.Error("no watch through Watches")
+	}
+}
