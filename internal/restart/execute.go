@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -288,7 +289,8 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 	if e.Watches != nil {
 		wc = clientFor(e.Watches, ref.Kind)
 	}
-	watchSeconds := int64(min(e.Timeout, WatchTimeout).Seconds())
+	// Rounded up: 0 would mean the server's own default.
+	watchSeconds := int64(math.Ceil(min(e.Timeout, WatchTimeout).Seconds()))
 	var obj object
 	if len(start) > 0 && start[0] != nil {
 		obj = start[0]
