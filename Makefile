@@ -15,7 +15,7 @@ STATICCHECK  = $(GO) tool -modfile=tools/go.mod staticcheck
 # tools/): tracked or new, not ignored, still on disk.
 GOFILES      = $$(git ls-files --cached --others --exclude-standard '*.go' | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
 
-.PHONY: all examples build lab-bins demo test unit e2e vet lint fmt docs bench bench-scan bench-audit bench-preflight fuzz-preflight clean
+.PHONY: all examples build lab-bins demo test unit e2e vet lint fmt docs bench bench-scan bench-audit bench-preflight fuzz fuzz-preflight clean
 
 all: build
 
@@ -82,9 +82,23 @@ bench-scan: lab-bins build
 bench-preflight: lab-bins
 	$(GO) test ./test/e2e/preflight -run '^$$' -bench LargeNamespace -benchtime 5x -benchmem
 
+# Every parser of hostile input under the fuzzer, FUZZTIME each (not in CI):
+# snapshot files (JSON, YAML, gzip), audit lines and their scanner, Helm
+# release records, manifests, kubeconfigs from ConfigMaps, argument values.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = ./internal/kube:FuzzLoad ./internal/audit:FuzzParse ./internal/audit:FuzzAnalyze \
+	./internal/audit:FuzzParseTarget ./internal/preflight:FuzzParseManifest \
+	./internal/address:FuzzKubeconfig ./internal/address:FuzzParseQuery \
+	./internal/output:FuzzText ./internal/sizelimit:FuzzParse
+fuzz: fuzz-preflight
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "$(GO) test $${t%%:*} -fuzz ^$${t##*:}\$$ -fuzztime $(FUZZTIME)"; \
+		$(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 1; \
+	done
+
 # Corrupt Helm release records, gzip bombs included, into the decoder.
 fuzz-preflight:
-	$(GO) test ./internal/preflight -run '^$$' -fuzz FuzzDecodeSecret -fuzztime 60s -parallel 1
+	$(GO) test ./internal/preflight -run '^$$' -fuzz FuzzDecodeSecret -fuzztime $(FUZZTIME) -parallel 1
 
 # Regenerates docs/reference/ from the check declarations (a test fails when stale).
 docs:

@@ -43,3 +43,22 @@ func TestString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: a size flag never panics, and what it accepts prints back.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"64MiB", "1G", "1048576", "0", "-1", "9223372036854775807", "1Ti", "B", "MiB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := Parse(s)
+		if err != nil {
+			return
+		}
+		if n <= 0 {
+			t.Fatalf("Parse(%q) = %d", s, n)
+		}
+		if back, err := Parse(n.String()); err != nil || back != n {
+			t.Fatalf("Parse(%q) = %v, printed %q, read back %v, %v", s, n, n.String(), back, err)
+		}
+	})
+}
