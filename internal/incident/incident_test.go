@@ -15,6 +15,15 @@ func TestTable(t *testing.T) {
 		if in.Title == "" || in.Org == "" || in.Latent == "" || in.Year < 2000 {
 			t.Errorf("incident %s: title, organisation, year and latent condition are required: %+v", in.ID, in)
 		}
+		switch in.Seen {
+		case SeenAPI, SeenAudit:
+		case SeenNot:
+			if in.Why == "" {
+				t.Errorf("incident %s: say why premortem cannot see it", in.ID)
+			}
+		default:
+			t.Errorf("incident %s: Seen %q is not one of the Visibility values", in.ID, in.Seen)
+		}
 		if u, err := url.Parse(in.URL); err != nil || u.Scheme != "https" || u.Host == "" {
 			t.Errorf("incident %s: URL %q is not a public https address", in.ID, in.URL)
 		}

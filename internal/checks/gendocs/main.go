@@ -65,7 +65,7 @@ func incidents(ins []incident.Incident, cs []*check.Check) []byte {
 	b.WriteString("# Incidents\n\n")
 	b.WriteString("The public write-ups of real Kubernetes outages that premortem's checks come from. " +
 		"Checks and findings cite them by ID. Generated from `internal/incident`; edit the table there.\n\n")
-	b.WriteString("| ID | Incident | Organisation | Year | Latent condition | Checks |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| ID | Incident | Organisation | Year | Latent condition | Seen in | Checks |\n|---|---|---|---|---|---|---|\n")
 	for _, in := range ins {
 		var cited []string
 		for _, c := range cs {
@@ -73,8 +73,12 @@ func incidents(ins []incident.Incident, cs []*check.Check) []byte {
 				cited = append(cited, fmt.Sprintf("[`%s`](reference/checks.md#%s)", c.ID, c.ID))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | [%s](%s) | %s | %d | %s | %s |\n", in.ID, cell(in.Title), in.URL, cell(in.Org), in.Year,
-			cell(in.Latent), strings.Join(cited, ", "))
+		seen := string(in.Seen)
+		if in.Why != "" {
+			seen += ": " + in.Why
+		}
+		fmt.Fprintf(&b, "| %s | [%s](%s) | %s | %d | %s | %s | %s |\n", in.ID, cell(in.Title), in.URL, cell(in.Org), in.Year,
+			cell(in.Latent), cell(seen), strings.Join(cited, ", "))
 	}
 	return b.Bytes()
 }
