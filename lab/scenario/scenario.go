@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,8 +52,27 @@ func LabOptions() lab.Options {
 	return lab.Options{ControllerManager: true, Scheduler: true, Kwok: true}
 }
 
-// All returns the scenarios in incident order.
+// All returns every scenario: the seeds in incident order, then the
+// scenarios other files register, by name.
 func All() []Scenario {
+	extra := slices.Clone(registered)
+	slices.SortFunc(extra, func(a, b Scenario) int { return strings.Compare(a.Name, b.Name) })
+	return append(Seeds(), extra...)
+}
+
+// registered are the scenarios added by register.
+var registered []Scenario
+
+// register adds a scenario; each file of scenarios calls it from a
+// package-level var, so that no two authors edit one list.
+func register(s ...Scenario) bool {
+	registered = append(registered, s...)
+	return true
+}
+
+// Seeds returns the scenarios of the five seed incidents, in incident
+// order.
+func Seeds() []Scenario {
 	return []Scenario{
 		{Name: "000-cluster-wide-agent", Incident: "000", apply: clusterWideAgent,
 			Summary: "a per-node collector DaemonSet whose ServiceAccount may list/watch every pod, configured with literal API server addresses (the lab's and a legacy 10.64.0.117)"},
