@@ -7,6 +7,11 @@ import (
 	"reflect"
 	"slices"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+
 	"github.com/premortem/premortem/internal/snapshot"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -29,6 +34,9 @@ var FullResources = []snapshot.Resource{
 	snapshot.PodDisruptionBudgets, snapshot.APIServices,
 	snapshot.Leases, snapshot.ClusterRoles, snapshot.ClusterRoleBindings, snapshot.FlowSchemas,
 	snapshot.PriorityLevelConfigurations,
+	snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations,
+	snapshot.HorizontalPodAutoscalers, snapshot.ResourceQuotas, snapshot.PersistentVolumeClaims,
+	snapshot.PriorityClasses, snapshot.ServiceCIDRs,
 }
 
 // MetadataResources are the kinds read metadata-only.
@@ -127,6 +135,8 @@ var groupClients = map[string]func(kubernetes.Interface) rest.Interface{
 	"rbac.authorization.k8s.io/v1":    func(t kubernetes.Interface) rest.Interface { return t.RbacV1().RESTClient() },
 	"flowcontrol.apiserver.k8s.io/v1": func(t kubernetes.Interface) rest.Interface { return t.FlowcontrolV1().RESTClient() },
 	"admissionregistration.k8s.io/v1": func(t kubernetes.Interface) rest.Interface { return t.AdmissionregistrationV1().RESTClient() },
+	"autoscaling/v2":                  func(t kubernetes.Interface) rest.Interface { return t.AutoscalingV2().RESTClient() },
+	"scheduling.k8s.io/v1":            func(t kubernetes.Interface) rest.Interface { return t.SchedulingV1().RESTClient() },
 }
 
 // itemsOf returns a typed list's Items: every list type of k8s.io/api has
@@ -369,6 +379,23 @@ var specs = func() map[snapshot.Resource]*kindSpec {
 		fullKind[batchv1.Job, batchv1.JobList](snapshot.Jobs, nil, func(s *snapshot.Snapshot) *[]batchv1.Job { return &s.Jobs }),
 		fullKind[policyv1.PodDisruptionBudget, policyv1.PodDisruptionBudgetList](snapshot.PodDisruptionBudgets, nil, func(s *snapshot.Snapshot) *[]policyv1.PodDisruptionBudget { return &s.PodDisruptionBudgets }),
 		apiServiceKind(),
+		fullKind[admissionregistrationv1.ValidatingWebhookConfiguration, admissionregistrationv1.ValidatingWebhookConfigurationList](snapshot.ValidatingWebhookConfigurations, nil,
+			func(s *snapshot.Snapshot) *[]admissionregistrationv1.ValidatingWebhookConfiguration {
+				return &s.ValidatingWebhookConfigurations
+			}),
+		fullKind[admissionregistrationv1.MutatingWebhookConfiguration, admissionregistrationv1.MutatingWebhookConfigurationList](snapshot.MutatingWebhookConfigurations, nil,
+			func(s *snapshot.Snapshot) *[]admissionregistrationv1.MutatingWebhookConfiguration {
+				return &s.MutatingWebhookConfigurations
+			}),
+		fullKind[autoscalingv2.HorizontalPodAutoscaler, autoscalingv2.HorizontalPodAutoscalerList](snapshot.HorizontalPodAutoscalers, nil,
+			func(s *snapshot.Snapshot) *[]autoscalingv2.HorizontalPodAutoscaler {
+				return &s.HorizontalPodAutoscalers
+			}),
+		fullKind[corev1.ResourceQuota, corev1.ResourceQuotaList](snapshot.ResourceQuotas, nil, func(s *snapshot.Snapshot) *[]corev1.ResourceQuota { return &s.ResourceQuotas }),
+		fullKind[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList](snapshot.PersistentVolumeClaims, nil,
+			func(s *snapshot.Snapshot) *[]corev1.PersistentVolumeClaim { return &s.PersistentVolumeClaims }),
+		fullKind[schedulingv1.PriorityClass, schedulingv1.PriorityClassList](snapshot.PriorityClasses, nil, func(s *snapshot.Snapshot) *[]schedulingv1.PriorityClass { return &s.PriorityClasses }),
+		fullKind[networkingv1.ServiceCIDR, networkingv1.ServiceCIDRList](snapshot.ServiceCIDRs, nil, func(s *snapshot.Snapshot) *[]networkingv1.ServiceCIDR { return &s.ServiceCIDRs }),
 	} {
 		m[k.res] = k
 	}

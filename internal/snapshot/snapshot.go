@@ -10,6 +10,11 @@ package snapshot
 import (
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -48,6 +53,17 @@ type Snapshot struct {
 	ClusterRoleBindings         []rbacv1.ClusterRoleBinding
 	FlowSchemas                 []flowcontrolv1.FlowSchema
 	PriorityLevelConfigurations []flowcontrolv1.PriorityLevelConfiguration
+
+	// Kinds read in full for the breadth checks: admission webhooks (their
+	// rules, failure policy, timeouts, services and CA bundles), autoscalers,
+	// quotas, volume claims, priority classes and Service CIDRs.
+	ValidatingWebhookConfigurations []admissionregistrationv1.ValidatingWebhookConfiguration
+	MutatingWebhookConfigurations   []admissionregistrationv1.MutatingWebhookConfiguration
+	HorizontalPodAutoscalers        []autoscalingv2.HorizontalPodAutoscaler
+	ResourceQuotas                  []corev1.ResourceQuota
+	PersistentVolumeClaims          []corev1.PersistentVolumeClaim
+	PriorityClasses                 []schedulingv1.PriorityClass
+	ServiceCIDRs                    []networkingv1.ServiceCIDR
 
 	// Kinds read metadata-only (names, labels, annotations, owners, timestamps),
 	// keyed by resource. ConfigMaps, Secrets, NetworkPolicies, ReplicaSets, ...
@@ -163,10 +179,16 @@ var (
 	ClusterRoleBindings         = Resource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings", Kind: "ClusterRoleBinding"}
 	FlowSchemas                 = Resource{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Resource: "flowschemas", Kind: "FlowSchema"}
 	PriorityLevelConfigurations = Resource{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Resource: "prioritylevelconfigurations", Kind: "PriorityLevelConfiguration"}
+
+	HorizontalPodAutoscalers = Resource{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers", Kind: "HorizontalPodAutoscaler"}
+	ResourceQuotas           = Resource{Group: "", Version: "v1", Resource: "resourcequotas", Kind: "ResourceQuota"}
+	PersistentVolumeClaims   = Resource{Group: "", Version: "v1", Resource: "persistentvolumeclaims", Kind: "PersistentVolumeClaim"}
+	PriorityClasses          = Resource{Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses", Kind: "PriorityClass"}
+	ServiceCIDRs             = Resource{Group: "networking.k8s.io", Version: "v1", Resource: "servicecidrs", Kind: "ServiceCIDR"}
 )
 
-// Resources never kept in a snapshot: `premortem refs` streams them whole
-// through its search and drops them.
+// Admission webhook configurations: read in full for the webhook checks;
+// `premortem refs` streams them whole through its search.
 var (
 	ValidatingWebhookConfigurations = Resource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations", Kind: "ValidatingWebhookConfiguration"}
 	MutatingWebhookConfigurations   = Resource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations", Kind: "MutatingWebhookConfiguration"}
@@ -262,6 +284,9 @@ func (s *Snapshot) InNamespace(ns string) {
 	s.PodDisruptionBudgets = inNamespace(s.PodDisruptionBudgets, ns)
 	s.ConfigMaps = inNamespace(s.ConfigMaps, ns)
 	s.Leases = inNamespace(s.Leases, ns)
+	s.HorizontalPodAutoscalers = inNamespace(s.HorizontalPodAutoscalers, ns)
+	s.ResourceQuotas = inNamespace(s.ResourceQuotas, ns)
+	s.PersistentVolumeClaims = inNamespace(s.PersistentVolumeClaims, ns)
 	for r, items := range s.Metadata {
 		s.Metadata[r] = inNamespace(items, ns)
 	}
