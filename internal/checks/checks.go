@@ -11,17 +11,23 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/checks/access"
+	"github.com/premortem/premortem/internal/checks/admission"
 	"github.com/premortem/premortem/internal/checks/apiservice"
+	"github.com/premortem/premortem/internal/checks/capacity"
 	"github.com/premortem/premortem/internal/checks/daemonsets"
 	"github.com/premortem/premortem/internal/checks/namespaces"
+	"github.com/premortem/premortem/internal/checks/network"
 	"github.com/premortem/premortem/internal/checks/nodes"
 	"github.com/premortem/premortem/internal/checks/objects"
 	"github.com/premortem/premortem/internal/checks/redundancy"
 )
 
 // catalog is ordered by the incidents' story: deletions held back by an
-// unavailable API, unbounded growth, the CNI failing, redundancy, nodes.
-var catalog = []*check.Check{
+// unavailable API, unbounded growth, the CNI failing, redundancy, nodes;
+// then the breadth areas, each package listing its own.
+var catalog = slices.Concat(seeds, admission.All, network.All, capacity.All)
+
+var seeds = []*check.Check{
 	apiservice.Unavailable,
 	namespaces.StuckTerminating,
 	objects.Thresholds,
