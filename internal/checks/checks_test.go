@@ -18,6 +18,9 @@ var wantIDs = []string{
 	"critical-single-replica", "typha-replicas", "node-version-drift", "node-not-ready",
 	"cluster-wide-node-agent", "hardcoded-apiserver-address", "apiserver-endpoints-mismatch",
 	"apf-shared-priority-level", "apiserver-cert-names",
+	// network
+	"system-service-no-endpoints", "cluster-dns-replicas", "service-cidr-exhaustion",
+	"control-plane-leader-stale", "node-pressure", "kubelet-version-skew",
 }
 
 func TestCatalogIDs(t *testing.T) {

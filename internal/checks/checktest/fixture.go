@@ -19,6 +19,7 @@
 //	# apiserver: {"server": "https://10.0.0.1:6443", "certificate": {"dnsNames": [...]}}
 //	                                       what the live read recorded of the API server
 //	# notrun: needs --baseline             the check must not run, for this reason
+//	# serverversion: v1.31.2               the API server's version the read recorded
 //
 // Files whose names end in .baseline.yaml are baselines, not fixtures. Every
 // other file is named fires*, quiet* or notrun*: fires* must want findings,
@@ -75,6 +76,7 @@ func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 	var skipped []snapshot.Skipped
 	baseline := ""
 	var apiServer *snapshot.APIServer
+	serverVersion := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
@@ -116,6 +118,8 @@ func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 			}
 		case "notrun":
 			fx.NotRun = val
+		case "serverversion":
+			serverVersion = val
 		case "want":
 			w, err := parseWant(val)
 			if err != nil {
@@ -139,7 +143,7 @@ func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 	}
 	fx.Snapshot = lr.Snapshot
 	// What was read, and when, is the fixture's to say.
-	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped, APIServer: apiServer}
+	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped, APIServer: apiServer, ServerVersion: serverVersion}
 	if baseline != "" {
 		bpath := filepath.Join(filepath.Dir(path), baseline)
 		b, err := Load(bpath, extra)
