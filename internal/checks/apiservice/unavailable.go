@@ -242,21 +242,28 @@ func backingService(p *check.Pass, ref *snapshot.ServiceReference) map[string]an
 		ev["serviceExists"] = exists
 	}
 	if p.Has(snapshot.EndpointSlices) {
-		ready, total := 0, 0
-		for _, es := range p.Snapshot.EndpointSlices {
-			if es.Namespace != ref.Namespace || es.Labels["kubernetes.io/service-name"] != ref.Name {
-				continue
-			}
-			for _, e := range es.Endpoints {
-				total++
-				// A nil ready condition means ready, per the EndpointSlice API.
-				if e.Conditions.Ready == nil || *e.Conditions.Ready {
-					ready++
-				}
-			}
-		}
+		ready, total := ServiceEndpoints(p.Snapshot, ref.Namespace, ref.Name)
 		ev["endpoints"] = total
 		ev["readyEndpoints"] = ready
 	}
 	return ev
+}
+
+// ServiceEndpoints counts the endpoints of the Service namespace/name in
+// its EndpointSlices, and how many of them are ready: what the API server
+// can send an aggregated API's or a webhook's requests to.
+func ServiceEndpoints(snap *snapshot.Snapshot, namespace, name string) (ready, total int) {
+	for _, es := range snap.EndpointSlices {
+		if es.Namespace != namespace || es.Labels["kubernetes.io/service-name"] != name {
+			continue
+		}
+		for _, e := range es.Endpoints {
+			total++
+			// A nil ready condition means ready, per the EndpointSlice API.
+			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+				ready++
+			}
+		}
+	}
+	return ready, total
 }
