@@ -167,8 +167,14 @@ type loader struct {
 	// per file
 	path    string
 	objects int // objects read from the current file
+	// JSON: the decoder, its source and bound, where its input starts in
+	// the file (it moves when an item too large is skipped).
+	dec     *json.Decoder
+	src     *pushback
 	bound   *boundedReader
-	itemIdx int // the list item being decoded, or -1
+	base    int64
+	itemIdx int  // the list item being decoded, or -1
+	inArray bool // in a list within a top-level array
 }
 
 func (l *loader) problem(where string, res *snapshot.Resource, err error) {

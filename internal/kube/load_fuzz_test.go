@@ -51,5 +51,12 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("plain: %d objects, problems %v; gzip: %d objects, problems %v", a.Objects, a.Problems, b.Objects, b.Problems)
 		}
 		LoadVisit([]string{raw}, nil, nil, nil, lim)
+		// Items past a small maximum are skipped, never misread: the
+		// skipping can lose objects, never find more.
+		c, errC := LoadVisit([]string{plain}, nil, nil, nil, Limits{})
+		s, errS := LoadVisit([]string{plain}, nil, nil, nil, Limits{Item: 64})
+		if errC == nil && len(c.Problems) == 0 && errS == nil && s.Objects > c.Objects {
+			t.Fatalf("with a 64-byte item maximum %d objects, problems %v; without, %d", s.Objects, s.Problems, c.Objects)
+		}
 	})
 }

@@ -44,8 +44,8 @@ func TestLoadLimits(t *testing.T) {
 		want    []string // substrings of the problems
 		objects int
 	}{
-		{"an item past the maximum ends the file at it", writeFile(t, "item.json", list), Limits{Item: 1 << 10},
-			[]string{"item.json: item 1 at byte 131: larger than the 1KiB maximum for one item; kept the 1 objects"}, 1},
+		{"an item past the maximum is skipped", writeFile(t, "item.json", list), Limits{Item: 1 << 10},
+			[]string{"item.json: item 1 at byte 131: larger than the 1KiB maximum for one item; skipped it"}, 1},
 		{"fields of an object past the document maximum", writeFile(t, "obj.json", namespaceItem("b", big)), Limits{Document: 1 << 10},
 			[]string{"obj.json: the object at byte 0: larger than the 1KiB maximum for one document"}, 0},
 		{"a YAML document past the maximum is skipped", writeFile(t, "docs.yaml", yamlDocs), Limits{Document: 1 << 10},
@@ -60,8 +60,8 @@ func TestLoadLimits(t *testing.T) {
 		// at its first byte instead of being held whole.
 		{"NUL bytes", gzipFile(t, "zeros.json.gz", make([]byte, 64<<20)), Limits{},
 			[]string{"zeros.json.gz: byte 0: a NUL byte: binary data, not YAML or JSON"}, 0},
-		{"whitespace past the item maximum", gzipFile(t, "spaces.json.gz", []byte(`{"kind":"List","items":[`+strings.Repeat(" ", 3<<20)+"]}")), Limits{Item: 1 << 20},
-			[]string{"spaces.json.gz: byte 24: larger than the 1MiB maximum for one item"}, 0},
+		{"an object kept whole past the document maximum", writeFile(t, "pending.json", `{"items":[`+namespaceItem("a", big)+`],"kind":"List"}`), Limits{Document: 1 << 10},
+			[]string{"pending.json: the object at byte 0: larger than the 1KiB maximum for one document"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +95,62 @@ func TestLoadLimits(t *testing.T) {
 			}
 			if len(r.Snapshot.Info.Skipped) == 0 {
 				t.Error("the file is not marked as not read whole")
+			}
+		})
+	}
+}
+
+// An item past the maximum is skipped, whatever surrounds it, and the
+// items after it are read; whitespace, however long, is no item.
+func TestLoadSkipsLargeItems(t *testing.T) {
+	big := namespaceItem("big", strings.Repeat(`x\"]}[{`, 200))
+	ns := func(names ...string) string {
+		var items []string
+		for _, n := range names {
+			if n == "big" {
+				items = append(items, big)
+			} else {
+				items = append(items, namespaceItem(n, ""))
+			}
+		}
+		return strings.Join(items, ",\n")
+	}
+	tests := []struct {
+		name, content string
+		want          string // namespaces loaded
+		skipped       []string
+	}{
+		{"in the middle", `{"apiVersion":"v1","kind":"List","items":[` + ns("a", "big", "c") + `]}`, "a c", []string{"item 1 at byte 131"}},
+		{"first and last", `{"kind":"List","items":[` + ns("big", "a", "big") + "\n]}", "a", []string{"item 0 at byte 24", "item 2 at byte"}},
+		{"before the list's kind", `{"items":[` + ns("a", "big", "c") + `],"apiVersion":"v1","kind":"List"}`, "a c", []string{"item 1 at byte 99"}},
+		{"in an array of lists", `[{"kind":"List","items":[` + ns("big", "a") + `]},{"kind":"List","items":[` + ns("c") + `]},` + ns("d") + `]`, "a c d", []string{"item 0 at byte 25"}},
+		{"a string", `{"kind":"List","items":["` + strings.Repeat("s", 3000) + `",` + ns("a") + `]}`, "a", []string{"item 0 at byte 24"}},
+		{"a number", `{"kind":"List","items":[` + strings.Repeat("1", 3000) + `,` + ns("a") + `]}`, "a", []string{"item 0 at byte 24"}},
+		{"whitespace", `{"kind":"List","items":[` + strings.Repeat(" \n", 3000) + ns("a") + strings.Repeat(" ", 3000) + `]}`, "a", nil},
+		{"two lists", `{"kind":"List","items":[` + ns("big", "a") + `]}` + "\n" + `{"kind":"List","items":[` + ns("big", "b") + `]}`, "a b", []string{"item 0 at byte 24", "item 0 at byte"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, path := range []string{writeFile(t, "in.json", tt.content), gzipFile(t, "in.json.gz", []byte(tt.content))} {
+				r, err := LoadVisit([]string{path}, nil, nil, nil, Limits{Item: 1 << 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, n := range r.Snapshot.Namespaces {
+					got = append(got, n.Name)
+				}
+				if strings.Join(got, " ") != tt.want {
+					t.Errorf("%s: namespaces %q, want %q (problems %v)", filepath.Base(path), got, tt.want, r.Problems)
+				}
+				if len(r.Problems) != len(tt.skipped) {
+					t.Fatalf("%s: problems %v, want %d", filepath.Base(path), r.Problems, len(tt.skipped))
+				}
+				for i, p := range r.Problems {
+					if !strings.HasPrefix(p.Where, tt.skipped[i]) || !strings.HasSuffix(p.Err.Error(), "larger than the 1KiB maximum for one item; skipped it") {
+						t.Errorf("%s: problem %v, want at %s", filepath.Base(path), p, tt.skipped[i])
+					}
+				}
 			}
 		})
 	}

@@ -114,9 +114,9 @@ func (l *loader) readError(offset int64, err error) {
 	var oe *offsetError
 	var se *json.SyntaxError
 	if errors.As(err, &oe) {
-		offset = oe.offset
+		offset = l.base + oe.offset
 	} else if errors.As(err, &se) {
-		offset = se.Offset
+		offset = l.base + se.Offset
 	}
 	l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil, fmt.Errorf("%w (kept the %d objects read before it)", err, l.objects))
 }
