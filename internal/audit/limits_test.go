@@ -105,7 +105,7 @@ func TestInputsDirectory(t *testing.T) {
 	for _, in := range r.Inputs {
 		truncated[strings.TrimPrefix(in.Name, dir+"/")] = in.Truncated
 	}
-	if truncated["fifo"] != "not read: a named pipe (FIFO), not a regular file" || truncated["zero"] != "not read: a device, not a regular file" {
+	if truncated["fifo"] != "not read: a named pipe, not a regular file" || truncated["zero"] != "not read: a device, not a regular file" {
 		t.Errorf("truncated = %q", truncated)
 	}
 }

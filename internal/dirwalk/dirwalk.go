@@ -107,15 +107,21 @@ func (w *walker) dir(path string) {
 				w.files = append(w.files, File{Path: p, Size: size})
 			}
 		default:
-			w.skips = append(w.skips, Skip{Path: p, Err: fmt.Errorf("not read: %s, not a regular file", kind(mode)), Lost: true})
+			w.skips = append(w.skips, Skip{Path: p, Err: fmt.Errorf("not read: %s, not a regular file", FileType(mode)), Lost: true})
 		}
 	}
 }
 
-func kind(m fs.FileMode) string {
+// FileType names what a file that is not a regular one is, for messages:
+// "a named pipe", "a device".
+func FileType(m fs.FileMode) string {
 	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
 	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
+		return "a named pipe"
 	case m&fs.ModeSocket != 0:
 		return "a socket"
 	case m&fs.ModeDevice != 0:

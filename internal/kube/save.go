@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/premortem/premortem/internal/dirwalk"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -101,11 +102,11 @@ func SaveFile(path string, s *snapshot.Snapshot, covered []snapshot.Resource, op
 	case err != nil:
 		return "", fmt.Errorf("save snapshot to %s: %w", path, pathless(err))
 	case !st.Mode().IsRegular():
-		return "", fmt.Errorf("save snapshot to %s: it exists and is %s, not a regular file; choose another path", path, fileType(st.Mode()))
+		return "", fmt.Errorf("save snapshot to %s: it exists and is %s, not a regular file; choose another path", path, dirwalk.FileType(st.Mode()))
 	case !opts.Force && (!s.Info.Complete() || s.Objects() == 0):
 		path = IncompletePath(path)
 		if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-			return "", fmt.Errorf("save snapshot to %s: it exists and is %s, not a regular file; choose another path", path, fileType(st.Mode()))
+			return "", fmt.Errorf("save snapshot to %s: it exists and is %s, not a regular file; choose another path", path, dirwalk.FileType(st.Mode()))
 		}
 	}
 	if err := writeSnapshotFile(path, s, covered); err != nil {
@@ -168,20 +169,4 @@ func pathless(err error) error {
 		return le.Err
 	}
 	return err
-}
-
-func fileType(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file"
 }
