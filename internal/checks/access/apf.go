@@ -10,6 +10,7 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // APFSharedPriorityLevel is the apf-shared-priority-level check.
@@ -29,7 +30,9 @@ match (by matchingPrecedence, then name) and which priority level serves
 them, and reports those that share a level with kube-controller-manager,
 kube-scheduler or the kubelets (with the bootstrap configuration:
 workload-high for ServiceAccounts in kube-system, system for nodes), or
-that are exempt from APF altogether.
+that are exempt from APF altogether. Cluster DNS (CoreDNS) and kube-proxy
+are left out: the bootstrap configuration puts them in workload-high on
+purpose, since every Service lookup depends on their watches.
 
 A heavy client in the controllers' level competes with them for the same
 seats: when its LISTs and re-lists pile up (every agent restarting after a
@@ -150,6 +153,12 @@ func runAPF(p *check.Pass) error {
 	var clients []*heavy
 	for _, w := range workloads(snap) {
 		if w.Object.Kind == "Job" {
+			continue
+		}
+		// Cluster DNS and kube-proxy are the clients the bootstrap
+		// kube-system-service-accounts FlowSchema serves from workload-high
+		// on purpose: every service lookup depends on their watches.
+		if c, ok := (workload.Names{Name: w.Object.Name}).Identify(); ok && (c.Role == workload.RoleDNS || c.Role == workload.RoleProxy) {
 			continue
 		}
 		sa := serviceAccountOf(w.Spec)
