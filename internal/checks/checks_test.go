@@ -18,9 +18,14 @@ var wantIDs = []string{
 	"critical-single-replica", "typha-replicas", "node-version-drift", "node-not-ready",
 	"cluster-wide-node-agent", "hardcoded-apiserver-address", "apiserver-endpoints-mismatch",
 	"apf-shared-priority-level", "apiserver-cert-names",
+	"webhook-backend-down", "webhook-blocks-recovery", "webhook-slow-on-leases", "webhook-ca-expiry",
 	// network
 	"system-service-no-endpoints", "cluster-dns-replicas", "service-cidr-exhaustion",
 	"control-plane-leader-stale", "node-pressure", "kubelet-version-skew",
+	// capacity
+	"container-oom-killed", "pods-unschedulable", "pdb-blocks-eviction", "hpa-cannot-scale",
+	"resourcequota-near-limit", "rollout-progress-deadline-exceeded", "liveness-probe-hair-trigger",
+	"replicas-on-one-node", "critical-workload-no-priority",
 }
 
 func TestCatalogIDs(t *testing.T) {
