@@ -86,7 +86,10 @@ func runBackendDown(p *check.Pass) error {
 		}
 		state := fmt.Sprintf("has no ready endpoint (%d not ready)", total)
 		if svc == nil {
-			state = "does not exist"
+			var ok bool
+			if state, ok = missing(p, h.Service.Namespace); !ok {
+				continue
+			}
 		}
 		blocked := blocks(p.Snapshot, h)
 		sev, why := check.High, "The requests it matches are refused until the backend is back."
@@ -108,4 +111,22 @@ func runBackendDown(p *check.Pass) error {
 		})
 	}
 	return nil
+}
+
+// missing says why a webhook's Service is absent from the snapshot, and
+// whether that can be told at all: a scan narrowed to one namespace (-n)
+// has no Services of the others. The Service is missing when its namespace
+// was read (other objects of it are in the snapshot), or gone when the
+// Namespace no longer exists (an uninstall that left the webhook behind).
+func missing(p *check.Pass, ns string) (string, bool) {
+	s := p.Snapshot
+	if slices.ContainsFunc(s.Services, func(o corev1.Service) bool { return o.Namespace == ns }) ||
+		slices.ContainsFunc(s.Pods, func(o corev1.Pod) bool { return o.Namespace == ns }) {
+		return "does not exist", true
+	}
+	if p.Has(snapshot.Namespaces) && len(s.Namespaces) > 0 &&
+		!slices.ContainsFunc(s.Namespaces, func(o corev1.Namespace) bool { return o.Name == ns }) {
+		return "does not exist (nor does its namespace)", true
+	}
+	return "", false
 }
