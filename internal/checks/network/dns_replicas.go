@@ -29,6 +29,8 @@ node-local cache DaemonSet aside) with the sizing the Kubernetes
 documentation gives its cluster-proportional autoscaler by default: one
 replica per 16 nodes (nodes-per-replica), never fewer than two
 (min-replicas) on a cluster of two nodes or more, never more than nodes.
+As the autoscaler does, it counts schedulable nodes only, and leaves out
+virtual nodes (EKS Fargate, virtual-kubelet), where each pod is a node.
 
 Every pod resolves names through these few replicas. In incident 131 a node
 reroll terminated one CoreDNS pod and the others, sized for the average,
@@ -56,7 +58,7 @@ PodDisruptionBudget, and consider NodeLocal DNSCache to absorb spikes.`,
 	Evidence: []check.EvidenceKey{
 		{Name: "replicas", Doc: "spec.replicas"},
 		{Name: "readyReplicas", Doc: "status.readyReplicas"},
-		{Name: "nodes", Doc: "nodes in the cluster"},
+		{Name: "nodes", Doc: "schedulable nodes, virtual ones aside"},
 		{Name: "wanted", Doc: "the replica count the sizing gives"},
 		{Name: "readyPodsByNode", Doc: "ready DNS pods per node (when Pods were read)"},
 		{Name: "nodeLocalCache", Doc: "the node-local DNS cache DaemonSet, if one runs"},
@@ -85,8 +87,25 @@ func dnsDeployments(snap *snapshot.Snapshot) []workload.Workload {
 	return out
 }
 
+// virtualNode reports whether a node is a pod in disguise: EKS Fargate gives
+// every pod a node, virtual-kubelet stands for a whole serverless pool.
+func virtualNode(n *corev1.Node) bool {
+	return n.Labels["eks.amazonaws.com/compute-type"] == "fargate" || n.Labels["type"] == "virtual-kubelet"
+}
+
+// schedulableNodes counts the nodes DNS replicas are sized against.
+func schedulableNodes(snap *snapshot.Snapshot) int {
+	n := 0
+	for i := range snap.Nodes {
+		if !snap.Nodes[i].Spec.Unschedulable && !virtualNode(&snap.Nodes[i]) {
+			n++
+		}
+	}
+	return n
+}
+
 func runDNSReplicas(p *check.Pass) error {
-	nodes := len(p.Snapshot.Nodes)
+	nodes := schedulableNodes(p.Snapshot)
 	want := wantedDNS(p, nodes)
 	cache := nodeLocalCache(p.Snapshot)
 	for _, w := range dnsDeployments(p.Snapshot) {

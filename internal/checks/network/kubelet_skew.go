@@ -23,7 +23,7 @@ var KubeletSkew = &check.Check{
 with the API server's (the server version the read recorded) against the
 Kubernetes version-skew policy: a kubelet must not be newer than the API
 server, and may be at most max-behind minor versions older (3 since
-Kubernetes 1.28, 2 before). node-version-drift compares nodes with each
+Kubernetes 1.28; against an older API server, 2 whatever max-behind says). node-version-drift compares nodes with each
 other; this check compares them with the control plane, which is what an
 upgrade of either side runs into. Versions that do not parse (a fake
 kubelet) are left out; without the API server's version the check does not
@@ -85,6 +85,9 @@ func runKubeletSkew(p *check.Pass) error {
 		"at-limit": {direction: "at-limit", sev: check.Low, versions: map[string]int{}},
 	}
 	maxBehind := p.Int("max-behind")
+	if smaj == 1 && smin < 28 {
+		maxBehind = min(maxBehind, 2) // the policy before 1.28
+	}
 	for _, n := range check.SortedByName(p.Snapshot.Nodes) {
 		v := n.Status.NodeInfo.KubeletVersion
 		maj, minor, ok := minorOf(v)

@@ -20,11 +20,12 @@ var LeaderLeaseStale = &check.Check{
 	Incidents: []string{"140", "141"},
 	Reads:     []snapshot.Resource{snapshot.Leases},
 	Doc: `Reads the leader-election Leases of the control plane's singletons (leases,
-default kube-system/kube-controller-manager, kube-system/kube-scheduler and
-kube-system/cloud-controller-manager) and reports each one whose renewTime
+default kube-system/kube-controller-manager and kube-system/kube-scheduler;
+add kube-system/cloud-controller-manager where one runs) and reports each one whose renewTime
 is older than lease-durations times its leaseDurationSeconds, and at least
 min-stale: no instance is leading. The leader renews every couple of
-seconds; a lock left alone for several lease durations means every replica
+seconds; a lock left alone for several lease durations, and minutes longer
+than a control-plane upgrade restarts the components, means every replica
 has stopped, crashed or cannot reach the API server.
 
 Then nothing reconciles: the scheduler places no pod (new pods stay Pending
@@ -41,12 +42,12 @@ failing lease updates); check their kubeconfig credentials and that they
 reach the API server; restart them. On a managed cluster, open a support
 case with the provider.`,
 	Params: []check.Param{
-		{Name: "leases", Type: check.Text, Default: "kube-system/kube-controller-manager,kube-system/kube-scheduler,kube-system/cloud-controller-manager",
+		{Name: "leases", Type: check.Text, Default: "kube-system/kube-controller-manager,kube-system/kube-scheduler",
 			Doc: "Comma-separated namespace/name of the leader-election Leases to watch."},
 		{Name: "lease-durations", Type: check.Float, Default: "4", Min: "1",
 			Doc: "How many lease durations without renewal make a lock stale."},
-		{Name: "min-stale", Type: check.Duration, Default: "2m",
-			Doc: "A lock is never stale before this long without renewal."},
+		{Name: "min-stale", Type: check.Duration, Default: "5m",
+			Doc: "A lock is never stale before this long without renewal (a control-plane upgrade restarts the components)."},
 	},
 	Evidence: []check.EvidenceKey{
 		{Name: "holder", Doc: "spec.holderIdentity (empty: released)"},

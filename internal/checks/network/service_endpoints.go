@@ -23,7 +23,7 @@ var SystemServiceNoEndpoints = &check.Check{
 		When: "the Service is the cluster DNS (kube-dns): every name lookup in the cluster fails"},
 	Incidents: []string{"135", "130", "133"},
 	Reads:     []snapshot.Resource{snapshot.Services, snapshot.EndpointSlices},
-	Optional:  []snapshot.Resource{snapshot.Pods, snapshot.APIServices},
+	Optional:  []snapshot.Resource{snapshot.Pods, snapshot.APIServices, snapshot.Deployments, snapshot.StatefulSets},
 	Doc: `Finds Services in the system namespaces (namespaces, default kube-system) and
 the cluster DNS Service (named kube-dns, in any namespace) that select pods
 but have no ready endpoint in their EndpointSlices: the ClusterIP routes
@@ -35,8 +35,11 @@ APIService, which apiservice-unavailable reports with what they hold back.
 A system Service other than the cluster DNS is reported only when its
 selector matches pods and none is ready: monitoring charts add Services
 in kube-system for control-plane pods that a managed cluster never shows,
-and those never had an endpoint to lose. Evidence says how many pods the
-selector matches and how many are ready.
+and those never had an endpoint to lose. A Service whose Deployments or
+StatefulSets are all scaled to zero is left out too: it was switched off
+on purpose (GKE's Cloud DNS scales kube-dns to zero and answers lookups on
+the node). Evidence says how many pods the selector matches and how many
+are ready.
 
 In incident 135 the kube-dns Service listed its only CoreDNS pod under
 notReadyAddresses: every lookup in the cluster failed while the pods looked
@@ -112,7 +115,7 @@ func runSystemServiceNoEndpoints(p *check.Pass) error {
 				last = t
 			}
 		}
-		if ready > 0 || (!last.IsZero() && p.Now.Sub(last) < minAge) {
+		if ready > 0 || (!last.IsZero() && p.Now.Sub(last) < minAge) || scaledToZero(p.Snapshot, svc.Namespace, svc.Spec.Selector) {
 			continue
 		}
 		ev := map[string]any{"selector": svc.Spec.Selector, "clusterIP": svc.Spec.ClusterIP,
@@ -150,6 +153,30 @@ func runSystemServiceNoEndpoints(p *check.Pass) error {
 		})
 	}
 	return nil
+}
+
+// scaledToZero reports whether the Deployments and StatefulSets whose pods
+// the selector matches are all scaled to zero (and there is one).
+func scaledToZero(snap *snapshot.Snapshot, namespace string, selector map[string]string) bool {
+	sel := labels.SelectorFromSet(selector)
+	var ws []workload.Workload
+	for i := range snap.Deployments {
+		ws = append(ws, workload.FromDeployment(&snap.Deployments[i]))
+	}
+	for i := range snap.StatefulSets {
+		ws = append(ws, workload.FromStatefulSet(&snap.StatefulSets[i]))
+	}
+	found := false
+	for _, w := range ws {
+		if w.Meta.Namespace != namespace || !sel.Matches(labels.Set(w.Template.Labels)) {
+			continue
+		}
+		if w.Counts.Desired > 0 {
+			return false
+		}
+		found = true
+	}
+	return found
 }
 
 // selectedPods counts the non-terminal pods of namespace the selector
