@@ -156,6 +156,20 @@ func TestLoadSkipsLargeItems(t *testing.T) {
 	}
 }
 
+// UTF-16 holds NUL bytes, yet is no binary data: PowerShell's `kubectl get
+// -o yaml > file` writes it, and the YAML decoder reads it by its BOM.
+func TestLoadUTF16(t *testing.T) {
+	text := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n"
+	le := []byte{0xff, 0xfe}
+	for _, r := range text {
+		le = append(le, byte(r), 0)
+	}
+	r, err := Load([]string{writeFile(t, "ns.yaml", string(le))}, nil)
+	if err != nil || len(r.Problems) > 0 || len(r.Snapshot.Namespaces) != 1 {
+		t.Fatalf("err %v, problems %v, objects %d", err, r.Problems, r.Objects)
+	}
+}
+
 // Within the maxima nothing changes: an item of exactly the maximum loads.
 func TestLoadLimitsExact(t *testing.T) {
 	item := namespaceItem("a", "")

@@ -42,12 +42,16 @@ func (l *loader) yamlStream(br *bufio.Reader) {
 		}
 		l.object(js, where)
 	}
+	// UTF-16 and UTF-32 (PowerShell's redirection writes UTF-16) hold NUL
+	// bytes; the YAML decoder reads them by their byte order mark.
+	bom, _ := br.Peek(4)
+	wide := bytes.HasPrefix(bom, []byte{0xff, 0xfe}) || bytes.HasPrefix(bom, []byte{0xfe, 0xff}) || bytes.HasPrefix(bom, []byte{0, 0, 0xfe, 0xff})
 	lineStart, dropLine := true, false
 	for {
 		// A line longer than br's buffer comes in pieces: never held
 		// whole unless it fits in a document.
 		frag, err := br.ReadSlice('\n')
-		if i := bytes.IndexByte(frag, 0); i >= 0 {
+		if i := bytes.IndexByte(frag, 0); i >= 0 && !wide {
 			l.problem(fmt.Sprintf("byte %d", offset+int64(i)), nil,
 				fmt.Errorf("a NUL byte: binary data, not YAML or JSON; kept the %d objects read before it, not the rest of the file", l.objects))
 			return
