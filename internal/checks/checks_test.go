@@ -21,7 +21,7 @@ var wantIDs = []string{
 	"webhook-backend-down", "webhook-blocks-recovery", "webhook-slow-on-leases", "webhook-ca-expiry",
 	// network
 	"system-service-no-endpoints", "cluster-dns-replicas", "service-cidr-exhaustion",
-	"control-plane-leader-stale", "node-pressure", "kubelet-version-skew",
+	"control-plane-leader-stale", "node-pressure", "kubelet-version-skew", "nodes-cordoned",
 	// capacity
 	"container-oom-killed", "pods-unschedulable", "pdb-blocks-eviction", "hpa-cannot-scale",
 	"resourcequota-near-limit", "rollout-progress-deadline-exceeded", "liveness-probe-hair-trigger",

@@ -128,4 +128,22 @@ var _ = register(
 		Seen:   SeenNot,
 		Why:    "the failure is in how long a dead endpoint keeps being served (node-monitor grace period, client retries), which a read made before the node fails cannot show",
 	},
+	Incident{
+		ID: "150", Title: "Fix leaking taints in case of cloud provider error on node deletion", Org: "kubernetes/autoscaler issue tracker", Year: 2017,
+		URL:    "https://github.com/kubernetes/autoscaler/pull/360",
+		Latent: "nodes the cluster autoscaler drained but failed to delete, left with its ToBeDeletedByClusterAutoscaler NoSchedule taint: capacity that no pod can use",
+		Seen:   SeenAPI,
+	},
+	Incident{
+		ID: "151", Title: "[Bug]: Nodes stay cordoned", Org: "kube-hetzner (terraform-hcloud-kube-hetzner issue tracker)", Year: 2024,
+		URL:    "https://github.com/mysticaltech/terraform-hcloud-kube-hetzner/issues/1497",
+		Latent: "nodes cordoned for a reboot or upgrade whose drain a PodDisruptionBudget blocked, left cordoned after the lock expired",
+		Seen:   SeenAPI,
+	},
+	Incident{
+		ID: "152", Title: "If the pod expulsion or removal fails during the nodedrain operation, the entire node will be schdulingDisabled", Org: "k8snetworkplumbingwg (sriov-network-operator issue tracker)", Year: 2023,
+		URL:    "https://github.com/k8snetworkplumbingwg/sriov-network-operator/issues/429",
+		Latent: "an operator that cordons a node before draining it and, when the drain keeps failing, leaves the node SchedulingDisabled",
+		Seen:   SeenAPI,
+	},
 )

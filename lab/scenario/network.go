@@ -25,6 +25,8 @@ const (
 	NetPressureNode = "net-node-disk-pressure"
 	NetOldKubelet   = "net-node-kubelet-old"
 	NetNewKubelet   = "net-node-kubelet-new"
+	// NetCordonedNodes were cordoned for a drain that never finished.
+	NetCordonedNodes = "net-node-cordoned-"
 	// NetServiceCount Services fill part of the lab's Service range.
 	NetServiceCount = 12
 )
@@ -42,6 +44,8 @@ var _ = register(
 		Summary: "a node whose kubelet is newer than the API server and one four minor versions behind it"},
 	Scenario{Name: "147-node-disk-pressure", Incident: "147", apply: nodeDiskPressure,
 		Summary: "a node reporting DiskPressure, tainted against new pods"},
+	Scenario{Name: "151-nodes-cordoned", Incident: "151", apply: nodesCordoned,
+		Summary: "two nodes cordoned 30 hours ago for a drain that never finished"},
 )
 
 func dnsUndersized(ctx context.Context, e *env) error {
@@ -136,4 +140,37 @@ func nodeDiskPressure(ctx context.Context, e *env) error {
 		held = 0
 		return false, set(ctx)
 	})
+}
+
+// nodesCordoned adds two kwok nodes and cordons them as kubectl cordon
+// would have 30 hours ago: spec.unschedulable and the node controller's
+// taint, written with its old timeAdded in the same update so that the
+// controller finds it in place.
+func nodesCordoned(ctx context.Context, e *env) error {
+	names := []string{NetCordonedNodes + "1", NetCordonedNodes + "2"}
+	var specs []lab.NodeSpec
+	for _, n := range names {
+		specs = append(specs, lab.NodeSpec{Name: n})
+	}
+	if err := e.cluster.AddNodes(ctx, specs...); err != nil {
+		return err
+	}
+	since := metav1.NewTime(time.Now().Add(-30 * time.Hour))
+	nodes := e.cluster.Client.CoreV1().Nodes()
+	for _, name := range names {
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			n, err := nodes.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			n.Spec.Unschedulable = true
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &since})
+			_, err = nodes.Update(ctx, n, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("cordon %s: %w", name, err)
+		}
+	}
+	return nil
 }

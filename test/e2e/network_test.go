@@ -9,7 +9,7 @@ import (
 )
 
 // TestNetworkChecks: each network check finds its scenario's objects (131,
-// 135, 136, 140, 143, 147) through a real API server, at the expected
+// 135, 136, 140, 143, 147, 151) through a real API server, at the expected
 // severity, and the scan reads each kind they need with one LIST chain.
 // The lab is young and small: min-age, the lease names and the Service
 // range threshold are set with --param.
@@ -29,7 +29,7 @@ func TestNetworkChecks(t *testing.T) {
 	}
 	for _, n := range res.NotRun {
 		for _, c := range []string{"system-service-no-endpoints", "cluster-dns-replicas", "service-cidr-exhaustion",
-			"control-plane-leader-stale", "node-pressure", "kubelet-version-skew"} {
+			"control-plane-leader-stale", "node-pressure", "kubelet-version-skew", "nodes-cordoned"} {
 			if n.ID == c {
 				t.Errorf("check %s did not run: %s", n.ID, n.Reason)
 			}
@@ -47,6 +47,7 @@ func TestNetworkChecks(t *testing.T) {
 		{"kubelet-version-skew", "Node " + scenario.NetNewKubelet, check.High, "v1.37.0"},
 		{"kubelet-version-skew", "Node " + scenario.NetOldKubelet, check.High, "v1.32.9"},
 		{"node-pressure", "Node " + scenario.NetPressureNode, check.High, "DiskPressure=True"},
+		{"nodes-cordoned", "Node " + scenario.NetCordonedNodes + "1", check.Medium, "cordoned for more than 1d: " + scenario.NetCordonedNodes + "1, " + scenario.NetCordonedNodes + "2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id+"/"+tt.first, func(t *testing.T) {

@@ -12,4 +12,5 @@ var All = []*check.Check{
 	LeaderLeaseStale,
 	NodePressure,
 	KubeletSkew,
+	NodesCordoned,
 }
