@@ -2,12 +2,16 @@ package capacity
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/checks/apiservice"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/premortem/premortem/internal/workload"
 )
@@ -20,6 +24,7 @@ var HPACannotScale = &check.Check{
 	Severity:  check.High,
 	Incidents: []string{"168", "169", "170"},
 	Reads:     []snapshot.Resource{snapshot.HorizontalPodAutoscalers},
+	Optional:  []snapshot.Resource{snapshot.APIServices},
 	Doc: `Reads the conditions the HPA controller writes and reports autoscalers that
 will not add replicas when load grows:
 
@@ -40,6 +45,11 @@ did not scale; in incident 169 HPAs could not read metrics at all; in
 incident 170 the shared gateway's HPA sat at 10/10 for hours while replicas
 were OOMKilled.
 
+When the metrics API an HPA reads is itself unavailable (its APIService is
+not Available), the HPAs failing for that reason are one condition with one
+fix: they are reported together, in one finding on the APIService, whose
+evidence lists them.
+
 Severity: high when the autoscaler cannot compute or apply a scale, medium
 when it is held at maxReplicas.`,
 	Remediation: `kubectl describe hpa shows the condition's message. For metrics errors,
@@ -57,6 +67,9 @@ the HPA being at its maximum.`,
 		{Name: "desiredReplicas", Doc: "status.desiredReplicas"},
 		{Name: "minReplicas", Doc: "spec.minReplicas"},
 		{Name: "maxReplicas", Doc: "spec.maxReplicas"},
+		{Name: "apiService", Doc: "the unavailable metrics APIService (grouped findings)"},
+		{Name: "hpas", Doc: "the HPAs that cannot scale because of it, namespace/name (at most 20)"},
+		{Name: "hpaCount", Doc: "how many they are"},
 	},
 	Run: runHPACannotScale,
 }
@@ -71,7 +84,43 @@ func hpaCondition(h *autoscalingv2.HorizontalPodAutoscaler, t autoscalingv2.Hori
 	return autoscalingv2.HorizontalPodAutoscalerCondition{}, false
 }
 
+// metricsAPIs are the groups of the metrics APIs, by the words the HPA
+// controller uses for them in its condition messages.
+var metricsAPIs = map[string]string{
+	"resource metrics API": "metrics.k8s.io",
+	"custom metrics API":   "custom.metrics.k8s.io",
+	"external metrics API": "external.metrics.k8s.io",
+}
+
+// metricsAPIGroup returns the group of the metrics API a condition message
+// says the controller failed to read.
+func metricsAPIGroup(msg string) string {
+	for words, group := range metricsAPIs {
+		if strings.Contains(msg, words) {
+			return group
+		}
+	}
+	return ""
+}
+
+// blocked are the HPAs that cannot scale because one metrics APIService is
+// unavailable.
+type blocked struct {
+	api  string
+	hpas []string
+	cond autoscalingv2.HorizontalPodAutoscalerCondition
+}
+
 func runHPACannotScale(p *check.Pass) error {
+	down := map[string]string{} // group -> unavailable APIService
+	if p.Has(snapshot.APIServices) {
+		for _, a := range apiservice.UnavailableAPIServices(p.Snapshot) {
+			if _, ok := down[a.Group]; !ok {
+				down[a.Group] = a.Name
+			}
+		}
+	}
+	byAPI := map[string]*blocked{}
 	for _, h := range check.SortedByName(p.Snapshot.HorizontalPodAutoscalers) {
 		minR := workload.Replicas(h.Spec.MinReplicas)
 		ev := map[string]any{"currentReplicas": h.Status.CurrentReplicas, "desiredReplicas": h.Status.DesiredReplicas,
@@ -93,6 +142,17 @@ func runHPACannotScale(p *check.Pass) error {
 		active, _ := hpaCondition(&h, autoscalingv2.ScalingActive)
 		able, _ := hpaCondition(&h, autoscalingv2.AbleToScale)
 		limited, _ := hpaCondition(&h, autoscalingv2.ScalingLimited)
+		if active.Status == corev1.ConditionFalse && active.Reason != "ScalingDisabled" {
+			if api, ok := down[metricsAPIGroup(active.Message)]; ok {
+				b := byAPI[api]
+				if b == nil {
+					b = &blocked{api: api, cond: active}
+					byAPI[api] = b
+				}
+				b.hpas = append(b.hpas, name)
+				continue
+			}
+		}
 		switch {
 		case active.Status == corev1.ConditionFalse && active.Reason != "ScalingDisabled":
 			report(check.High, active, fmt.Sprintf("HPA %s cannot compute a replica count (%s)", name, active.Reason),
@@ -110,6 +170,19 @@ func runHPACannotScale(p *check.Pass) error {
 					"now lands on replicas that are already saturated (incident 170).",
 					name, target.Kind, target.Name, h.Spec.MaxReplicas, limited.Message))
 		}
+	}
+	for _, api := range slices.Sorted(maps.Keys(byAPI)) {
+		b := byAPI[api]
+		p.Report(check.Finding{
+			Severity: check.High,
+			Title:    fmt.Sprintf("APIService %s unavailable: %s cannot scale", api, check.Plural(len(b.hpas), "HPA", "HPAs")),
+			Message: fmt.Sprintf("%s cannot compute a replica count because APIService %s is unavailable (%s: %s). "+
+				"Autoscaling is off for all of them until the metrics API is back (incidents 168, 169).",
+				check.Plural(len(b.hpas), "HorizontalPodAutoscaler", "HorizontalPodAutoscalers"), api, b.cond.Reason, b.cond.Message),
+			Objects: []check.Object{{Group: "apiregistration.k8s.io", Kind: "APIService", Name: api}},
+			Evidence: map[string]any{"apiService": api, "hpas": check.First(b.hpas, 20), "hpaCount": len(b.hpas),
+				"condition": string(b.cond.Type), "reason": b.cond.Reason, "message": b.cond.Message},
+		})
 	}
 	return nil
 }
