@@ -170,6 +170,41 @@ func TestLoadUTF16(t *testing.T) {
 	}
 }
 
+// Whitespace before a file's content counts in lines and offsets, and the
+// first line's indentation is part of a YAML document.
+func TestLoadLeadingWhitespace(t *testing.T) {
+	bad, _ := os.ReadFile("testdata/bad.json")
+	tests := []struct {
+		name, content string
+		objects       int
+		where         string // of the one problem
+	}{
+		{"indented YAML", "\n\n  apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: a\n", 1, ""},
+		{"a YAML error after blank lines", "\n\n\napiVersion: v1\nkind: [\n", 0, "document 1 (line 4)"},
+		{"a JSON error after blank lines", "\n\n\n" + string(bad), 1, "line 6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Load([]string{writeFile(t, "in.yaml", tt.content)}, nil)
+			if tt.objects == 0 {
+				if err == nil || !strings.Contains(err.Error(), ": "+tt.where+": ") {
+					t.Fatalf("err = %v, want at %s", err, tt.where)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Objects != tt.objects {
+				t.Fatalf("objects %d, problems %v", r.Objects, r.Problems)
+			}
+			if tt.where == "" && len(r.Problems) > 0 || tt.where != "" && (len(r.Problems) != 1 || r.Problems[0].Where != tt.where) {
+				t.Errorf("problems %v, want at %q", r.Problems, tt.where)
+			}
+		})
+	}
+}
+
 // Within the maxima nothing changes: an item of exactly the maximum loads.
 func TestLoadLimitsExact(t *testing.T) {
 	item := namespaceItem("a", "")

@@ -80,19 +80,27 @@ func (l *loader) file(path string) {
 	}
 	defer r.Close()
 	br := bufio.NewReaderSize(r, 1<<20)
-	first, err := firstByte(br)
+	l.base = 0
+	first, lead, err := firstByte(br)
 	if err == io.EOF {
 		return // empty file
 	}
 	if err != nil {
-		l.readError(0, err)
+		l.readError(lead.bytes, err)
 		return
 	}
 	if first == '{' || first == '[' {
-		l.jsonStream(br)
+		l.jsonStream(br, lead.bytes)
 		return
 	}
-	l.yamlStream(br)
+	l.yamlStream(br, lead)
+}
+
+// leading is the whitespace before a file's first byte of content.
+type leading struct {
+	bytes int64
+	lines int    // newlines
+	tail  []byte // after the last newline: the first line's indentation
 }
 
 // readError reports a failure to read the file itself (truncation, I/O).
@@ -121,15 +129,27 @@ func (l *loader) readError(offset int64, err error) {
 	l.problem(fmt.Sprintf("line %d", lineAt(l.path, offset)), nil, fmt.Errorf("%w (kept the %d objects read before it)", err, l.objects))
 }
 
-func firstByte(br *bufio.Reader) (byte, error) {
+// firstByte reads past leading whitespace, holding none of it but the
+// last line's (up to 4 KiB), and returns the first byte after it.
+func firstByte(br *bufio.Reader) (byte, leading, error) {
+	var lead leading
 	for {
 		b, err := br.ReadByte()
 		if err != nil {
-			return 0, err
+			return 0, lead, err
 		}
-		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
-			return b, br.UnreadByte()
+		switch b {
+		case '\n':
+			lead.lines++
+			lead.tail = lead.tail[:0]
+		case ' ', '\t', '\r':
+			if len(lead.tail) < 4<<10 {
+				lead.tail = append(lead.tail, b)
+			}
+		default:
+			return b, lead, br.UnreadByte()
 		}
+		lead.bytes++
 	}
 }
 

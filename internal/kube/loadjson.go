@@ -11,12 +11,13 @@ import (
 	"github.com/premortem/premortem/internal/sizelimit"
 )
 
-// jsonStream reads concatenated JSON values: objects, lists, arrays.
-func (l *loader) jsonStream(r io.Reader) {
-	l.src = &pushback{r: r}
+// jsonStream reads concatenated JSON values: objects, lists, arrays. r
+// starts at byte start of the file.
+func (l *loader) jsonStream(r io.Reader, start int64) {
+	l.src = &pushback{r: r, off: start}
 	l.bound = &boundedReader{r: l.src}
 	l.dec = json.NewDecoder(l.bound)
-	l.base, l.itemIdx, l.inArray = 0, -1, false
+	l.base, l.itemIdx, l.inArray = start, -1, false
 	for {
 		tok, err := l.token()
 		if err == io.EOF {

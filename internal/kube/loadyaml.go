@@ -14,11 +14,13 @@ import (
 // yamlStream reads multi-document YAML, one document at a time, converting
 // each to JSON. A document past the maximum is skipped, never held whole;
 // a NUL byte (binary data, which YAML forbids) ends the file.
-func (l *loader) yamlStream(br *bufio.Reader) {
+func (l *loader) yamlStream(br *bufio.Reader, lead leading) {
 	maxDoc := int(l.limits.Document)
-	doc, startLine, line := 0, 1, 0
-	var offset, docStart int64 // bytes read; where the document starts
-	var buf []byte
+	doc, startLine, line := 0, lead.lines+1, lead.lines
+	// bytes read; where the document starts
+	offset, docStart := lead.bytes, lead.bytes-int64(len(lead.tail))
+	// The first line's indentation is part of the document.
+	buf := append([]byte(nil), lead.tail...)
 	skipping := false // the current document is past the maximum
 	flush := func() {
 		if skipping {
@@ -46,7 +48,10 @@ func (l *loader) yamlStream(br *bufio.Reader) {
 	// bytes; the YAML decoder reads them by their byte order mark.
 	bom, _ := br.Peek(4)
 	wide := bytes.HasPrefix(bom, []byte{0xff, 0xfe}) || bytes.HasPrefix(bom, []byte{0xfe, 0xff}) || bytes.HasPrefix(bom, []byte{0, 0, 0xfe, 0xff})
-	lineStart, dropLine := true, false
+	lineStart, dropLine := len(lead.tail) == 0, false
+	if !lineStart {
+		line++
+	}
 	for {
 		// A line longer than br's buffer comes in pieces: never held
 		// whole unless it fits in a document.
