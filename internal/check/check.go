@@ -238,6 +238,19 @@ type Result struct {
 	Findings []Finding     `json:"findings"`
 	Ran      []string      `json:"ran"`
 	NotRun   []NotRun      `json:"notRun"`
+	// Accepted are findings a user reviewed and accepted (internal/accept):
+	// out of Findings and of --fail-on, but still reported.
+	Accepted []Accepted `json:"accepted,omitempty"`
+}
+
+// Accepted is an accepted finding, with what accepted it and why.
+type Accepted struct {
+	Finding
+	// AcceptedBy says what accepted it, e.g. "annotation
+	// premortem.dev/accept on Deployment ns/web" or "file accept.yaml".
+	AcceptedBy []string `json:"acceptedBy"`
+	// Reasons are the reasons given, if any.
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Complete reports whether everything was read and every check that applies

@@ -127,6 +127,8 @@ func errorText(err error) string {
 type env struct {
 	Streams
 	log *slog.Logger
+	// verbose is the -v count.
+	verbose int
 }
 
 func newRootCommand(streams Streams) *cobra.Command {
@@ -140,7 +142,7 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			e.log = newLogger(streams.ErrOut, verbose)
+			e.log, e.verbose = newLogger(streams.ErrOut, verbose), verbose
 			// client-go logs through klog, straight to stderr unless told
 			// otherwise: its lines are premortem's -v output, none without.
 			if verbose > 0 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/premortem/premortem/internal/accept"
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
@@ -23,6 +24,7 @@ type scanOptions struct {
 	only      []string
 	skip      []string
 	params    []string
+	accept    string
 	now       string
 	limits    kube.Limits
 }
@@ -67,6 +69,7 @@ Exit codes:
 	f.StringSliceVar(&o.only, "only", nil, "run only these check `IDS`")
 	f.StringSliceVar(&o.skip, "skip", nil, "do not run these check `IDS`")
 	f.StringArrayVar(&o.params, "param", nil, "set a check parameter, `ID.NAME=VALUE` (premortem checks explain ID lists them)")
+	f.StringVar(&o.accept, "accept", "", "accept the check and object pairs this `FILE` lists (docs/scan.md); like premortem.dev/accept annotations, accepted findings are counted, listed with -v and in -o json, and ignored by --fail-on")
 	// --now pins the instant ages are measured against, so two scans of the
 	// same objects agree to the second (tests, reproducible reports).
 	f.StringVar(&o.now, "now", "", "measure ages against this RFC 3339 time instead of the read time")
@@ -95,6 +98,13 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 	cs, err := checks.Select(o.only, o.skip)
 	if err != nil {
 		return withExit(ExitError, err)
+	}
+	var accepted []accept.Entry
+	if o.accept != "" {
+		accepted, err = accept.Load(o.accept, func(id string) bool { _, ok := checks.Lookup(id); return ok })
+		if err != nil {
+			return withExit(ExitError, fmt.Errorf("--accept: %w", err))
+		}
 	}
 	need := kube.NeedOf(cs)
 
@@ -135,8 +145,14 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 	if err != nil {
 		return withExit(ExitError, err)
 	}
+	accept.Apply(res, snap, accepted)
 	if err := report.Write(e.Out, o.output.value, res); err != nil {
 		return withExit(ExitError, err)
+	}
+	if o.output.value == "table" && e.verbose > 0 {
+		if err := report.WriteAccepted(e.Out, res); err != nil {
+			return withExit(ExitError, err)
+		}
 	}
 	if max, ok := res.Max(); failOnSet && ok && max >= failOn {
 		return withExit(ExitFindings, nil)

@@ -21,6 +21,9 @@ type Output struct {
 	Findings      []check.Finding `json:"findings"`
 	Ran           []string        `json:"ran"`
 	NotRun        []check.NotRun  `json:"notRun"`
+	// Accepted are the findings premortem.dev/accept annotations or
+	// --accept took out of Findings; absent when none were.
+	Accepted []check.Accepted `json:"accepted,omitempty"`
 }
 
 // OutputSummary counts the findings.
@@ -35,7 +38,7 @@ type OutputSummary struct {
 // nulls so consumers need no nil checks.
 func NewOutput(r *check.Result) Output {
 	o := Output{SchemaVersion: SchemaVersion, Info: r.Info, Complete: r.Complete(),
-		Findings: make([]check.Finding, 0, len(r.Findings)), Ran: r.Ran, NotRun: r.NotRun}
+		Findings: make([]check.Finding, 0, len(r.Findings)), Ran: r.Ran, NotRun: r.NotRun, Accepted: r.Accepted}
 	if o.Ran == nil {
 		o.Ran = []string{}
 	}

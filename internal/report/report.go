@@ -49,6 +49,11 @@ func Summary(r *check.Result) string {
 		}
 		fmt.Fprintf(&b, "%s (%s) from %s.", check.Plural(n, "finding", "findings"), severityCounts(r), check.Plural(len(r.Ran), "check", "checks"))
 	}
+	if a := len(r.Accepted); a > 0 {
+		// Accepted findings are never lost silently: counted here, listed
+		// in -o json and, for the table, with -v (WriteAccepted).
+		fmt.Fprintf(&b, " Accepted, not counted: %s.", check.Plural(a, "finding", "findings"))
+	}
 	if missing := NotRead(r.Info); len(missing) > 0 {
 		fmt.Fprintf(&b, " Not read: %s.", strings.Join(missing, "; "))
 	}
