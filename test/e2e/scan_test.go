@@ -295,7 +295,8 @@ func TestScanOneNamespace(t *testing.T) {
 		}
 		lists++
 		switch ev.ObjectRef.Resource {
-		case "nodes", "namespaces", "apiservices", "clusterroles", "clusterrolebindings", "flowschemas", "prioritylevelconfigurations", "customresourcedefinitions":
+		case "nodes", "namespaces", "apiservices", "clusterroles", "clusterrolebindings", "flowschemas", "prioritylevelconfigurations", "customresourcedefinitions",
+			"validatingwebhookconfigurations", "mutatingwebhookconfigurations", "servicecidrs", "priorityclasses":
 			if ev.ObjectRef.Namespace != "" {
 				t.Errorf("cluster-scoped %s listed in namespace %q", ev.ObjectRef.Resource, ev.ObjectRef.Namespace)
 			}
