@@ -55,12 +55,12 @@ webhook's own namespace with a namespaceSelector on
 kubernetes.io/metadata.name, run two or more replicas with a
 PodDisruptionBudget, and give them a priority class.`,
 	Evidence: []check.EvidenceKey{
-		{Name: "webhook", Doc: "the webhook's name within its configuration"},
+		evWebhook,
 		{Name: "service", Doc: "the backing Service, namespace/name"},
 		{Name: "serviceExists", Doc: "whether that Service exists"},
 		{Name: "endpoints", Doc: "endpoints in the Service's EndpointSlices"},
 		{Name: "readyEndpoints", Doc: "of those, ready ones"},
-		{Name: "failurePolicy", Doc: "the webhook's failurePolicy (Fail when unset)"},
+		evFailurePolicy,
 		{Name: "blocks", Doc: "the healing requests the webhook intercepts"},
 	},
 	Run: runBackendDown,

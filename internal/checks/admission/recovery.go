@@ -48,7 +48,7 @@ excludes the webhook's own pods. Where the policy must cover system
 namespaces, a ValidatingAdmissionPolicy (in-process, no backend to lose)
 can. Failing that, failurePolicy Ignore with a short timeout.`,
 	Evidence: []check.EvidenceKey{
-		{Name: "webhook", Doc: "the webhook's name within its configuration"},
+		evWebhook,
 		{Name: "service", Doc: "the backing Service, namespace/name (empty for a URL)"},
 		{Name: "blocks", Doc: "the healing requests the webhook intercepts"},
 		{Name: "namespaceSelector", Doc: "whether the webhook has a namespaceSelector"},

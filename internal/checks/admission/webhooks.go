@@ -16,6 +16,12 @@ import (
 // webhookReads are the two kinds every check of the package reads.
 var webhookReads = []snapshot.Resource{snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations}
 
+// Evidence keys every check of the package reports.
+var (
+	evWebhook       = check.EvidenceKey{Name: "webhook", Doc: "the webhook's name within its configuration"}
+	evFailurePolicy = check.EvidenceKey{Name: "failurePolicy", Doc: "the webhook's failurePolicy (Fail when unset)"}
+)
+
 // hook is one webhook of a validating or mutating configuration, with the
 // API server's defaults applied (admissionregistration.k8s.io/v1).
 type hook struct {
