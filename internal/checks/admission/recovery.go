@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/checks/apiservice"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -16,7 +17,7 @@ var BlocksRecovery = &check.Check{
 	Severity:  check.High,
 	Incidents: []string{"100", "101", "104", "105", "106", "112"},
 	Reads:     webhookReads,
-	Optional:  []snapshot.Resource{snapshot.Namespaces, snapshot.Pods, snapshot.Nodes, snapshot.Services},
+	Optional:  []snapshot.Resource{snapshot.Namespaces, snapshot.Pods, snapshot.Nodes, snapshot.Services, snapshot.EndpointSlices},
 	Doc: `Finds validating and mutating webhooks with failurePolicy Fail (the
 default) that intercept a request the cluster heals through: creating pods
 in kube-system, renewing leader-election leases in kube-system, node
@@ -53,6 +54,7 @@ can. Failing that, failurePolicy Ignore with a short timeout.`,
 		{Name: "blocks", Doc: "the healing requests the webhook intercepts"},
 		{Name: "namespaceSelector", Doc: "whether the webhook has a namespaceSelector"},
 		{Name: "timeoutSeconds", Doc: "the webhook's timeout"},
+		{Name: "readyEndpoints", Doc: "ready endpoints of its Service (when EndpointSlices were read): one is a node loss away from the deadlock"},
 	},
 	Run: runBlocksRecovery,
 }
@@ -66,21 +68,27 @@ func runBlocksRecovery(p *check.Pass) error {
 		if len(blocked) == 0 {
 			continue
 		}
-		backend := "its backend"
+		ev := map[string]any{
+			"webhook": h.Name, "service": h.service(), "blocks": blocked,
+			"namespaceSelector": h.NamespaceSelector != nil && !selectsAll(h), "timeoutSeconds": h.Timeout,
+		}
+		backend, ready := "its backend", ""
 		if h.Service != nil {
 			backend = "its Service " + h.service()
+			if p.Has(snapshot.EndpointSlices) {
+				n, _ := apiservice.ServiceEndpoints(p.Snapshot, h.Service.Namespace, h.Service.Name)
+				ev["readyEndpoints"] = n
+				ready = fmt.Sprintf(" It has %s now.", check.Plural(n, "ready endpoint", "ready endpoints"))
+			}
 		}
 		p.Report(check.Finding{
 			Severity: check.High,
 			Title:    fmt.Sprintf("Webhook %s fails closed on %s", h.Name, strings.Join(check.First(blocked, 2), ", ")),
 			Message: fmt.Sprintf("%s %s, webhook %s, fails closed and intercepts %s. When %s is unreachable, the API server refuses "+
 				"these requests, and the cluster cannot bring the backend back on its own: deleting the webhook configuration is then "+
-				"the only way out.", h.Kind, h.Config, h.Name, strings.Join(blocked, ", "), backend),
-			Objects: []check.Object{h.object()},
-			Evidence: map[string]any{
-				"webhook": h.Name, "service": h.service(), "blocks": blocked,
-				"namespaceSelector": h.NamespaceSelector != nil && !selectsAll(h), "timeoutSeconds": h.Timeout,
-			},
+				"the only way out.%s", h.Kind, h.Config, h.Name, strings.Join(blocked, ", "), backend, ready),
+			Objects:  []check.Object{h.object()},
+			Evidence: ev,
 		})
 	}
 	return nil
