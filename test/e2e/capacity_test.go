@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 
@@ -44,22 +43,13 @@ func TestCapacityChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id+" "+tt.first, func(t *testing.T) {
-			fs := findingFor(res, tt.id, tt.first)
-			if len(fs) == 0 {
-				var got []string
-				for _, f := range res.Findings {
-					if f.ID == tt.id {
-						got = append(got, fmt.Sprintf("%s %v: %s", f.Severity, f.Objects[:min(len(f.Objects), 1)], f.Title))
-					}
-				}
-				t.Fatalf("no %s finding on %s; its findings: %v", tt.id, tt.first, got)
-			}
-			if fs[0].Severity != tt.sev {
-				t.Errorf("severity %s, want %s: %s", fs[0].Severity, tt.sev, fs[0].Title)
+			f := mustFind(t, res, tt.id, tt.first)
+			if f.Severity != tt.sev {
+				t.Errorf("severity %s, want %s: %s", f.Severity, tt.sev, f.Title)
 			}
 			if tt.id == "hpa-cannot-scale" {
-				if hpas, _ := fs[0].Evidence["hpas"].([]any); !slices.Contains(hpas, any("cap-autoscale/prod-api")) {
-					t.Errorf("cap-autoscale/prod-api not among the HPAs that cannot scale: %v", fs[0].Evidence)
+				if hpas, _ := f.Evidence["hpas"].([]any); !slices.Contains(hpas, any("cap-autoscale/prod-api")) {
+					t.Errorf("cap-autoscale/prod-api not among the HPAs that cannot scale: %v", f.Evidence)
 				}
 			}
 		})

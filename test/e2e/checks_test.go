@@ -42,6 +42,23 @@ func findingFor(res report.Output, id, first string) []check.Finding {
 	return out
 }
 
+// mustFind returns the first finding of check id whose first object is
+// first; without one, the test fails listing the check's findings.
+func mustFind(t *testing.T, res report.Output, id, first string) check.Finding {
+	t.Helper()
+	fs := findingFor(res, id, first)
+	if len(fs) == 0 {
+		var got []string
+		for _, f := range res.Findings {
+			if f.ID == id {
+				got = append(got, fmt.Sprintf("%s %v: %s", f.Severity, f.Objects[:min(len(f.Objects), 1)], f.Title))
+			}
+		}
+		t.Fatalf("no %s finding on %s; its findings: %v", id, first, got)
+	}
+	return fs[0]
+}
+
 func hasObject(f check.Finding, s string) bool {
 	for _, o := range f.Objects {
 		if o.String() == s {
@@ -120,21 +137,12 @@ func TestChecksFireOnScenarios(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			fs := findingFor(res, tt.id, tt.first)
-			if len(fs) == 0 {
-				var got []string
-				for _, f := range res.Findings {
-					if f.ID == tt.id {
-						got = append(got, fmt.Sprintf("%s %v: %s", f.Severity, f.Objects[:min(len(f.Objects), 1)], f.Title))
-					}
-				}
-				t.Fatalf("no %s finding on %s; its findings: %v", tt.id, tt.first, got)
-			}
-			if fs[0].Severity < tt.minSev {
-				t.Errorf("severity %s, want at least %s", fs[0].Severity, tt.minSev)
+			f := mustFind(t, res, tt.id, tt.first)
+			if f.Severity < tt.minSev {
+				t.Errorf("severity %s, want at least %s", f.Severity, tt.minSev)
 			}
 			if tt.verify != nil {
-				tt.verify(t, fs[0])
+				tt.verify(t, f)
 			}
 		})
 	}
