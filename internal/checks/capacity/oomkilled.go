@@ -36,7 +36,10 @@ against its limit. Finished pods (Succeeded, Failed) and pods being deleted
 are left out; findings are grouped by the workload that runs the pods.
 
 Severity: high; critical when the pods are critical (kube-system, or a
-system-node-critical / system-cluster-critical priority).`,
+system-node-critical / system-cluster-critical priority). One level lower
+when the latest OOM kill is older than recent: the restart count is
+cumulative, and a loop that stopped days ago is less pressing than one that
+is killing pods now.`,
 	Remediation: `Raise the container's memory limit (and request) to what it uses at peak
 plus headroom (kubectl top pod, or the container_memory_working_set_bytes
 metric over a busy day); for a JVM or Go runtime also bound the heap
@@ -46,6 +49,8 @@ slow dependency cannot push every replica over its limit at once.`,
 	Params: []check.Param{
 		{Name: "min-restarts", Type: check.Int, Default: "3", Min: "1",
 			Doc: "Restarts a container must have, its last one an OOM kill, to be reported."},
+		{Name: "recent", Type: check.Duration, Default: "24h",
+			Doc: "An OOM kill within this long of the scan is recent; older loops are reported one severity lower."},
 	},
 	Evidence: []check.EvidenceKey{
 		{Name: "pods", Doc: "how many of the workload's pods have an OOM-killed container"},
@@ -115,6 +120,10 @@ func runOOMKilled(p *check.Pass) error {
 		if critical {
 			sev = check.Critical
 			why = " These are critical pods: the cluster itself depends on them."
+		}
+		if !last.IsZero() && p.Now.Sub(last) > p.Duration("recent") {
+			sev--
+			why += fmt.Sprintf(" The latest OOM kill was %s ago.", check.FormatAge(p.Now.Sub(last)))
 		}
 		ev := map[string]any{"pods": len(g.pods), "podNames": check.First(g.podNames(), 10), "containers": containers,
 			"maxRestarts": restarts, "critical": critical}

@@ -36,7 +36,8 @@ preempting running pods. Pods created less than min-age ago (scale-ups in
 progress) and DaemonSet pods (a stuck node, which system-daemonset-unready
 reports) are left out; findings are grouped by workload.
 
-Severity: medium; high when the pods are critical.`,
+Severity: medium; high when the pods are critical; low for Job pods, which
+batch systems often leave queued for capacity on purpose.`,
 	Remediation: `kubectl describe pod shows the scheduler's reason ("0/12 nodes are
 available: 12 Insufficient memory", "didn't match pod anti-affinity
 rules"). Add capacity or raise the node group's maximum, lower requests that
@@ -100,8 +101,11 @@ func runPodsUnschedulable(p *check.Pass) error {
 			critical = critical || workload.CriticalPod(pod)
 		}
 		sev := check.Medium
-		if critical {
+		switch {
+		case critical:
 			sev = check.High
+		case g.owner.Kind == "Job":
+			sev = check.Low
 		}
 		age := check.FormatAge(p.Now.Sub(first))
 		reason := ""
