@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/premortem/premortem/internal/audit"
-	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/sizelimit"
 )
 
@@ -101,7 +100,7 @@ func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error 
 		return withExit(ExitError, err)
 	}
 	for _, n := range notes {
-		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(n))
+		e.warn(n)
 	}
 	bar := newProgress(e.ErrOut, 200*time.Millisecond, 500*time.Millisecond)
 	opts.Progress = byteProgress(bar)

@@ -99,3 +99,9 @@ func withLimitHint(err error) error {
 	}
 	return err
 }
+
+// warn prints one warning line on stderr, escaped: warnings quote paths
+// and file contents, which must not rewrite the terminal.
+func (e *env) warn(msg string) {
+	fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(msg))
+}

@@ -82,6 +82,9 @@ func runRefs(ctx context.Context, e *env, flags *kube.Flags, snapshots []string,
 		if err != nil {
 			return withExit(ExitError, withLimitHint(err))
 		}
+		for _, n := range lr.Notes {
+			e.warn(n)
+		}
 		snap = lr.Snapshot
 		if lr.HasInfo {
 			// premortem's own snapshots are trimmed for scan: they hold no

@@ -10,7 +10,6 @@ import (
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
-	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/report"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/spf13/cobra"
@@ -171,11 +170,11 @@ func loadSnapshot(e *env, paths []string, need kube.Need, lim kube.Limits) (*sna
 		return nil, withLimitHint(err)
 	}
 	for _, n := range lr.Notes {
-		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(n))
+		e.warn(n)
 	}
 	for _, p := range lr.Problems {
 		// Problems quote the files: escaped, they cannot rewrite the terminal.
-		fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(withLimitHint(p).Error()))
+		e.warn(withLimitHint(p).Error())
 	}
 	return lr.Snapshot, nil
 }
