@@ -86,4 +86,11 @@ var _ = register(
 		Latent: "webhooks matching leases in kube-system with timeouts above 3 seconds, fail-open ones included, blocking clusters from waking up from hibernation",
 		Seen:   SeenAPI,
 	},
+	Incident{
+		ID: "114", Title: "Investigate into proxy injector admission timeout (GitHub issue)", Org: "Linkerd (Buoyant)", Year: 2019,
+		URL:    "https://github.com/linkerd/linkerd2/issues/3358",
+		Latent: "a proxy-injector webhook answering slower than its 30-second timeout under load: overnight, 85 ReplicaSets failed to create their pods",
+		Seen:   SeenNot,
+		Why:    "a webhook's response time is in no object: the API server's admission webhook latency metrics show it, and premortem reads no metrics",
+	},
 )
