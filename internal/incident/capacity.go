@@ -111,4 +111,10 @@ var _ = register(
 		Latent: "200 worker nodes ate the cloud quota; the hub pod, drained off its node by the autoscaler, sat Pending with no capacity to schedule on",
 		Seen:   SeenAPI,
 	},
+	Incident{
+		ID: "178", Title: "\"volume node affinity conflict\" when upgrading Elastic AMIs", Org: "Free Law Project (CourtListener, GitHub issue)", Year: 2023,
+		URL:    "https://github.com/freelawproject/courtlistener/issues/3245",
+		Latent: "a StatefulSet pod whose EBS volume was in a zone where the node upgrade left no node: the pod sat Pending (volume node affinity conflict) and one of three Elastic nodes stayed down for a week unnoticed",
+		Seen:   SeenAPI,
+	},
 )

@@ -18,7 +18,7 @@ var PodsUnschedulable = &check.Check{
 	Category:   "capacity",
 	Severity:   check.Medium,
 	Escalation: &check.Escalation{To: check.High, When: "the pods are critical (kube-system, or a system-*-critical priority)"},
-	Incidents:  []string{"176", "177", "161"},
+	Incidents:  []string{"176", "177", "178", "161"},
 	Reads:      []snapshot.Resource{snapshot.Pods},
 	Doc: `Looks for pods that are Pending with the PodScheduled condition False,
 reason Unschedulable, for longer than min-age: no node fits their requests,
@@ -30,9 +30,11 @@ node loss or rollout takes more.
 In incident 176 kube-dns scaling up pushed the cluster-autoscaler off its
 node, and worker pods stayed Pending with nothing left to add nodes. In
 incident 177 a hub pod drained off its node by the autoscaler sat Pending
-because the cloud quota was used up. In incident 161 a rollout waited on an
-extra replica that needed a quarter of a node free, and placed it by
-preempting running pods. Pods created less than min-age ago (scale-ups in
+because the cloud quota was used up. In incident 178 an Elasticsearch pod
+whose volume was in a zone the node upgrade had left without a node stayed
+Pending (volume node affinity conflict) for a week. In incident 161 a
+rollout waited on an extra replica that needed a quarter of a node free,
+and placed it by preempting running pods. Pods created less than min-age ago (scale-ups in
 progress) and DaemonSet pods (a stuck node, which system-daemonset-unready
 reports) are left out; findings are grouped by workload.
 
