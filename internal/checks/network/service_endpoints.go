@@ -23,7 +23,8 @@ var SystemServiceNoEndpoints = &check.Check{
 		When: "the Service is the cluster DNS (kube-dns): every name lookup in the cluster fails"},
 	Incidents: []string{"135", "130", "133"},
 	Reads:     []snapshot.Resource{snapshot.Services, snapshot.EndpointSlices},
-	Optional:  []snapshot.Resource{snapshot.Pods, snapshot.APIServices, snapshot.Deployments, snapshot.StatefulSets},
+	Optional: []snapshot.Resource{snapshot.Pods, snapshot.APIServices, snapshot.Deployments, snapshot.StatefulSets,
+		snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations},
 	Doc: `Finds Services in the system namespaces (namespaces, default kube-system) and
 the cluster DNS Service (named kube-dns, in any namespace) that select pods
 but have no ready endpoint in their EndpointSlices: the ClusterIP routes
@@ -31,7 +32,8 @@ nowhere. Services without a selector (endpoints managed by hand or by a
 controller), ExternalName Services, Services younger than min-age and
 Services whose slices last changed less than min-age ago (a rollout or a
 restart in progress) are left out, and so are Services backing an
-APIService, which apiservice-unavailable reports with what they hold back.
+APIService or an admission webhook, which apiservice-unavailable and
+webhook-backend-down report with what they hold back.
 A system Service other than the cluster DNS is reported only when its
 selector matches pods and none is ready: monitoring charts add Services
 in kube-system for control-plane pods that a managed cluster never shows,
@@ -83,6 +85,20 @@ func runSystemServiceNoEndpoints(p *check.Pass) error {
 	for _, a := range p.Snapshot.APIServices {
 		if a.Service != nil {
 			backing[[2]string{a.Service.Namespace, a.Service.Name}] = true
+		}
+	}
+	for _, c := range p.Snapshot.ValidatingWebhookConfigurations {
+		for _, w := range c.Webhooks {
+			if s := w.ClientConfig.Service; s != nil {
+				backing[[2]string{s.Namespace, s.Name}] = true
+			}
+		}
+	}
+	for _, c := range p.Snapshot.MutatingWebhookConfigurations {
+		for _, w := range c.Webhooks {
+			if s := w.ClientConfig.Service; s != nil {
+				backing[[2]string{s.Namespace, s.Name}] = true
+			}
 		}
 	}
 	bySvc := map[[2]string][]*discoveryv1.EndpointSlice{}
