@@ -158,6 +158,10 @@ type Check struct {
 	// Optional are kinds the check uses when they were read (a CRD the cluster
 	// may not serve, extra evidence); a read path should still fetch them.
 	Optional []snapshot.Resource
+	// Counts says the check uses snapshot Info.Counts: the object count of
+	// every served kind not read, custom resources included, one limit=1
+	// LIST each (kube.Reader.Count; it needs snapshot.APIServices read).
+	Counts bool
 	// Doc is the rationale: what the check looks for and why it matters.
 	Doc         string
 	Remediation string

@@ -15,14 +15,15 @@ import (
 
 // readLive reads want from the cluster the flags point at, showing progress
 // on stderr when it is a terminal. scan and snapshot save read this way.
-func readLive(ctx context.Context, e *env, flags *kube.Flags, want []snapshot.Resource) (*kube.ReadResult, error) {
+// With count, kinds not read are counted (kube.Reader.Count).
+func readLive(ctx context.Context, e *env, flags *kube.Flags, want []snapshot.Resource, count bool) (*kube.ReadResult, error) {
 	counter := &kube.Counter{}
 	cfg, err := restConfig(flags, kube.ClientOptions{UserAgent: userAgent(), Counter: counter})
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	r := &kube.Reader{Config: cfg, Namespace: flags.Namespace(), PageSize: flags.ChunkSize(), Log: e.log}
+	r := &kube.Reader{Config: cfg, Namespace: flags.Namespace(), PageSize: flags.ChunkSize(), Log: e.log, Count: count}
 	p := newProgress(e.ErrOut, 100*time.Millisecond, 0)
 	r.Progress = readProgress(p)
 	rr, err := r.Read(ctx, want)
@@ -36,7 +37,7 @@ func readLive(ctx context.Context, e *env, flags *kube.Flags, want []snapshot.Re
 	}
 	// -v shows what the read cost; the scan benchmark parses this line.
 	e.log.Info("read cluster", "server", cfg.Host, "objects", rr.Snapshot.Objects(), "kinds", len(rr.Pages),
-		"listRequests", lists, "requests", counter.Requests(), "bodyBytes", counter.BodyBytes(),
+		"listRequests", lists, "countRequests", rr.CountRequests, "requests", counter.Requests(), "bodyBytes", counter.BodyBytes(),
 		"wireBytes", counter.WireBytes(), "restarts", rr.Restarts, "seconds", time.Since(start).Seconds())
 	return rr, nil
 }

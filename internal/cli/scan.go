@@ -115,7 +115,7 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 		}
 		snap.InNamespace(flags.Namespace())
 	} else {
-		rr, err := readLive(ctx, e, flags, need.Want)
+		rr, err := readLive(ctx, e, flags, need.Want, need.Count)
 		if err != nil {
 			return err
 		}

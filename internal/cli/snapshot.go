@@ -60,7 +60,9 @@ func saveSnapshot(ctx context.Context, e *env, flags *kube.Flags, path string, o
 	// Everything premortem reads, and whatever any check reads beyond it,
 	// so a scan of the file finds every kind a live scan would.
 	want := append(kube.AllResources(), kube.NeedOf(checks.All()).Want...)
-	rr, err := readLive(ctx, e, flags, want)
+	// Counts of every other kind too (custom resources), so object-growth
+	// compares them against this file as a baseline.
+	rr, err := readLive(ctx, e, flags, want, true)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,11 @@ type ListOptions struct {
 	PageTimeout time.Duration
 	// Log receives the restart of a chain; nil discards.
 	Log *slog.Logger
+	// Count makes the chain a count: one first page of limit 1, served
+	// from the watch cache like every first page, whose remainingItemCount
+	// says how many objects there are (ListStats.Count). Counting a kind
+	// never needs its objects.
+	Count bool
 }
 
 // PageFunc requests one page with opts, hands its objects on, and says
@@ -60,7 +65,13 @@ type ListStats struct {
 	Requests  int   // LIST requests sent (the failing one included)
 	Items     int64 // objects received, a restarted chain's included
 	Restarted bool  // the continue token expired and the chain began again
+	// Count is the number of objects a count (ListOptions.Count) found.
+	Count int64
 }
+
+// ErrNoCount says a count's page had more objects after it and the server
+// did not say how many (remainingItemCount is absent with a selector).
+var ErrNoCount = errors.New("the server did not say how many objects remain")
 
 // List reads one kind as a chain of pages. The first page is served from
 // the API server's watch cache (FirstPageResourceVersion, NotOlderThan)
@@ -83,6 +94,9 @@ type ListStats struct {
 func List(ctx context.Context, o ListOptions, what string, page PageFunc, restart func()) (ListStats, error) {
 	o = o.withDefaults()
 	var st ListStats
+	if o.Count {
+		return o.count(ctx, page)
+	}
 	for {
 		pages, err := o.chain(ctx, page, &st)
 		if err == nil {
@@ -107,7 +121,33 @@ type chainEnd struct {
 	expired bool
 }
 
+// count sends a count's one request.
+func (o ListOptions) count(ctx context.Context, page PageFunc) (ListStats, error) {
+	st := ListStats{Requests: 1}
+	pctx, cancel := context.WithTimeout(ctx, o.PageTimeout)
+	defer cancel()
+	p, err := page(pctx, o.firstPage())
+	if err != nil {
+		return st, err
+	}
+	st.Items = int64(p.Items)
+	if p.Continue != "" && p.Remaining <= 0 {
+		return st, ErrNoCount
+	}
+	st.Count = int64(p.Items) + max(p.Remaining, 0)
+	return st, nil
+}
+
+// firstPage is the request of a chain's first page: from the watch cache.
+func (o ListOptions) firstPage() metav1.ListOptions {
+	return metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
+		ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
+}
+
 func (o ListOptions) withDefaults() ListOptions {
+	if o.Count {
+		o.PageSize = 1
+	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize
 	}
@@ -122,8 +162,7 @@ func (o ListOptions) withDefaults() ListOptions {
 
 // chain reads one chain of pages, counting into st.
 func (o ListOptions) chain(ctx context.Context, page PageFunc, st *ListStats) (chainEnd, error) {
-	opts := metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
-		ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
+	opts := o.firstPage()
 	seen := map[string]bool{}
 	maxPages, announced := o.MaxPages, int64(0)
 	for pages := 0; ; pages++ {

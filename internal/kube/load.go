@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ type infoObject struct {
 	// Resources lists the kinds the file is authoritative for: read in full,
 	// or not served by the cluster. A kind not listed was not read.
 	Resources []snapshot.Resource `json:"resources,omitempty"`
+	// Counts are Info.Counts, which scan output leaves out.
+	Counts []snapshot.Count `json:"counts,omitempty"`
 }
 
 // LoadResult is an offline snapshot read from files.
@@ -311,6 +314,11 @@ func (l *loader) info(raw []byte, where string) {
 	l.res.HasInfo = true
 	info.Skipped = append(info.Skipped, o.Skipped...)
 	info.DiscoveryFailures = append(info.DiscoveryFailures, o.DiscoveryFailures...)
+	for _, c := range o.Counts {
+		// Several files counting one kind: the last one read wins.
+		info.Counts = slices.DeleteFunc(info.Counts, func(h snapshot.Count) bool { return h.Resource.Same(c.Resource) })
+		info.Counts = append(info.Counts, c)
+	}
 	for _, r := range o.Resources {
 		l.seen[r] = true
 	}

@@ -13,6 +13,8 @@ type Need struct {
 	Want []snapshot.Resource
 	// Required are the kinds some check cannot run without.
 	Required []snapshot.Resource
+	// Count: some check uses object counts (Reader.Count).
+	Count bool
 }
 
 // NeedOf returns what the checks read.
@@ -21,6 +23,7 @@ func NeedOf(cs []*check.Check) Need {
 	seen := map[snapshot.Resource]bool{}
 	req := map[snapshot.Resource]bool{}
 	for _, c := range cs {
+		n.Count = n.Count || c.Counts
 		for _, r := range c.AllReads() {
 			if !seen[r] {
 				seen[r] = true

@@ -49,6 +49,12 @@ type Reader struct {
 	// keeping them: `premortem refs` searches Secret data this way without
 	// holding it. Calls are serialised. Other kinds go to the snapshot.
 	Visit Visitor
+	// Count, with all namespaces, also counts every kind the API server
+	// itself serves and the read does not list, custom resources included,
+	// into Info.Counts: one limit=1 LIST each (ListOptions.Count). Which
+	// group versions are its own (not aggregated) the APIServices say, so
+	// counting needs snapshot.APIServices among the kinds read.
+	Count bool
 }
 
 // Progress is how far a read has got.
@@ -67,6 +73,8 @@ type ReadResult struct {
 	// because their continue token expired.
 	Pages    map[snapshot.Resource]int
 	Restarts int
+	// CountRequests are the limit=1 LISTs of Reader.Count.
+	CountRequests int
 }
 
 // Read lists the requested kinds. A kind the server does not serve is not
@@ -104,7 +112,7 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	// certificate covers (apiserver-cert-names); never any other address.
 	snap.Info.APIServer = ServingCertificate(ctx, r.Config)
 
-	served, failedGroups, err := r.discover(dc)
+	served, preferred, failedGroups, err := r.discover(dc)
 	if err != nil {
 		return nil, &ServerError{Host: r.Config.Host, Stage: "discovery (API groups)", Limit: r.Config.Timeout, Err: err}
 	}
@@ -242,22 +250,29 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	if err := parent.Err(); err != nil {
 		return nil, err
 	}
+	if r.Count && r.Namespace == "" {
+		res.CountRequests = r.countKinds(ctx, c, snap, countable(snap, served, preferred, want), conc)
+		if err := parent.Err(); err != nil {
+			return nil, err
+		}
+	}
 	sort.Slice(snap.Info.Skipped, func(i, j int) bool { return resourceLess(snap.Info.Skipped[i].Resource, snap.Info.Skipped[j].Resource) })
 	sort.Slice(res.Covered, func(i, j int) bool { return resourceLess(res.Covered[i], res.Covered[j]) })
 	snap.Info.TakenAt = time.Now().UTC().Truncate(time.Second)
 	return res, nil
 }
 
-// discover returns the resources the server serves and the group versions
-// whose discovery failed. Aggregated discovery makes this one or two
-// requests; a failing aggregated APIService fails only its own group.
-func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVersionResource]metav1.APIResource, map[schema.GroupVersion]error, error) {
-	_, lists, err := discovery.ServerGroupsAndResources(dc)
+// discover returns the resources the server serves, the preferred version
+// of each group and the group versions whose discovery failed. Aggregated
+// discovery makes this one or two requests; a failing aggregated
+// APIService fails only its own group.
+func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVersionResource]metav1.APIResource, map[string]string, map[schema.GroupVersion]error, error) {
+	groups, lists, err := discovery.ServerGroupsAndResources(dc)
 	failed := map[schema.GroupVersion]error{}
 	if err != nil {
 		var gerr *discovery.ErrGroupDiscoveryFailed
 		if !errors.As(err, &gerr) {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for gv, e := range gerr.Groups {
 			failed[gv] = e
@@ -276,7 +291,11 @@ func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVers
 			served[gv.WithResource(ar.Name)] = ar
 		}
 	}
-	return served, failed, nil
+	preferred := map[string]string{}
+	for _, g := range groups {
+		preferred[g.Name] = g.PreferredVersion.Version
+	}
+	return served, preferred, failed, nil
 }
 
 // listKind runs one LIST chain for a kind (see List), handing each trimmed

@@ -40,7 +40,7 @@ func Save(w io.Writer, s *snapshot.Snapshot, covered []snapshot.Resource) error 
 		// line numbers in load errors point at an object.
 		return enc.Encode(o)
 	}
-	if err := emit(infoObject{APIVersion: InfoAPIVersion, Kind: InfoKind, Info: s.Info, Resources: covered}); err != nil {
+	if err := emit(infoObject{APIVersion: InfoAPIVersion, Kind: InfoKind, Info: s.Info, Resources: covered, Counts: s.Info.Counts}); err != nil {
 		return fmt.Errorf("write snapshot: %w", err)
 	}
 	for _, r := range savedKinds(s) {

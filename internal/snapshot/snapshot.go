@@ -89,6 +89,17 @@ type Info struct {
 	// APIServer is what the live read saw of the API server it talked to
 	// (the server in the kubeconfig): its URL and serving certificate.
 	APIServer *APIServer `json:"apiServer,omitempty"`
+	// Counts are the object counts of served kinds whose objects were not
+	// read: one limit=1 LIST each, its remainingItemCount (custom
+	// resources included). Saved in snapshot files, not in scan output.
+	Counts []Count `json:"-"`
+}
+
+// Count is how many objects of a kind the API server holds, all namespaces.
+type Count struct {
+	Resource   Resource `json:"resource"`
+	Namespaced bool     `json:"namespaced"`
+	Count      int64    `json:"count"`
 }
 
 // APIServer describes the API server a live read connected to.
@@ -290,6 +301,14 @@ func (s *Snapshot) InNamespace(ns string) {
 	for r, items := range s.Metadata {
 		s.Metadata[r] = inNamespace(items, ns)
 	}
+	// A count is cluster-wide: it cannot be narrowed to one namespace.
+	counts := s.Info.Counts[:0]
+	for _, c := range s.Info.Counts {
+		if !c.Namespaced {
+			counts = append(counts, c)
+		}
+	}
+	s.Info.Counts = counts
 }
 
 // inNamespace keeps the objects in ns and those of no namespace.

@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +77,7 @@ func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 	var skipped []snapshot.Skipped
 	baseline := ""
 	var apiServer *snapshot.APIServer
+	var counts []snapshot.Count
 	serverVersion := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
@@ -116,6 +118,20 @@ func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 			if err := json.Unmarshal([]byte(val), apiServer); err != nil {
 				return nil, bad(err)
 			}
+		case "count":
+			// # count: widgets.example.com Widget 250000 [namespaced]
+			// a count of a kind not read (snapshot Info.Counts).
+			f := strings.Fields(val)
+			if len(f) < 3 {
+				return nil, bad(fmt.Errorf("want <resource.group> <Kind> <count> [namespaced]"))
+			}
+			n, err := strconv.ParseInt(f[2], 10, 64)
+			if err != nil {
+				return nil, bad(err)
+			}
+			res, group, _ := strings.Cut(f[0], ".")
+			counts = append(counts, snapshot.Count{Resource: snapshot.Resource{Group: group, Version: "v1", Resource: res, Kind: f[1]},
+				Namespaced: len(f) > 3 && f[3] == "namespaced", Count: n})
 		case "notrun":
 			fx.NotRun = val
 		case "serverversion":
@@ -143,7 +159,7 @@ func Load(path string, extra []snapshot.Resource) (*Fixture, error) {
 	}
 	fx.Snapshot = lr.Snapshot
 	// What was read, and when, is the fixture's to say.
-	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped, APIServer: apiServer, ServerVersion: serverVersion}
+	fx.Snapshot.Info = snapshot.Info{Source: path, TakenAt: now, Skipped: skipped, APIServer: apiServer, ServerVersion: serverVersion, Counts: counts}
 	if baseline != "" {
 		bpath := filepath.Join(filepath.Dir(path), baseline)
 		b, err := Load(bpath, extra)

@@ -21,12 +21,16 @@ var Growth = &check.Check{
 	Incidents: []string{"001"},
 	Reads:     []snapshot.Resource{snapshot.Namespaces},
 	Optional: []snapshot.Resource{snapshot.Pods, snapshot.Jobs, snapshot.Services, snapshot.Deployments,
-		snapshot.ConfigMaps, snapshot.Secrets, snapshot.NetworkPolicies, snapshot.ReplicaSets},
+		snapshot.ConfigMaps, snapshot.Secrets, snapshot.NetworkPolicies, snapshot.ReplicaSets, snapshot.APIServices},
+	Counts: true,
 	Doc: `Compares object counts per kind, cluster-wide and per namespace, between a
 baseline snapshot (scan --baseline) and now, and reports kinds that grew by
 at least min-increase objects and by at least min-ratio (0.5 = +50%).
 Needs a baseline; without one the check is not run. Kinds the baseline or the
-current read skipped are not compared.
+current read skipped are not compared. Every other kind the API server
+serves, custom resources included, is compared cluster-wide by its count (one
+limit=1 LIST per kind, whose remainingItemCount gives the count without the
+objects), when both snapshots counted it (snapshot save counts every kind).
 
 Incident 001 was unbounded growth nobody watched: a maintenance tool installed
 a Helm release per run, and Jobs, NetworkPolicies and ConfigMaps (6,000 to

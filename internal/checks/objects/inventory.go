@@ -85,7 +85,19 @@ func count(snap *snapshot.Snapshot, read []snapshot.Resource) counts {
 			c.perNS[k][ns]++
 		}
 	})
+	// Kinds not read but counted (Info.Counts: one limit=1 LIST each,
+	// custom resources included): cluster-wide totals only.
+	for _, n := range snap.Info.Counts {
+		if k := n.Resource.Name(); !hasKey(c.total, k) {
+			c.total[k], c.res[k] = int(n.Count), n.Resource
+		}
+	}
 	return c
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // Helm labels and annotations.

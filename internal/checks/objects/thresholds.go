@@ -22,7 +22,8 @@ var Thresholds = &check.Check{
 	Incidents: []string{"001"},
 	Reads:     []snapshot.Resource{snapshot.Nodes},
 	Optional: []snapshot.Resource{snapshot.Namespaces, snapshot.Pods, snapshot.Services,
-		snapshot.Deployments, snapshot.ConfigMaps, snapshot.Secrets},
+		snapshot.Deployments, snapshot.ConfigMaps, snapshot.Secrets, snapshot.APIServices},
+	Counts: true,
 	Doc: `Compares object counts, cluster-wide and per namespace, with the thresholds
 SIG Scalability publishes for vanilla Kubernetes
 (kubernetes/community, sig-scalability/configs-and-limits/thresholds.md):
@@ -34,7 +35,11 @@ ones, so the cluster-wide pod threshold is the sum of the per-node ones
 (capped at 150,000) and the namespace and service thresholds are scaled by
 nodes/5,000, never below min-scale of the published value. SIG Scalability
 gives no figure for ConfigMaps and Secrets; their per-namespace high-water
-marks are parameters.
+marks are parameters. Every other kind the API server serves, custom
+resources included, is counted cluster-wide (one limit=1 LIST per kind not
+otherwise read, whose remainingItemCount gives the count without the
+objects) and compared with objects-per-kind, a premortem high-water mark: SIG
+Scalability publishes no figure per kind either.
 
 Past these counts the control plane degrades before anything fails: LISTs
 and watch-cache memory grow, controllers that handle every object (CNI
@@ -57,12 +62,14 @@ work. If the size is intended, split the namespace or the cluster.`,
 		{Name: "deployments-per-namespace", Type: check.Int, Default: "2000", Doc: "Deployments per namespace (SIG Scalability)."},
 		{Name: "configmaps-per-namespace", Type: check.Int, Default: "1000", Doc: "ConfigMaps per namespace (premortem's high-water mark; no published threshold)."},
 		{Name: "secrets-per-namespace", Type: check.Int, Default: "1000", Doc: "Secrets per namespace (premortem's high-water mark; no published threshold)."},
+		{Name: "objects-per-kind", Type: check.Int, Default: "100000", Min: "1", Doc: "Objects of any other kind in the cluster, custom resources included (premortem's high-water mark; no published threshold)."},
 		{Name: "min-scale", Type: check.Float, Default: "0.2", Doc: "Floor of the nodes/5,000 scaling of cluster-wide namespace and service thresholds, so small clusters are not held to tiny numbers."},
 	},
 	Evidence: []check.EvidenceKey{
 		{Name: "count", Doc: "the count"},
 		{Name: "threshold", Doc: "the threshold it exceeds"},
 		{Name: "basis", Doc: "where the threshold comes from and how it was scaled"},
+		{Name: "resource", Doc: "the resource counted, as kubectl names it (objects-per-kind)"},
 		{Name: "nodes", Doc: "nodes in the cluster"},
 		{Name: "nodesOver", Doc: "nodes running more pods than their threshold (pods-per-node finding)"},
 		{Name: "worst", Doc: "the ten most loaded of them: node, pods, threshold"},
@@ -120,6 +127,24 @@ func runThresholds(p *check.Pass) error {
 		limit := min(sum, p.Int("pods"))
 		report(n, limit, nil, "Pods in the cluster", fmt.Sprintf("sum over %d nodes of min(%d, %d x cores), at most %d",
 			nodes, p.Int("pods-per-node"), p.Int("pods-per-core"), p.Int("pods")))
+	}
+
+	// Every other kind, cluster-wide: past a high-water mark its LISTs
+	// (controllers' resyncs, kubectl get -A) and watch cache grow costly.
+	own := []snapshot.Resource{snapshot.Nodes, snapshot.Namespaces, snapshot.Services, snapshot.Pods}
+	for _, k := range slices.Sorted(maps.Keys(c.total)) {
+		r := c.res[k]
+		if n, limit := c.total[k], p.Int("objects-per-kind"); n > limit && !slices.ContainsFunc(own, r.Same) {
+			what := fmt.Sprintf("%ss (%s) in the cluster", r.Kind, k)
+			basis := "premortem high-water mark, parameter objects-per-kind"
+			p.Report(check.Finding{
+				Severity: overSeverity(n, limit),
+				Title:    fmt.Sprintf("%s: %d (threshold %d)", what, n, limit),
+				Message: fmt.Sprintf("%s is %d, above the threshold of %d (%s). Every LIST of the kind (a controller's "+
+					"resync, kubectl get -A) and the API server's watch cache grow with it.", what, n, limit, basis),
+				Evidence: map[string]any{"count": n, "threshold": limit, "basis": basis, "nodes": nodes, "resource": k},
+			})
+		}
 	}
 
 	// Per node: pods the node runs (scheduled and not finished). One finding
