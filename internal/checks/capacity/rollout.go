@@ -44,11 +44,27 @@ capacity, image, configuration), or roll back with kubectl rollout undo.`,
 	Run: runRolloutStuck,
 }
 
-func runRolloutStuck(p *check.Pass) error {
-	for _, d := range check.SortedByName(p.Snapshot.Deployments) {
-		if d.Spec.Paused || !workload.DeploymentProgress(&d).Failed {
-			continue
+// deadlineExceeded reports whether d's Progressing condition says so: a
+// cheap test before the full progress report.
+func deadlineExceeded(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return true
 		}
+	}
+	return false
+}
+
+func runRolloutStuck(p *check.Pass) error {
+	// Filter before sorting: a cluster has thousands of Deployments and,
+	// at any time, a handful of stuck rollouts.
+	var stuck []appsv1.Deployment
+	for i := range p.Snapshot.Deployments {
+		if d := &p.Snapshot.Deployments[i]; !d.Spec.Paused && deadlineExceeded(d) && workload.DeploymentProgress(d).Failed {
+			stuck = append(stuck, *d)
+		}
+	}
+	for _, d := range check.SortedByName(stuck) {
 		c := workload.DeploymentCounts(&d)
 		ev := map[string]any{"replicas": c.Desired, "updatedReplicas": c.Updated, "availableReplicas": c.Available}
 		msg := ""

@@ -71,25 +71,14 @@ func runReplicasOnOneNode(p *check.Pass) error {
 	if schedulable < 2 {
 		return nil
 	}
-	// Rollouts in progress move pods; judge them once they are done.
-	rolling := map[check.Object]bool{}
-	for i := range p.Snapshot.Deployments {
-		if w := workload.FromDeployment(&p.Snapshot.Deployments[i]); !w.Progress.Complete {
-			rolling[check.Object{Group: "apps", Kind: w.Kind, Namespace: w.Meta.Namespace, Name: w.Meta.Name}] = true
-		}
-	}
-	for i := range p.Snapshot.StatefulSets {
-		if w := workload.FromStatefulSet(&p.Snapshot.StatefulSets[i]); !w.Progress.Complete {
-			rolling[check.Object{Group: "apps", Kind: w.Kind, Namespace: w.Meta.Namespace, Name: w.Meta.Name}] = true
-		}
-	}
+	inRollout := rollouts(p.Snapshot)
 	var ready []*corev1.Pod
 	for i := range p.Snapshot.Pods {
 		pod := &p.Snapshot.Pods[i]
 		if !workload.PodReady(pod) || pod.Spec.NodeName == "" || workload.CriticalPod(pod) {
 			continue
 		}
-		if o := ownerOf(pod); (o.Kind == workload.Deployment || o.Kind == workload.StatefulSet) && !rolling[o] {
+		if o := ownerOf(pod); o.Kind == workload.Deployment || o.Kind == workload.StatefulSet {
 			ready = append(ready, pod)
 		}
 	}
@@ -97,19 +86,22 @@ func runReplicasOnOneNode(p *check.Pass) error {
 		if len(g.pods) < 2 {
 			continue
 		}
-		nodes, podZones := map[string]bool{}, map[string]bool{}
-		for _, pod := range g.pods {
-			nodes[pod.Spec.NodeName] = true
-			podZones[zoneOf[pod.Spec.NodeName]] = true
+		node, zone := g.pods[0].Spec.NodeName, zoneOf[g.pods[0].Spec.NodeName]
+		oneNode, oneZone := true, len(zones) >= 2 && zone != ""
+		for _, pod := range g.pods[1:] {
+			oneNode = oneNode && pod.Spec.NodeName == node
+			oneZone = oneZone && zoneOf[pod.Spec.NodeName] == zone
+		}
+		if !oneNode && !oneZone || inRollout(g.owner) {
+			continue
 		}
 		ev := map[string]any{"readyReplicas": len(g.pods), "schedulableNodes": schedulable}
 		if len(zones) > 0 {
 			ev["zones"] = zones
 		}
 		obj := []check.Object{g.owner}
-		node, zone := g.pods[0].Spec.NodeName, zoneOf[g.pods[0].Spec.NodeName]
 		switch {
-		case len(nodes) == 1:
+		case oneNode:
 			ev["node"] = node
 			p.Report(check.Finding{
 				Severity: check.Medium,
@@ -120,7 +112,7 @@ func runReplicasOnOneNode(p *check.Pass) error {
 				Objects:  obj,
 				Evidence: ev,
 			})
-		case len(zones) >= 2 && len(podZones) == 1 && zone != "":
+		default:
 			ev["zone"] = zone
 			p.Report(check.Finding{
 				Severity: check.Low,
@@ -133,6 +125,33 @@ func runReplicasOnOneNode(p *check.Pass) error {
 		}
 	}
 	return nil
+}
+
+// rollouts returns a test of whether a Deployment or StatefulSet is in the
+// middle of a rollout (its pods are moving: judge them once it is done). It
+// indexes the workloads by name and judges only those it is asked about.
+func rollouts(s *snapshot.Snapshot) func(check.Object) bool {
+	deps, sts := map[[2]string]int{}, map[[2]string]int{}
+	for i, d := range s.Deployments {
+		deps[[2]string{d.Namespace, d.Name}] = i
+	}
+	for i, st := range s.StatefulSets {
+		sts[[2]string{st.Namespace, st.Name}] = i
+	}
+	return func(o check.Object) bool {
+		key := [2]string{o.Namespace, o.Name}
+		switch o.Kind {
+		case workload.Deployment:
+			if i, ok := deps[key]; ok {
+				return !workload.DeploymentProgress(&s.Deployments[i]).Complete
+			}
+		case workload.StatefulSet:
+			if i, ok := sts[key]; ok {
+				return !workload.StatefulSetProgress(&s.StatefulSets[i]).Complete
+			}
+		}
+		return false
+	}
 }
 
 // nodeReady reports whether the node's Ready condition is True.
