@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/premortem/premortem/internal/check"
 )
@@ -21,11 +22,8 @@ func ownerOf(p *corev1.Pod) check.Object {
 	if ref == nil {
 		return check.Object{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}
 	}
-	group, _, _ := strings.Cut(ref.APIVersion, "/")
-	if !strings.Contains(ref.APIVersion, "/") {
-		group = ""
-	}
-	o := check.Object{Group: group, Kind: ref.Kind, Namespace: p.Namespace, Name: ref.Name}
+	gv, _ := schema.ParseGroupVersion(ref.APIVersion)
+	o := check.Object{Group: gv.Group, Kind: ref.Kind, Namespace: p.Namespace, Name: ref.Name}
 	if ref.Kind == "ReplicaSet" {
 		if hash := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; hash != "" && strings.HasSuffix(ref.Name, "-"+hash) {
 			o.Kind, o.Name = "Deployment", strings.TrimSuffix(ref.Name, "-"+hash)
