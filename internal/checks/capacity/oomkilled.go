@@ -22,9 +22,10 @@ var OOMKilled = &check.Check{
 	Escalation: &check.Escalation{To: check.Critical, When: "the pods are critical (kube-system, or a system-*-critical priority)"},
 	Incidents:  []string{"160", "170"},
 	Reads:      []snapshot.Resource{snapshot.Pods},
-	Doc: `Looks for running pods whose containers were last terminated by the kernel's
-OOM killer (lastState.terminated.reason OOMKilled, or the current state) and
-have restarted at least min-restarts times: the container's memory limit is
+	Doc: `Looks for running pods whose containers (sidecars and init containers
+included) were last terminated by the kernel's OOM killer
+(lastState.terminated.reason OOMKilled, or the current state) and have
+restarted at least min-restarts times: the container's memory limit is
 below what it needs at its current load, and every kill drops its in-flight
 requests and shifts its load to the replicas that are left.
 
@@ -67,7 +68,7 @@ slow dependency cannot push every replica over its limit at once.`,
 // kill and that restarted at least least times, with the highest restart
 // count among them and when the latest kill finished.
 func oomKilled(p *corev1.Pod, least int32) (names []string, restarts int32, last time.Time) {
-	for _, cs := range p.Status.ContainerStatuses {
+	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 		t := cs.LastTerminationState.Terminated
 		if cur := cs.State.Terminated; cur != nil {
 			t = cur

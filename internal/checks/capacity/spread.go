@@ -25,7 +25,8 @@ var ReplicasOnOneNode = &check.Check{
 	Optional:  []snapshot.Resource{snapshot.Deployments, snapshot.StatefulSets},
 	Doc: `Groups the ready pods of Deployments and StatefulSets by node and reports
 workloads with two or more ready replicas that all run on the same node
-while the cluster has other schedulable, ready nodes: the replicas protect
+while the cluster has other schedulable, ready nodes without a NoSchedule or
+NoExecute taint (control-plane nodes and dedicated pools do not count): the replicas protect
 against a crashing process, not against losing the node. When nodes carry
 the topology.kubernetes.io/zone label and span two zones or more, a workload
 whose replicas are on several nodes but all in one zone is reported too.
@@ -59,7 +60,7 @@ func runReplicasOnOneNode(p *check.Pass) error {
 	schedulable := 0
 	for _, n := range p.Snapshot.Nodes {
 		zoneOf[n.Name] = n.Labels[ZoneLabel]
-		if n.Spec.Unschedulable || n.DeletionTimestamp != nil || !nodeReady(&n) {
+		if n.Spec.Unschedulable || n.DeletionTimestamp != nil || !nodeReady(&n) || repels(&n) {
 			continue
 		}
 		schedulable++
@@ -152,6 +153,15 @@ func rollouts(s *snapshot.Snapshot) func(check.Object) bool {
 		}
 		return false
 	}
+}
+
+// repels reports whether a node has a NoSchedule or NoExecute taint: a
+// control-plane node or a dedicated pool is no place to spread application
+// replicas to (the pods' tolerations are not in the snapshot).
+func repels(n *corev1.Node) bool {
+	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool {
+		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+	})
 }
 
 // nodeReady reports whether the node's Ready condition is True.
