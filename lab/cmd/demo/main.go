@@ -1,4 +1,5 @@
-// Command demo starts a lab, applies the five incident scenarios, runs
+// Command demo starts a lab, applies every scenario (the incidents' latent
+// conditions, and the well-run namespace that must stay quiet), runs
 // `premortem scan` against it as a user would, and tears everything down.
 //
 //	go run ./lab/cmd/demo [-premortem bin/premortem] [-keep] [-- scan flags...]
