@@ -33,8 +33,8 @@ PodDisruptionBudget and reports two budgets that do not do their job:
 
 In incident 164 a chart's budget over a healthy webhook blocked an AKS
 upgrade for an hour and left the cluster in a failed state; in incidents
-165 and 166 one-replica Istio and Tekton webhooks with minAvailable budgets
-hung cluster upgrades for hours; in incident 167 the upgrade stalled with
+165 and 166 one-replica Istio gateways and a Tekton webhook under
+minAvailable budgets hung cluster upgrades for hours; in incident 167 the upgrade stalled with
 nodes cordoned and the application down. A budget whose pods are unhealthy
 right now (allowed 0 because some are not ready) is a different, passing
 condition and is left alone, as is one the controller has not processed yet.

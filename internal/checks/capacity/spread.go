@@ -25,11 +25,12 @@ var ReplicasOnOneNode = &check.Check{
 	Optional:  []snapshot.Resource{snapshot.Deployments, snapshot.StatefulSets},
 	Doc: `Groups the ready pods of Deployments and StatefulSets by node and reports
 workloads with two or more ready replicas that all run on the same node
-while the cluster has other schedulable, ready nodes without a NoSchedule or
-NoExecute taint (control-plane nodes and dedicated pools do not count): the replicas protect
-against a crashing process, not against losing the node. When nodes carry
-the topology.kubernetes.io/zone label and span two zones or more, a workload
-whose replicas are on several nodes but all in one zone is reported too.
+while the cluster has other ready, schedulable nodes (nodes with a
+NoSchedule or NoExecute taint, such as control-plane nodes and dedicated
+pools, do not count): the replicas protect against a crashing process, not
+against losing the node. When nodes carry the topology.kubernetes.io/zone
+label and span two zones or more, a workload whose replicas are on several
+nodes but all in one zone is reported too.
 
 The scheduler spreads replicas only as a preference, and packs them where
 resources are free: in incident 163 it placed several high-CPU replicas of
