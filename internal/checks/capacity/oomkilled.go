@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ var OOMKilled = &check.Check{
 	Escalation: &check.Escalation{To: check.Critical, When: "the pods are critical (kube-system, or a system-*-critical priority)"},
 	Incidents:  []string{"160", "170"},
 	Reads:      []snapshot.Resource{snapshot.Pods},
+	Optional:   []snapshot.Resource{snapshot.Deployments, snapshot.StatefulSets, snapshot.DaemonSets},
 	Doc: `Looks for running pods whose containers (sidecars and init containers
 included) were last terminated by the kernel's OOM killer
 (lastState.terminated.reason OOMKilled, or the current state) and have
@@ -34,7 +36,8 @@ In incident 160 the cluster's shared ingress ran with a memory limit fixed at
 OOMKilled and the load balancer had no healthy host. In incident 170 the
 gateway's HPA was pinned at its maximum while a replica kept being OOMKilled
 against its limit. Finished pods (Succeeded, Failed) and pods being deleted
-are left out; findings are grouped by the workload that runs the pods.
+are left out; findings are grouped by the workload that runs the pods, and
+give the containers' memory limits from its pod template when it was read.
 
 Severity: high; critical when the pods are critical (kube-system, or a
 system-node-critical / system-cluster-critical priority). One level lower
@@ -60,6 +63,7 @@ slow dependency cannot push every replica over its limit at once.`,
 		{Name: "maxRestarts", Doc: "the highest restart count among them"},
 		{Name: "lastOOMKill", Doc: "when the latest OOM kill finished (RFC 3339)"},
 		{Name: "critical", Doc: "whether the pods are critical"},
+		{Name: "memoryLimits", Doc: "the OOM-killed containers' memory limits in the workload's pod template (when read)"},
 	},
 	Run: runOOMKilled,
 }
@@ -97,6 +101,10 @@ func runOOMKilled(p *check.Pass) error {
 			hit = append(hit, pod)
 		}
 	}
+	if len(hit) == 0 {
+		return nil
+	}
+	lookup := workloadIndex(p.Snapshot)
 	for _, g := range groupByOwner(hit) {
 		var containers []string
 		var restarts int32
@@ -131,14 +139,31 @@ func runOOMKilled(p *check.Pass) error {
 		if !last.IsZero() {
 			ev["lastOOMKill"] = check.FormatTime(last)
 		}
+		limitText := ""
+		if w, ok := lookup(g.owner); ok {
+			limits := map[string]string{}
+			for _, c := range slices.Concat(w.Template.Spec.InitContainers, w.Template.Spec.Containers) {
+				if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && slices.Contains(containers, c.Name) {
+					limits[c.Name] = q.String()
+				}
+			}
+			if len(limits) > 0 {
+				ev["memoryLimits"] = limits
+				var parts []string
+				for _, n := range slices.Sorted(maps.Keys(limits)) {
+					parts = append(parts, n+" "+limits[n])
+				}
+				limitText = " (memory limit " + strings.Join(parts, ", ") + ")"
+			}
+		}
 		p.Report(check.Finding{
 			Severity: sev,
 			Title: fmt.Sprintf("%s: %s OOMKilled, up to %d restarts", g.name(),
 				check.Plural(len(g.pods), "pod", "pods"), restarts),
-			Message: fmt.Sprintf("In %s, container(s) %s of %s were last terminated by the OOM killer and have restarted up to %d "+
+			Message: fmt.Sprintf("In %s, container(s) %s%s of %s were last terminated by the OOM killer and have restarted up to %d "+
 				"times: their memory limit is below what they need at the current load. Every kill drops in-flight work and "+
 				"moves the load onto the replicas left, which then need more memory too (incidents 160, 170).%s",
-				g.name(), strings.Join(containers, ", "), check.Plural(len(g.pods), "pod", "pods"), restarts, why),
+				g.name(), strings.Join(containers, ", "), limitText, check.Plural(len(g.pods), "pod", "pods"), restarts, why),
 			Objects:  g.objects(5),
 			Evidence: ev,
 		})

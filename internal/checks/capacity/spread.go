@@ -73,7 +73,12 @@ func runReplicasOnOneNode(p *check.Pass) error {
 	if schedulable < 2 {
 		return nil
 	}
-	inRollout := rollouts(p.Snapshot)
+	lookup := workloadIndex(p.Snapshot)
+	// Rollouts in progress move pods: judge them once they are done.
+	inRollout := func(o check.Object) bool {
+		w, ok := lookup(o)
+		return ok && !w.Progress.Complete
+	}
 	var ready []*corev1.Pod
 	for i := range p.Snapshot.Pods {
 		pod := &p.Snapshot.Pods[i]
@@ -127,33 +132,6 @@ func runReplicasOnOneNode(p *check.Pass) error {
 		}
 	}
 	return nil
-}
-
-// rollouts returns a test of whether a Deployment or StatefulSet is in the
-// middle of a rollout (its pods are moving: judge them once it is done). It
-// indexes the workloads by name and judges only those it is asked about.
-func rollouts(s *snapshot.Snapshot) func(check.Object) bool {
-	deps, sts := map[[2]string]int{}, map[[2]string]int{}
-	for i, d := range s.Deployments {
-		deps[[2]string{d.Namespace, d.Name}] = i
-	}
-	for i, st := range s.StatefulSets {
-		sts[[2]string{st.Namespace, st.Name}] = i
-	}
-	return func(o check.Object) bool {
-		key := [2]string{o.Namespace, o.Name}
-		switch o.Kind {
-		case workload.Deployment:
-			if i, ok := deps[key]; ok {
-				return !workload.DeploymentProgress(&s.Deployments[i]).Complete
-			}
-		case workload.StatefulSet:
-			if i, ok := sts[key]; ok {
-				return !workload.StatefulSetProgress(&s.StatefulSets[i]).Complete
-			}
-		}
-		return false
-	}
 }
 
 // repels reports whether a node has a NoSchedule or NoExecute taint: a
