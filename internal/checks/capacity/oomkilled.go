@@ -72,18 +72,22 @@ slow dependency cannot push every replica over its limit at once.`,
 // kill and that restarted at least least times, with the highest restart
 // count among them and when the latest kill finished.
 func oomKilled(p *corev1.Pod, least int32) (names []string, restarts int32, last time.Time) {
-	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
-		t := cs.LastTerminationState.Terminated
-		if cur := cs.State.Terminated; cur != nil {
-			t = cur
-		}
-		if t == nil || t.Reason != "OOMKilled" || cs.RestartCount < least {
-			continue
-		}
-		names = append(names, cs.Name)
-		restarts = max(restarts, cs.RestartCount)
-		if t.FinishedAt.After(last) {
-			last = t.FinishedAt.Time
+	// An array, not slices.Concat: this runs for every pod of the cluster.
+	for _, list := range [2][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for i := range list {
+			cs := &list[i]
+			t := cs.LastTerminationState.Terminated
+			if cur := cs.State.Terminated; cur != nil {
+				t = cur
+			}
+			if t == nil || t.Reason != "OOMKilled" || cs.RestartCount < least {
+				continue
+			}
+			names = append(names, cs.Name)
+			restarts = max(restarts, cs.RestartCount)
+			if t.FinishedAt.After(last) {
+				last = t.FinishedAt.Time
+			}
 		}
 	}
 	return names, restarts, last
