@@ -47,6 +47,11 @@ func TestCapacityChecks(t *testing.T) {
 			if f.Severity != tt.sev {
 				t.Errorf("severity %s, want %s: %s", f.Severity, tt.sev, f.Title)
 			}
+			if tt.id == "container-oom-killed" {
+				if limits, _ := f.Evidence["memoryLimits"].(map[string]any); limits["skipper"] != "500Mi" {
+					t.Errorf("memoryLimits = %v, want skipper 500Mi", f.Evidence["memoryLimits"])
+				}
+			}
 			if tt.id == "hpa-cannot-scale" {
 				if hpas, _ := f.Evidence["hpas"].([]any); !slices.Contains(hpas, any("cap-autoscale/prod-api")) {
 					t.Errorf("cap-autoscale/prod-api not among the HPAs that cannot scale: %v", f.Evidence)
