@@ -15,17 +15,19 @@ import (
 	"github.com/premortem/premortem/internal/checks/apiservice"
 	"github.com/premortem/premortem/internal/checks/capacity"
 	"github.com/premortem/premortem/internal/checks/daemonsets"
+	"github.com/premortem/premortem/internal/checks/etcd"
 	"github.com/premortem/premortem/internal/checks/namespaces"
 	"github.com/premortem/premortem/internal/checks/network"
 	"github.com/premortem/premortem/internal/checks/nodes"
 	"github.com/premortem/premortem/internal/checks/objects"
 	"github.com/premortem/premortem/internal/checks/redundancy"
+	"github.com/premortem/premortem/internal/checks/rollout"
 )
 
 // catalog is ordered by the incidents' story: deletions held back by an
 // unavailable API, unbounded growth, the CNI failing, redundancy, nodes;
 // then the breadth areas, each package listing its own.
-var catalog = slices.Concat(seeds, admission.All, network.All, capacity.All)
+var catalog = slices.Concat(seeds, admission.All, network.All, capacity.All, rollout.All, etcd.All)
 
 var seeds = []*check.Check{
 	apiservice.Unavailable,
