@@ -38,7 +38,7 @@ type OutputSummary struct {
 // nulls so consumers need no nil checks.
 func NewOutput(r *check.Result) Output {
 	o := Output{SchemaVersion: SchemaVersion, Info: r.Info, Complete: r.Complete(),
-		Findings: make([]check.Finding, 0, len(r.Findings)), Ran: r.Ran, NotRun: r.NotRun, Accepted: r.Accepted}
+		Findings: make([]check.Finding, 0, len(r.Findings)), Ran: r.Ran, NotRun: r.NotRun}
 	if o.Ran == nil {
 		o.Ran = []string{}
 	}
@@ -46,16 +46,11 @@ func NewOutput(r *check.Result) Output {
 		o.NotRun = []check.NotRun{}
 	}
 	for _, f := range r.Findings {
-		if f.Objects == nil {
-			f.Objects = []check.Object{}
-		}
-		if f.Evidence == nil {
-			f.Evidence = map[string]any{}
-		}
-		if f.Incidents == nil {
-			f.Incidents = []string{}
-		}
-		o.Findings = append(o.Findings, f)
+		o.Findings = append(o.Findings, noNulls(f))
+	}
+	for _, a := range r.Accepted {
+		a.Finding = noNulls(a.Finding)
+		o.Accepted = append(o.Accepted, a)
 	}
 	o.Summary = OutputSummary{Findings: len(r.Findings), BySeverity: map[string]int{}, Text: Summary(r)}
 	for _, s := range check.Severities() {
@@ -65,6 +60,20 @@ func NewOutput(r *check.Result) Output {
 		o.Summary.MaxSeverity = m.String()
 	}
 	return o
+}
+
+// noNulls gives f empty lists and maps instead of nil ones.
+func noNulls(f check.Finding) check.Finding {
+	if f.Objects == nil {
+		f.Objects = []check.Object{}
+	}
+	if f.Evidence == nil {
+		f.Evidence = map[string]any{}
+	}
+	if f.Incidents == nil {
+		f.Incidents = []string{}
+	}
+	return f
 }
 
 func writeJSON(w io.Writer, r *check.Result) error {
