@@ -1,0 +1,164 @@
+package etcd
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// ReplicaSetHistory is the replicaset-history check.
+var ReplicaSetHistory = &check.Check{
+	ID:       "replicaset-history",
+	Title:    "Workloads keeping many old ReplicaSets",
+	Category: "storage",
+	Severity: check.Medium,
+	Escalation: &check.Escalation{To: check.High,
+		When: "one workload keeps more than ten times max-old old ReplicaSets"},
+	Incidents: []string{"254", "255", "256"},
+	Reads:     []snapshot.Resource{snapshot.ReplicaSets},
+	Optional:  []snapshot.Resource{snapshot.Deployments},
+	Doc: `Counts the ReplicaSets each workload controls (their controller
+ownerReference: a Deployment, an Argo Rollout or any other owner) and reports
+workloads that keep more than max-old besides the current one. Every old
+ReplicaSet is a full pod template stored in etcd and held in the API
+server's watch cache and in every controller that watches ReplicaSets; a
+Deployment rolled out several times a day with a high or missing
+revisionHistoryLimit adds them without end: 3,000 in one cluster, 139 for
+one Deployment whose cleanup was blocked (incident 254), more than 19,000
+in another (incident 255). Deployments created through the old
+extensions/v1beta1 API kept every ReplicaSet by default (incident 256).
+
+ReplicaSets are read metadata-only (names, owners, annotations); Deployments,
+when read, add their revisionHistoryLimit and current revision to the
+evidence. The Kubernetes default of 10 stays quiet under the default
+max-old. One finding per namespace, naming its workloads.`,
+	Remediation: `Set spec.revisionHistoryLimit on the workloads (a few revisions are enough to
+roll back; the default is 10), and look at workloads that keep more than
+their limit: cleanup stops while a rollout is stuck. Delete the old
+ReplicaSets with zero replicas already there, e.g.
+kubectl -n <ns> delete rs <name>...`,
+	Params: []check.Param{
+		{Name: "max-old", Type: check.Int, Default: "25", Min: "1",
+			Doc: "Report a workload that keeps more old ReplicaSets than this."},
+	},
+	Evidence: []check.EvidenceKey{
+		{Name: "namespace", Doc: "the namespace"},
+		{Name: "threshold", Doc: "max-old"},
+		{Name: "oldReplicaSets", Doc: "old ReplicaSets kept by the workloads reported, together"},
+		{Name: "workloads", Doc: "the workloads reported, most first (at most ten): kind, name, oldReplicaSets, revisionHistoryLimit (\"unset\" when the field is absent), oldest (creation time of its oldest ReplicaSet)"},
+	},
+	Run: runReplicaSetHistory,
+}
+
+// rsOwner is a workload and the ReplicaSets it controls.
+type rsOwner struct {
+	kind, name string
+	sets       []*metav1.PartialObjectMetadata
+}
+
+func runReplicaSetHistory(p *check.Pass) error {
+	byNS := map[string]map[[2]string]*rsOwner{}
+	list := p.Snapshot.Metadata[snapshot.ReplicaSets]
+	for i := range list {
+		rs := &list[i]
+		ref := metav1.GetControllerOfNoCopy(rs)
+		if ref == nil {
+			continue
+		}
+		if byNS[rs.Namespace] == nil {
+			byNS[rs.Namespace] = map[[2]string]*rsOwner{}
+		}
+		k := [2]string{ref.Kind, ref.Name}
+		o := byNS[rs.Namespace][k]
+		if o == nil {
+			o = &rsOwner{kind: ref.Kind, name: ref.Name}
+			byNS[rs.Namespace][k] = o
+		}
+		o.sets = append(o.sets, rs)
+	}
+	deployments := map[[2]string]*appsv1.Deployment{}
+	if p.Has(snapshot.Deployments) {
+		for i := range p.Snapshot.Deployments {
+			d := &p.Snapshot.Deployments[i]
+			deployments[[2]string{d.Namespace, d.Name}] = d
+		}
+	}
+	limit := p.Int("max-old")
+	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
+		var over []*rsOwner
+		for _, o := range byNS[ns] {
+			if len(o.sets)-1 > limit {
+				over = append(over, o)
+			}
+		}
+		if len(over) == 0 {
+			continue
+		}
+		slices.SortFunc(over, func(a, b *rsOwner) int {
+			return cmp.Or(cmp.Compare(len(b.sets), len(a.sets)), cmp.Compare(a.kind, b.kind), cmp.Compare(a.name, b.name))
+		})
+		sev, total := check.Medium, 0
+		var objects []check.Object
+		var workloads []map[string]any
+		var beyond []string
+		for _, o := range over {
+			old := len(o.sets) - 1
+			total += old
+			if old > 10*limit {
+				sev = check.High
+			}
+			group := ""
+			if o.kind == "Deployment" || o.kind == "StatefulSet" || o.kind == "DaemonSet" {
+				group = "apps"
+			}
+			if len(objects) < 20 {
+				objects = append(objects, check.Object{Group: group, Kind: o.kind, Namespace: ns, Name: o.name})
+			}
+			if len(workloads) >= 10 {
+				continue
+			}
+			oldest := o.sets[0].CreationTimestamp.Time
+			for _, rs := range o.sets[1:] {
+				if t := rs.CreationTimestamp.Time; t.Before(oldest) {
+					oldest = t
+				}
+			}
+			w := map[string]any{"kind": o.kind, "name": o.name, "oldReplicaSets": old, "oldest": check.FormatTime(oldest)}
+			if d := deployments[[2]string{ns, o.name}]; o.kind == "Deployment" && d != nil {
+				w["revisionHistoryLimit"] = "unset"
+				if l := d.Spec.RevisionHistoryLimit; l != nil {
+					w["revisionHistoryLimit"] = int(*l)
+					if old > int(*l) {
+						beyond = append(beyond, o.name)
+					}
+				}
+			}
+			workloads = append(workloads, w)
+		}
+		top := over[0]
+		note := ""
+		if len(beyond) > 0 {
+			note = fmt.Sprintf(" %s %s more than its revisionHistoryLimit: the cleanup is not running (a stuck rollout stops it).",
+				strings.Join(check.First(beyond, 3), ", "), map[bool]string{true: "keeps", false: "keep"}[len(beyond) == 1])
+		}
+		p.Report(check.Finding{
+			Severity: sev,
+			Title: fmt.Sprintf("%s in %s keep%s %d old ReplicaSets (most: %d for %s %s)", check.Plural(len(over), "workload", "workloads"), ns,
+				map[bool]string{true: "s", false: ""}[len(over) == 1], total, len(top.sets)-1, top.kind, top.name),
+			Message: fmt.Sprintf("In namespace %s, %s keep more than %d old ReplicaSets each, %d together. Each is a pod template "+
+				"stored in etcd and cached by the API server and every controller watching ReplicaSets, and every rollout adds one "+
+				"(incidents 254, 255).%s", ns, check.Plural(len(over), "workload", "workloads"), limit, total, note),
+			Objects:  objects,
+			Evidence: map[string]any{"namespace": ns, "threshold": limit, "oldReplicaSets": total, "workloads": workloads},
+		})
+	}
+	return nil
+}
