@@ -26,6 +26,11 @@ var wantIDs = []string{
 	"container-oom-killed", "pods-unschedulable", "pdb-blocks-eviction", "hpa-cannot-scale",
 	"resourcequota-near-limit", "rollout-progress-deadline-exceeded", "liveness-probe-hair-trigger",
 	"replicas-on-one-node", "critical-workload-no-priority",
+	// rollout
+	"system-workload-crashlooping", "network-daemonset-taint-gap", "critical-workload-outranked",
+	"critical-deployment-recreate",
+	// etcd
+	"configmap-near-size-limit", "replicaset-history", "helm-release-history", "churn-without-quota",
 }
 
 func TestCatalogIDs(t *testing.T) {

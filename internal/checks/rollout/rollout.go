@@ -6,4 +6,9 @@ package rollout
 import "github.com/premortem/premortem/internal/check"
 
 // All are the package's checks, in catalog order.
-var All = []*check.Check{}
+var All = []*check.Check{
+	SystemWorkloadDown,
+	NetworkDaemonSetTaintGap,
+	CriticalOutranked,
+	CriticalRecreate,
+}
