@@ -70,4 +70,11 @@ var _ = register(
 		Latent: "workloads whose images exist only on Docker Hub: during the registry's downtime any pod rescheduled to a node without the image (or pulled with imagePullPolicy Always) cannot start",
 		Seen:   SeenAPI,
 	},
+	Incident{
+		ID: "231", Title: "Apply calico-node before Typha during upgrades to prevent cluster-wide NotReady", Org: "Tigera operator (GitHub pull request)", Year: 2026,
+		URL:    "https://github.com/tigera/operator/pull/5110",
+		Latent: "an upgrade that rolled Typha ahead of calico-node: the new Typha disconnected every old calico-node, their readiness failed, and the DaemonSet controller replaced the whole fleet at once despite maxUnavailable 0 (Ready nodes fell from 29 to 7 of 30)",
+		Seen:   SeenNot,
+		Why:    "the collapse came from a version incompatibility between two components during the rollout, not from a setting or state an API read shows beforehand",
+	},
 )
