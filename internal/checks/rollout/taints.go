@@ -41,10 +41,12 @@ placed there failed.
 
 The taints the DaemonSet controller tolerates for every DaemonSet pod
 (not-ready, unreachable, memory, disk and PID pressure, unschedulable,
-network-unavailable) and the node lifecycle taints under
-node.kubernetes.io/ and node.cloudprovider.kubernetes.io/ are ignored. A
-node another DaemonSet of the same component covers (a per-pool or
-per-OS variant) is not counted.
+network-unavailable) and the ones that come and go with a node's life
+(node.kubernetes.io/, node.cloudprovider.kubernetes.io/, karpenter.sh/,
+the cluster autoscaler's, Cilium's agent-not-ready) are ignored. A node
+another DaemonSet of the same component covers (a per-pool or per-OS
+variant) is not counted, nor a Windows node the DaemonSet does not select
+by OS.
 
 Severity: high.`,
 	Remediation: `Add tolerations for the nodes' taints to the DaemonSet's pod template (CNI
@@ -68,8 +70,28 @@ func ignoredTaint(t *corev1.Taint) bool {
 	if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
 		return true
 	}
-	return strings.HasPrefix(t.Key, "node.kubernetes.io/") || strings.HasPrefix(t.Key, "node.cloudprovider.kubernetes.io/") ||
-		t.Key == "ToBeDeletedByClusterAutoscaler"
+	for _, prefix := range transientTaintPrefixes {
+		if strings.HasPrefix(t.Key, prefix) {
+			return true
+		}
+	}
+	return slices.Contains(transientTaints, t.Key)
+}
+
+// Taints that come and go with a node's life: conditions and cordons (the
+// DaemonSet controller tolerates them), cloud initialisation and shutdown,
+// autoscalers draining a node, a CNI's own not-ready-yet taint.
+var (
+	transientTaintPrefixes = []string{"node.kubernetes.io/", "node.cloudprovider.kubernetes.io/", "karpenter.sh/"}
+	transientTaints        = []string{"ToBeDeletedByClusterAutoscaler", "DeletionCandidateOfClusterAutoscaler",
+		"node.cilium.io/agent-not-ready"}
+)
+
+// otherOS reports whether n runs an OS the DaemonSet does not ask for:
+// a Windows node is no gap in a Linux agent that only forgot to say so.
+func otherOS(ds *appsv1.DaemonSet, n *corev1.Node) bool {
+	os := n.Labels[corev1.LabelOSStable]
+	return os != "" && os != "linux" && ds.Spec.Template.Spec.NodeSelector[corev1.LabelOSStable] != os
 }
 
 // taintString renders a taint as kubectl taint takes it.
@@ -109,7 +131,7 @@ func reach(ds *appsv1.DaemonSet, nodes []corev1.Node) (covered map[string]bool, 
 	counted := func(t *corev1.Taint) bool { return !ignoredTaint(t) }
 	for i := range nodes {
 		n := &nodes[i]
-		if ok, err := affinity.Match(n); err != nil || !ok {
+		if ok, err := affinity.Match(n); err != nil || !ok || otherOS(ds, n) {
 			continue
 		}
 		t, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, ds.Spec.Template.Spec.Tolerations, counted, false)
