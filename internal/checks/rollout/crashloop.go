@@ -40,7 +40,8 @@ serving. Each finding gives the containers' last termination reason, exit
 code and restart count.
 
 Pods are the workload's own (its selector, in its namespace). Pods being
-deleted or finished are ignored; a pod not ready for less than grace is a
+deleted or finished, and placeholders at a negative priority (cluster
+overprovisioning), are ignored; a pod not ready for less than grace is a
 rollout in progress. Workloads scaled to zero are left out.
 
 Severity: critical when no pod of the workload is ready, high otherwise.`,
@@ -114,12 +115,14 @@ func trouble(pod *corev1.Pod, now time.Time, grace time.Duration) (podTrouble, b
 }
 
 // podsByNamespace indexes the pods that count: not being deleted, not
-// finished.
+// finished, and not placeholders at a negative priority (cluster
+// overprovisioning pods wait to be preempted and Pending by design).
 func podsByNamespace(pods []corev1.Pod) map[string][]*corev1.Pod {
 	out := map[string][]*corev1.Pod{}
 	for i := range pods {
 		p := &pods[i]
-		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		placeholder := p.Spec.Priority != nil && *p.Spec.Priority < 0
+		if placeholder || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		out[p.Namespace] = append(out[p.Namespace], p)
