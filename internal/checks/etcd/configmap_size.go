@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -89,7 +90,7 @@ func runConfigMapNearSizeLimit(p *check.Pass) error {
 			largest = append(largest, map[string]any{"key": k, "bytes": len(k) + len(cm.Data[k])})
 		}
 		pct := float64(n) * 100 / maxConfigMapBytes
-		ev := map[string]any{"bytes": n, "limit": maxConfigMapBytes, "percent": float64(int(pct*10)) / 10, "largestKeys": largest}
+		ev := map[string]any{"bytes": n, "limit": maxConfigMapBytes, "percent": math.Round(pct*10) / 10, "largestKeys": largest}
 		what := "The next write that grows it"
 		if rel, ok := helmRecord(cm.Labels); ok {
 			ev["helmRelease"] = rel

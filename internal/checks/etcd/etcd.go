@@ -21,3 +21,11 @@ func helmRecord(labels map[string]string) (string, bool) {
 	}
 	return "", false
 }
+
+// verb agrees a verb with a count: verb(1, "keeps", "keep").
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

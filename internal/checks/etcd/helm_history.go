@@ -118,11 +118,11 @@ func runHelmReleaseHistory(p *check.Pass) error {
 		top := over[0]
 		p.Report(check.Finding{
 			Severity: sev,
-			Title: fmt.Sprintf("%s in %s keep %d release records (most: %d for %s)",
-				check.Plural(len(over), "Helm release", "Helm releases"), ns, total, len(top.records), top.name),
-			Message: fmt.Sprintf("In namespace %s, %s keep more than %d release records each (%d together): one per revision, "+
+			Title: fmt.Sprintf("%s in %s %s %d release records (most: %d for %s)",
+				check.Plural(len(over), "Helm release", "Helm releases"), ns, verb(len(over), "keeps", "keep"), total, len(top.records), top.name),
+			Message: fmt.Sprintf("In namespace %s, %s %s more than %d release records each (%d together): one per revision, "+
 				"each holding the whole rendered chart, and nothing removes them. Listing them grows slow until Helm itself "+
-				"times out (incidents 259, 260).", ns, check.Plural(len(over), "Helm release", "Helm releases"), limit, total),
+				"times out (incidents 259, 260).", ns, check.Plural(len(over), "Helm release", "Helm releases"), verb(len(over), "keeps", "keep"), limit, total),
 			Objects:  objects,
 			Evidence: map[string]any{"namespace": ns, "threshold": limit, "records": total, "releases": rels},
 		})

@@ -147,15 +147,15 @@ func runReplicaSetHistory(p *check.Pass) error {
 		note := ""
 		if len(beyond) > 0 {
 			note = fmt.Sprintf(" %s %s more than its revisionHistoryLimit: the cleanup is not running (a stuck rollout stops it).",
-				strings.Join(check.First(beyond, 3), ", "), map[bool]string{true: "keeps", false: "keep"}[len(beyond) == 1])
+				strings.Join(check.First(beyond, 3), ", "), verb(len(beyond), "keeps", "keep"))
 		}
 		p.Report(check.Finding{
 			Severity: sev,
-			Title: fmt.Sprintf("%s in %s keep%s %d old ReplicaSets (most: %d for %s %s)", check.Plural(len(over), "workload", "workloads"), ns,
-				map[bool]string{true: "s", false: ""}[len(over) == 1], total, len(top.sets)-1, top.kind, top.name),
-			Message: fmt.Sprintf("In namespace %s, %s keep more than %d old ReplicaSets each, %d together. Each is a pod template "+
+			Title: fmt.Sprintf("%s in %s %s %d old ReplicaSets (most: %d for %s %s)", check.Plural(len(over), "workload", "workloads"), ns,
+				verb(len(over), "keeps", "keep"), total, len(top.sets)-1, top.kind, top.name),
+			Message: fmt.Sprintf("In namespace %s, %s %s more than %d old ReplicaSets each, %d together. Each is a pod template "+
 				"stored in etcd and cached by the API server and every controller watching ReplicaSets, and every rollout adds one "+
-				"(incidents 254, 255).%s", ns, check.Plural(len(over), "workload", "workloads"), limit, total, note),
+				"(incidents 254, 255).%s", ns, check.Plural(len(over), "workload", "workloads"), verb(len(over), "keeps", "keep"), limit, total, note),
 			Objects:  objects,
 			Evidence: map[string]any{"namespace": ns, "threshold": limit, "oldReplicaSets": total, "workloads": workloads},
 		})
