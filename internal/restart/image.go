@@ -3,50 +3,20 @@ package restart
 import (
 	"encoding/json"
 	"math/bits"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/klog/v2"
 
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // NodeStatusMaxImages is the kubelet's default --node-status-max-images: a
 // node reports at most this many images (the largest), so an image missing
 // from a full list may still be on the node.
 const NodeStatusMaxImages = 50
-
-// normalizeImage turns an image reference into the fully qualified form a
-// container runtime reports in node.status.images: docker.io/library/ for
-// bare names, :latest when there is no tag, and the digest alone when there
-// is one (runtimes report repo@digest and repo:tag as separate names).
-func normalizeImage(ref string) string {
-	name, digest, hasDigest := strings.Cut(ref, "@")
-	tag := ""
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name, tag = name[:i], name[i+1:]
-	}
-	first, rest, hasSlash := strings.Cut(name, "/")
-	switch {
-	case !hasSlash:
-		name = "docker.io/library/" + name
-	case first == "docker.io" || first == "index.docker.io":
-		if !strings.Contains(rest, "/") {
-			rest = "library/" + rest
-		}
-		name = "docker.io/" + rest
-	case !strings.ContainsAny(first, ".:") && first != "localhost":
-		name = "docker.io/" + name
-	}
-	if hasDigest {
-		return name + "@" + digest
-	}
-	if tag == "" {
-		tag = "latest"
-	}
-	return name + ":" + tag
-}
 
 // imageIndex answers "which of the nodes this pod template can be scheduled
 // to lack this image?" for many workloads cheaply: node sets are bitsets,
@@ -91,7 +61,7 @@ func newImageIndex(nodes []corev1.Node) *imageIndex {
 		idx.nodes = append(idx.nodes, n)
 		for _, img := range n.Status.Images {
 			for _, name := range img.Names {
-				norm := normalizeImage(name)
+				norm := workload.NormalizeImage(name)
 				b, ok := idx.have[norm]
 				if !ok {
 					b = newBitset(len(nodes))
@@ -156,7 +126,7 @@ func (idx *imageIndex) candidateNodes(t *corev1.PodTemplateSpec, daemon bool) bi
 
 // lookup answers for one image over a set of candidate nodes.
 func (idx *imageIndex) lookup(candidates bitset, image string) imageAnswer {
-	have := idx.have[normalizeImage(image)]
+	have := idx.have[workload.NormalizeImage(image)]
 	a := imageAnswer{candidates: candidates.count()}
 	for w, c := range candidates {
 		lacking := c

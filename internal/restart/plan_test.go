@@ -400,23 +400,6 @@ func TestPlanErrors(t *testing.T) {
 	}
 }
 
-func TestNormalizeImage(t *testing.T) {
-	for in, want := range map[string]string{
-		"nginx":                              "docker.io/library/nginx:latest",
-		"nginx:1.27":                         "docker.io/library/nginx:1.27",
-		"calico/typha:v3.20.2":               "docker.io/calico/typha:v3.20.2",
-		"docker.io/calico/typha:v3.20.2":     "docker.io/calico/typha:v3.20.2",
-		"docker.io/nginx":                    "docker.io/library/nginx:latest",
-		"registry.k8s.io/coredns/coredns":    "registry.k8s.io/coredns/coredns:latest",
-		"localhost:5000/app:1":               "localhost:5000/app:1",
-		"quay.io/cilium/cilium:v1@sha256:ab": "quay.io/cilium/cilium@sha256:ab",
-	} {
-		if got := normalizeImage(in); got != want {
-			t.Errorf("normalizeImage(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseRef(t *testing.T) {
 	r, err := ParseRef("ds/kube-system/calico-node")
 	if err != nil || r != (Ref{Kind: DaemonSet, Namespace: "kube-system", Name: "calico-node"}) {
