@@ -1,7 +1,6 @@
 package etcd
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -54,29 +53,15 @@ newest ones.`,
 }
 
 func runHelmReleaseHistory(p *check.Pass) error {
-	type release struct {
-		name, kind string
-		records    []string
-	}
-	byNS := map[string]map[string]*release{}
+	byNS := piles{}
 	collect := func(r snapshot.Resource) {
 		list := p.Snapshot.Metadata[r]
 		for i := range list {
-			m := &list[i]
-			name, ok := helmRecord(m.Labels)
-			if !ok || m.Namespace == "" {
-				continue
+			m := &list[i].ObjectMeta
+			// Helm 2 and 3 records of one name are two histories: keyed by kind too.
+			if name, ok := helmRecord(m.Labels); ok && m.Namespace != "" {
+				byNS.add(m.Namespace, r.Kind, name, m)
 			}
-			if byNS[m.Namespace] == nil {
-				byNS[m.Namespace] = map[string]*release{}
-			}
-			k := r.Kind + "/" + name // Helm 2 and 3 records of one name are two histories
-			rel := byNS[m.Namespace][k]
-			if rel == nil {
-				rel = &release{name: name, kind: r.Kind}
-				byNS[m.Namespace][k] = rel
-			}
-			rel.records = append(rel.records, m.Name)
 		}
 	}
 	collect(snapshot.Secrets)
@@ -85,31 +70,27 @@ func runHelmReleaseHistory(p *check.Pass) error {
 	}
 	limit := p.Int("max-revisions")
 	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
-		var over []*release
-		for _, r := range byNS[ns] {
-			if len(r.records) > limit {
-				over = append(over, r)
-			}
-		}
+		over := byNS.over(ns, limit)
 		if len(over) == 0 {
 			continue
 		}
-		slices.SortFunc(over, func(a, b *release) int {
-			return cmp.Or(cmp.Compare(len(b.records), len(a.records)), cmp.Compare(a.name, b.name), cmp.Compare(a.kind, b.kind))
-		})
 		sev, total := check.Medium, 0
 		var objects []check.Object
 		var rels []map[string]any
 		for _, r := range over {
-			total += len(r.records)
-			if len(r.records) > 10*limit {
+			total += len(r.members)
+			if len(r.members) > 10*limit {
 				sev = check.High
 			}
 			if len(rels) < 10 {
-				rels = append(rels, map[string]any{"name": r.name, "records": len(r.records), "kind": r.kind})
+				rels = append(rels, map[string]any{"name": r.name, "records": len(r.members), "kind": r.kind})
 			}
-			slices.Sort(r.records)
-			for _, rec := range check.First(r.records, 3) {
+			var names []string
+			for _, m := range r.members {
+				names = append(names, m.Name)
+			}
+			slices.Sort(names)
+			for _, rec := range check.First(names, 3) {
 				if len(objects) < 20 {
 					objects = append(objects, check.Object{Kind: r.kind, Namespace: ns, Name: rec})
 				}
@@ -119,7 +100,7 @@ func runHelmReleaseHistory(p *check.Pass) error {
 		p.Report(check.Finding{
 			Severity: sev,
 			Title: fmt.Sprintf("%s in %s %s %d release records (most: %d for %s)",
-				check.Plural(len(over), "Helm release", "Helm releases"), ns, verb(len(over), "keeps", "keep"), total, len(top.records), top.name),
+				check.Plural(len(over), "Helm release", "Helm releases"), ns, verb(len(over), "keeps", "keep"), total, len(top.members), top.name),
 			Message: fmt.Sprintf("In namespace %s, %s %s more than %d release records each (%d together): one per revision, "+
 				"each holding the whole rendered chart, and nothing removes them. Listing them grows slow until Helm itself "+
 				"times out (incidents 259, 260).", ns, check.Plural(len(over), "Helm release", "Helm releases"), verb(len(over), "keeps", "keep"), limit, total),

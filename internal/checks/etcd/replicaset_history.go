@@ -1,7 +1,6 @@
 package etcd
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -58,31 +57,13 @@ kubectl -n <ns> delete rs <name>...`,
 	Run: runReplicaSetHistory,
 }
 
-// rsOwner is a workload and the ReplicaSets it controls.
-type rsOwner struct {
-	kind, name string
-	sets       []*metav1.PartialObjectMetadata
-}
-
 func runReplicaSetHistory(p *check.Pass) error {
-	byNS := map[string]map[[2]string]*rsOwner{}
+	byNS := piles{}
 	list := p.Snapshot.Metadata[snapshot.ReplicaSets]
 	for i := range list {
-		rs := &list[i]
-		ref := metav1.GetControllerOfNoCopy(rs)
-		if ref == nil {
-			continue
+		if ref := metav1.GetControllerOfNoCopy(&list[i]); ref != nil {
+			byNS.add(list[i].Namespace, ref.Kind, ref.Name, &list[i].ObjectMeta)
 		}
-		if byNS[rs.Namespace] == nil {
-			byNS[rs.Namespace] = map[[2]string]*rsOwner{}
-		}
-		k := [2]string{ref.Kind, ref.Name}
-		o := byNS[rs.Namespace][k]
-		if o == nil {
-			o = &rsOwner{kind: ref.Kind, name: ref.Name}
-			byNS[rs.Namespace][k] = o
-		}
-		o.sets = append(o.sets, rs)
 	}
 	deployments := map[[2]string]*appsv1.Deployment{}
 	if p.Has(snapshot.Deployments) {
@@ -93,24 +74,16 @@ func runReplicaSetHistory(p *check.Pass) error {
 	}
 	limit := p.Int("max-old")
 	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
-		var over []*rsOwner
-		for _, o := range byNS[ns] {
-			if len(o.sets)-1 > limit {
-				over = append(over, o)
-			}
-		}
+		over := byNS.over(ns, limit+1) // the current ReplicaSet is not history
 		if len(over) == 0 {
 			continue
 		}
-		slices.SortFunc(over, func(a, b *rsOwner) int {
-			return cmp.Or(cmp.Compare(len(b.sets), len(a.sets)), cmp.Compare(a.kind, b.kind), cmp.Compare(a.name, b.name))
-		})
 		sev, total := check.Medium, 0
 		var objects []check.Object
 		var workloads []map[string]any
 		var beyond []string
 		for _, o := range over {
-			old := len(o.sets) - 1
+			old := len(o.members) - 1
 			total += old
 			if old > 10*limit {
 				sev = check.High
@@ -125,8 +98,8 @@ func runReplicaSetHistory(p *check.Pass) error {
 			if len(workloads) >= 10 {
 				continue
 			}
-			oldest := o.sets[0].CreationTimestamp.Time
-			for _, rs := range o.sets[1:] {
+			oldest := o.members[0].CreationTimestamp.Time
+			for _, rs := range o.members[1:] {
 				if t := rs.CreationTimestamp.Time; t.Before(oldest) {
 					oldest = t
 				}
@@ -152,7 +125,7 @@ func runReplicaSetHistory(p *check.Pass) error {
 		p.Report(check.Finding{
 			Severity: sev,
 			Title: fmt.Sprintf("%s in %s %s %d old ReplicaSets (most: %d for %s %s)", check.Plural(len(over), "workload", "workloads"), ns,
-				verb(len(over), "keeps", "keep"), total, len(top.sets)-1, top.kind, top.name),
+				verb(len(over), "keeps", "keep"), total, len(top.members)-1, top.kind, top.name),
 			Message: fmt.Sprintf("In namespace %s, %s %s more than %d old ReplicaSets each, %d together. Each is a pod template "+
 				"stored in etcd and cached by the API server and every controller watching ReplicaSets, and every rollout adds one "+
 				"(incidents 254, 255).%s", ns, check.Plural(len(over), "workload", "workloads"), verb(len(over), "keeps", "keep"), limit, total, note),
