@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +26,8 @@ var ChurnWithoutQuota = &check.Check{
 	Incidents: []string{"001", "252", "253", "261"},
 	Reads:     []snapshot.Resource{snapshot.Jobs, snapshot.ResourceQuotas},
 	Optional:  []snapshot.Resource{snapshot.Secrets, snapshot.ConfigMaps, snapshot.NetworkPolicies},
-	Doc: `Counts, per namespace, the Jobs, Helm release records (Secrets or ConfigMaps
+	Doc: `Counts, per namespace, the Jobs (those of CronJobs aside: the CronJob's
+history limits bound them), Helm release records (Secrets or ConfigMaps
 labelled owner=helm or OWNER=TILLER) and NetworkPolicies created within the
 last window, and reports a namespace that created more than max-created of
 one of them while no ResourceQuota there limits their count
@@ -33,8 +35,9 @@ one of them while no ResourceQuota there limits their count
 count/networkpolicies.networking.k8s.io). Nothing else bounds a script or a
 controller that creates an object per run: in incident 001 a maintenance
 tool installed a Helm release per run, each with a Job and NetworkPolicies,
-and nothing stopped it until Calico fell over; 12,000 Jobs made
-kube-apiserver run out of memory (incident 252) and 260,000 made etcd slow
+and nothing stopped it until Calico fell over; 12,000 Jobs (of a CronJob,
+before CronJobs had history limits) made kube-apiserver run out of memory
+(incident 252) and 260,000 made etcd slow
 (incident 253). Kubernetes has no other limit on how fast objects are
 created (incident 261).
 
@@ -103,7 +106,10 @@ func runChurnWithoutQuota(p *check.Pass) error {
 	}
 	for i := range p.Snapshot.Jobs {
 		j := &p.Snapshot.Jobs[i]
-		add(churnJobs, &j.ObjectMeta, map[string]any{})
+		// A CronJob's history limits bound its Jobs.
+		if ref := metav1.GetControllerOfNoCopy(j); ref == nil || ref.Kind != "CronJob" {
+			add(churnJobs, &j.ObjectMeta, map[string]any{})
+		}
 	}
 	for _, r := range []snapshot.Resource{snapshot.Secrets, snapshot.ConfigMaps} {
 		if !p.Has(r) {
@@ -231,7 +237,11 @@ func commandLine(c corev1.Container) string {
 	}
 	s := strings.Join(words, " ")
 	if len(s) > 200 {
-		s = s[:200] + "..."
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
 	}
 	return s
 }
