@@ -9,6 +9,7 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // LivenessHairTrigger is the liveness-probe-hair-trigger check.
@@ -72,7 +73,7 @@ func probeValues(pr *corev1.Probe) (timeout, period, failures int32) {
 
 func runLivenessHairTrigger(p *check.Pass) error {
 	window := p.Duration("min-window")
-	for _, w := range allWorkloads(p.Snapshot) {
+	for _, w := range workload.All(p.Snapshot) {
 		if w.Counts.Desired == 0 {
 			continue
 		}

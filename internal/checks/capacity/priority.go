@@ -8,6 +8,7 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // CriticalNoPriority is the critical-workload-no-priority check.
@@ -47,7 +48,7 @@ container a memory request close to what it uses.`,
 }
 
 func runCriticalNoPriority(p *check.Pass) error {
-	for _, w := range allWorkloads(p.Snapshot) {
+	for _, w := range workload.All(p.Snapshot) {
 		crit := w.Classify()
 		if !crit.Critical() || w.Template.Spec.PriorityClassName != "" || w.Counts.Desired == 0 {
 			continue

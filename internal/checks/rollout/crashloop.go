@@ -147,16 +147,9 @@ func selected(byNS map[string][]*corev1.Pod, ns string, sel *metav1.LabelSelecto
 }
 
 func runSystemWorkloadDown(p *check.Pass) error {
-	var ws []workload.Workload
-	for i := range p.Snapshot.Deployments {
-		ws = append(ws, workload.FromDeployment(&p.Snapshot.Deployments[i]))
-	}
-	for i := range p.Snapshot.StatefulSets {
-		ws = append(ws, workload.FromStatefulSet(&p.Snapshot.StatefulSets[i]))
-	}
-	ws = slices.DeleteFunc(ws, func(w workload.Workload) bool { return w.Counts.Desired == 0 || !w.Classify().Critical() })
-	slices.SortFunc(ws, func(a, b workload.Workload) int {
-		return cmp.Or(strings.Compare(a.Meta.Namespace, b.Meta.Namespace), strings.Compare(a.Meta.Name, b.Meta.Name), strings.Compare(a.Kind, b.Kind))
+	// DaemonSets are system-daemonset-unready's.
+	ws := slices.DeleteFunc(workload.All(p.Snapshot), func(w workload.Workload) bool {
+		return w.Kind == workload.DaemonSet || w.Counts.Desired == 0 || !w.Classify().Critical()
 	})
 	byNS := podsByNamespace(p.Snapshot.Pods)
 	grace := p.Duration("grace")

@@ -79,19 +79,7 @@ func runCriticalOutranked(p *check.Pass) error {
 		classes[pc.Name] = pc
 		values[pc.Name] = pc.Value
 	}
-	var ws []workload.Workload
-	for i := range p.Snapshot.Deployments {
-		ws = append(ws, workload.FromDeployment(&p.Snapshot.Deployments[i]))
-	}
-	for i := range p.Snapshot.StatefulSets {
-		ws = append(ws, workload.FromStatefulSet(&p.Snapshot.StatefulSets[i]))
-	}
-	for i := range p.Snapshot.DaemonSets {
-		ws = append(ws, workload.FromDaemonSet(&p.Snapshot.DaemonSets[i]))
-	}
-	slices.SortFunc(ws, func(a, b workload.Workload) int {
-		return cmp.Or(strings.Compare(a.Meta.Namespace, b.Meta.Namespace), strings.Compare(a.Meta.Name, b.Meta.Name), strings.Compare(a.Kind, b.Kind))
-	})
+	ws := workload.All(p.Snapshot)
 	// The classes that may preempt: the globalDefault, and those ordinary
 	// workloads use.
 	out := map[string]*outranker{}
