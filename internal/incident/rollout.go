@@ -77,4 +77,10 @@ var _ = register(
 		Seen:   SeenNot,
 		Why:    "the collapse came from a version incompatibility between two components during the rollout, not from a setting or state an API read shows beforehand",
 	},
+	Incident{
+		ID: "232", Title: "Registry outage + imagePullPolicy: Always took down a customer-facing API (r/kubernetes)", Org: "Reddit r/kubernetes (anonymous operator)", Year: 2026,
+		URL:    "https://reddit.sentinel-team.org/posts/1tlpnsx/snapshots/2026-05-26T15%3A02%3A07.2274Z",
+		Latent: "the private API behind the customer-facing front end ran with imagePullPolicy: Always: when its pod restarted during a registry outage the pull failed and the pod stayed down until the registry came back",
+		Seen:   SeenAPI,
+	},
 )

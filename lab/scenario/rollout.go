@@ -28,6 +28,9 @@ var _ = register(
 	Scenario{Name: "228-critical-recreate", Incident: "228",
 		apply:   applyManifest("rollout-recreate.yaml", "rol-recreate", "app=kube-ovn-controller", 2),
 		Summary: "the Kube-OVN controller in rol-recreate, two replicas, updated with strategy Recreate"},
+	Scenario{Name: "232-pull-always", Incident: "232",
+		apply:   applyManifest("rollout-images.yaml", "rol-images", "k8s-app=calico-apiserver", 2),
+		Summary: "Calico's API server in rol-images pulling its Docker Hub image on every start (imagePullPolicy: Always)"},
 )
 
 // controllerCrashLoop writes, once kwok runs the controller's pod, the

@@ -10,7 +10,7 @@ import (
 )
 
 // TestRolloutChecks: each rollout check finds its scenario's objects
-// (220, 223, 227, 228) through a real API server, at the expected severity,
+// (220, 223, 227, 228, 232) through a real API server, at the expected severity,
 // and the scan reads each kind they need with one paginated LIST chain.
 func TestRolloutChecks(t *testing.T) {
 	before := auditSize(t)
@@ -24,7 +24,8 @@ func TestRolloutChecks(t *testing.T) {
 	}
 	for _, n := range res.NotRun {
 		if strings.HasPrefix(n.ID, "system-workload-") || n.ID == "network-daemonset-taint-gap" ||
-			n.ID == "critical-workload-outranked" || n.ID == "critical-deployment-recreate" {
+			n.ID == "critical-workload-outranked" || strings.HasPrefix(n.ID, "critical-deployment-") ||
+			n.ID == "critical-image-pull-always" {
 			t.Errorf("check %s did not run: %s", n.ID, n.Reason)
 		}
 	}
@@ -37,6 +38,7 @@ func TestRolloutChecks(t *testing.T) {
 		{"network-daemonset-taint-gap", "DaemonSet rol-cni/cilium", check.High, scenario.RolloutTaintedNode},
 		{"critical-workload-outranked", "Deployment rol-priority/antrea-controller", check.Medium, "rol-batch-high"},
 		{"critical-deployment-recreate", "Deployment rol-recreate/kube-ovn-controller", check.Medium, "stops all 2 replica(s)"},
+		{"critical-image-pull-always", "Deployment rol-images/calico-apiserver", check.Medium, "docker.io"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id+" "+tt.first, func(t *testing.T) {

@@ -11,4 +11,5 @@ var All = []*check.Check{
 	NetworkDaemonSetTaintGap,
 	CriticalOutranked,
 	CriticalRecreate,
+	CriticalPullAlways,
 }
