@@ -51,7 +51,7 @@ e.g. spec.hard: {count/jobs.batch: "500", count/secrets: "1000",
 count/networkpolicies.networking.k8s.io: "200"}, so that a runaway creator
 is refused instead of filling etcd.`,
 	Params: []check.Param{
-		{Name: "window", Type: check.Duration, Default: "168h", Min: "1h",
+		{Name: "window", Type: check.Duration, Default: "168h",
 			Doc: "How far back creation times are counted."},
 		{Name: "max-created", Type: check.Int, Default: "50", Min: "1",
 			Doc: "Report a namespace that created more objects of one kind than this within window, without a count quota for the kind."},
@@ -148,7 +148,7 @@ func runChurnWithoutQuota(p *check.Pass) error {
 		jobs[[2]string{j.Namespace, j.Name}] = j
 	}
 	limit, n := p.Int("max-created"), p.Int("examples")
-	days := p.Duration("window").Hours() / 24
+	days := max(p.Duration("window").Hours()/24, 1.0/24/60) // a zero window must not divide by zero
 	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
 		created, perDay, keys := map[string]int{}, map[string]float64{}, map[string][]string{}
 		ev := map[string]any{"namespace": ns, "window": p.Duration("window").String(), "threshold": limit}

@@ -75,12 +75,11 @@ func dataSize(cm *corev1.ConfigMap) int {
 }
 
 func runConfigMapNearSizeLimit(p *check.Pass) error {
-	low := int(p.Float("min-ratio") * maxConfigMapBytes)
-	high := int(p.Float("high-ratio") * maxConfigMapBytes)
+	low, high := p.Float("min-ratio")*maxConfigMapBytes, p.Float("high-ratio")*maxConfigMapBytes
 	for i := range p.Snapshot.ConfigMaps {
 		cm := &p.Snapshot.ConfigMaps[i]
 		n := dataSize(cm)
-		if n < low {
+		if float64(n) < low {
 			continue
 		}
 		keys := slices.Sorted(maps.Keys(cm.Data))
@@ -97,7 +96,7 @@ func runConfigMapNearSizeLimit(p *check.Pass) error {
 			what = fmt.Sprintf("It is a Helm release record of %s: the next upgrade that grows it", rel)
 		}
 		sev := check.Medium
-		if n >= high {
+		if float64(n) >= high {
 			sev = check.High
 		}
 		p.Report(check.Finding{
