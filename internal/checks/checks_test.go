@@ -28,7 +28,7 @@ var wantIDs = []string{
 	"replicas-on-one-node", "critical-workload-no-priority",
 	// rollout
 	"system-workload-crashlooping", "network-daemonset-taint-gap", "critical-workload-outranked",
-	"critical-deployment-recreate",
+	"critical-deployment-recreate", "critical-image-pull-always",
 	// etcd
 	"configmap-near-size-limit", "replicaset-history", "helm-release-history", "churn-without-quota",
 }
