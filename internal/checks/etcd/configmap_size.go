@@ -37,7 +37,8 @@ whatever keeps its state there stops: a controller's state ConfigMap
 or HELM_DRIVER=configmap: the upgrade fails, incident 257), Grafana
 dashboards or CA bundles collected into one object. Each update of a large
 ConfigMap is also sent whole to every watcher, every kubelet whose pods
-mount it included.
+mount it included. Immutable ConfigMaps are never written again, and no
+kubelet watches them: they are left out.
 
 Only data is measured: binaryData is not kept by the read, so a ConfigMap
 holding binary data may be larger than reported. Secrets have the same
@@ -79,7 +80,7 @@ func runConfigMapNearSizeLimit(p *check.Pass) error {
 	for i := range p.Snapshot.ConfigMaps {
 		cm := &p.Snapshot.ConfigMaps[i]
 		n := dataSize(cm)
-		if float64(n) < low {
+		if float64(n) < low || (cm.Immutable != nil && *cm.Immutable) {
 			continue
 		}
 		keys := slices.Sorted(maps.Keys(cm.Data))
