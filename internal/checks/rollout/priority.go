@@ -17,7 +17,7 @@ import (
 // CriticalOutranked is the critical-workload-outranked check.
 var CriticalOutranked = &check.Check{
 	ID:        "critical-workload-outranked",
-	Title:     "Critical workload at a lower priority than ordinary pods can preempt",
+	Title:     "Critical workload ranked below a priority class ordinary pods use",
 	Category:  "scheduling",
 	Severity:  check.High,
 	Incidents: []string{"161", "227"},
@@ -29,8 +29,9 @@ priority class ranks below a class that may preempt them: the
 globalDefault class, which every pod without a priorityClassName gets, or
 a class that ordinary (non-critical) workloads use, with preemption
 policy PreemptLowerPriority. When nodes run short, the scheduler makes
-room for those pods by evicting the critical ones, and the kubelet evicts
-lower priorities first under node pressure.
+room for those pods by evicting the critical ones; under node pressure
+the kubelet, among pods using more than they request, evicts lower
+priorities first.
 
 In incident 161 pod priorities decided which pods were preempted during a
 rollout and took production down; in incident 227 user pods with a
