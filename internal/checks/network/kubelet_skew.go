@@ -123,22 +123,26 @@ func runKubeletSkew(p *check.Pass) error {
 			objs = append(objs, check.Object{Kind: "Node", Name: n})
 		}
 		nodes := check.Plural(len(g.nodes), "node", "nodes")
+		run := "run"
+		if len(g.nodes) == 1 {
+			run = "runs"
+		}
 		var title, msg string
 		switch key {
 		case "newer":
-			title = fmt.Sprintf("%s run a kubelet newer than the API server (%s)", nodes, server)
-			msg = fmt.Sprintf("%s run kubelet %s while the API server is %s. A kubelet must never be newer than the API server: "+
+			title = fmt.Sprintf("%s %s a kubelet newer than the API server (%s)", nodes, run, server)
+			msg = fmt.Sprintf("%s %s kubelet %s while the API server is %s. A kubelet must never be newer than the API server: "+
 				"it calls APIs and sets fields the server does not know, and pods fail to start (incidents 143, 145).",
-				nodes, strings.Join(versions, ", "), server)
+				nodes, run, strings.Join(versions, ", "), server)
 		case "behind":
-			title = fmt.Sprintf("%s run a kubelet more than %d minor versions behind the API server (%s)", nodes, maxBehind, server)
-			msg = fmt.Sprintf("%s run kubelet %s, more than %d minor versions behind the API server %s: outside the version-skew "+
-				"policy, the kubelet may not understand what the server sends it.", nodes, strings.Join(versions, ", "), maxBehind, server)
+			title = fmt.Sprintf("%s %s a kubelet more than %d minor versions behind the API server (%s)", nodes, run, maxBehind, server)
+			msg = fmt.Sprintf("%s %s kubelet %s, more than %d minor versions behind the API server %s: outside the version-skew "+
+				"policy, the kubelet may not understand what the server sends it.", nodes, run, strings.Join(versions, ", "), maxBehind, server)
 		default:
-			title = fmt.Sprintf("%s run a kubelet %d minor versions behind the API server (%s)", nodes, maxBehind, server)
-			msg = fmt.Sprintf("%s run kubelet %s, %d minor versions behind the API server %s: the limit of the version-skew policy. "+
+			title = fmt.Sprintf("%s %s a kubelet %d minor versions behind the API server (%s)", nodes, run, maxBehind, server)
+			msg = fmt.Sprintf("%s %s kubelet %s, %d minor versions behind the API server %s: the limit of the version-skew policy. "+
 				"Upgrading the control plane one more minor version puts them outside it; upgrade them first.",
-				nodes, strings.Join(versions, ", "), maxBehind, server)
+				nodes, run, strings.Join(versions, ", "), maxBehind, server)
 		}
 		p.Report(check.Finding{
 			Severity: g.sev,
