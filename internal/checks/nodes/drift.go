@@ -64,9 +64,9 @@ var nodeInfoFields = map[string]func(corev1.NodeSystemInfo) string{
 	"kubeletVersion":          func(i corev1.NodeSystemInfo) string { return i.KubeletVersion },
 	"containerRuntimeVersion": func(i corev1.NodeSystemInfo) string { return i.ContainerRuntimeVersion },
 	"osImage":                 func(i corev1.NodeSystemInfo) string { return i.OSImage },
-	// Deprecated in the API (kubelets stopped setting it in 1.31), but
-	// older nodes still report it, and drift in it is still drift; a
-	// node that leaves it empty is not counted for the field.
+	// Deprecated in the API (kubelets stopped setting it in 1.31) and not
+	// compared by default; a user may still ask for it on clusters whose
+	// nodes report it.
 	//lint:ignore SA1019 read only to compare nodes that still report it
 	"kubeProxyVersion": func(i corev1.NodeSystemInfo) string { return i.KubeProxyVersion },
 	"operatingSystem":  func(i corev1.NodeSystemInfo) string { return i.OperatingSystem },
