@@ -62,7 +62,9 @@ func run() error {
 	}
 
 	if *save != "" {
-		cmd := exec.CommandContext(ctx, *binary, "snapshot", "save", *save, "--kubeconfig", c.Kubeconfig)
+		// --force: the lab is incomplete by design (scenario 004 breaks
+		// metrics.k8s.io's discovery), and -save means to replace the file.
+		cmd := exec.CommandContext(ctx, *binary, "snapshot", "save", *save, "--force", "--kubeconfig", c.Kubeconfig)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		// Exit 3 means saved with a gap: the unavailable APIService of
 		// scenario 004 is part of the picture.
