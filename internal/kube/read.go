@@ -220,15 +220,15 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if se := (&ServerError{Host: r.Config.Host, Stage: "LIST " + j.spec.res.Name(), Limit: r.Config.Timeout, Err: err}); err != nil && se.Timeout() && parent.Err() == nil {
-				if fatal == nil {
+			if fatal != nil {
+				return // the read was ended by an earlier kind's timeout
+			}
+			if err != nil && parent.Err() == nil {
+				if se := (&ServerError{Host: r.Config.Host, Stage: "LIST " + j.spec.res.Name(), Limit: r.Config.Timeout, Err: err}); se.Timeout() {
 					fatal = se
 					cancel()
+					return
 				}
-				return
-			}
-			if fatal != nil {
-				return // cancelled by the first timeout
 			}
 			res.Pages[j.spec.res] += n
 			if restarted {
