@@ -48,7 +48,9 @@ were OOMKilled.
 When the metrics API an HPA reads is itself unavailable (its APIService is
 not Available), the HPAs failing for that reason are one condition with one
 fix: they are reported together, in one finding on the APIService, whose
-evidence lists them.
+evidence lists them. Likewise when no APIService serves the metrics API at
+all (no metrics-server installed): one finding for the cluster lists the
+HPAs that cannot scale for it.
 
 Severity: high when the autoscaler cannot compute or apply a scale, medium
 when it is held at maxReplicas.`,
@@ -103,6 +105,10 @@ func metricsAPIGroup(msg string) string {
 	return ""
 }
 
+// notServed prefixes, in runHPACannotScale's down, a metrics API group
+// that no APIService serves.
+const notServed = "(not served) "
+
 // blocked are the HPAs that cannot scale because one metrics APIService is
 // unavailable.
 type blocked struct {
@@ -117,6 +123,18 @@ func runHPACannotScale(p *check.Pass) error {
 		for _, a := range apiservice.UnavailableAPIServices(p.Snapshot) {
 			if _, ok := down[a.Group]; !ok {
 				down[a.Group] = a.Name
+			}
+		}
+		// A metrics API no APIService serves at all (no metrics-server
+		// installed) stops every HPA that reads it, for one reason with
+		// one fix: one finding for the cluster, not one per HPA.
+		for _, group := range metricsAPIs {
+			served := false
+			for _, a := range p.Snapshot.APIServices {
+				served = served || a.Group == group
+			}
+			if !served {
+				down[group] = notServed + group
 			}
 		}
 	}
@@ -173,6 +191,19 @@ func runHPACannotScale(p *check.Pass) error {
 	}
 	for _, api := range slices.Sorted(maps.Keys(byAPI)) {
 		b := byAPI[api]
+		if group, ok := strings.CutPrefix(api, notServed); ok {
+			p.Report(check.Finding{
+				Severity: check.High,
+				Title:    fmt.Sprintf("No metrics API serves %s: %s cannot scale", group, check.Plural(len(b.hpas), "HPA", "HPAs")),
+				Message: fmt.Sprintf("%s read metrics from %s, which no APIService serves: no metrics adapter (metrics-server for "+
+					"resource metrics) is installed, so none of them can compute a replica count (%s: %s). Autoscaling is off "+
+					"for all of them (incidents 168, 169).",
+					check.Plural(len(b.hpas), "HorizontalPodAutoscaler", "HorizontalPodAutoscalers"), group, b.cond.Reason, b.cond.Message),
+				Evidence: map[string]any{"apiService": "none serves " + group, "hpas": check.First(b.hpas, 20), "hpaCount": len(b.hpas),
+					"condition": string(b.cond.Type), "reason": b.cond.Reason, "message": b.cond.Message},
+			})
+			continue
+		}
 		p.Report(check.Finding{
 			Severity: check.High,
 			Title:    fmt.Sprintf("APIService %s unavailable: %s cannot scale", api, check.Plural(len(b.hpas), "HPA", "HPAs")),
