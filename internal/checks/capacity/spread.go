@@ -61,7 +61,7 @@ func runReplicasOnOneNode(p *check.Pass) error {
 	schedulable := 0
 	for _, n := range p.Snapshot.Nodes {
 		zoneOf[n.Name] = n.Labels[ZoneLabel]
-		if n.Spec.Unschedulable || n.DeletionTimestamp != nil || !nodeReady(&n) || repels(&n) {
+		if n.Spec.Unschedulable || n.DeletionTimestamp != nil || !workload.NodeReady(&n) || repels(&n) {
 			continue
 		}
 		schedulable++
@@ -141,14 +141,4 @@ func repels(n *corev1.Node) bool {
 	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool {
 		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 	})
-}
-
-// nodeReady reports whether the node's Ready condition is True.
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -3,7 +3,6 @@ package network
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -173,13 +172,4 @@ func readyPodsByNode(snap *snapshot.Snapshot, namespace string, sel *metav1.Labe
 		}
 	}
 	return out
-}
-
-// conditionOf returns the node's condition of type t, or nil.
-func conditionOf(n *corev1.Node, t corev1.NodeConditionType) *corev1.NodeCondition {
-	i := slices.IndexFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == t })
-	if i < 0 {
-		return nil
-	}
-	return &n.Status.Conditions[i]
 }

@@ -69,8 +69,8 @@ func runNodePressure(p *check.Pass) error {
 		var list []map[string]any
 		on := map[string]bool{}
 		for _, n := range check.SortedByName(p.Snapshot.Nodes) {
-			ready := conditionOf(&n, corev1.NodeReady)
-			c := conditionOf(&n, kind)
+			ready := workload.NodeCondition(&n, corev1.NodeReady)
+			c := workload.NodeCondition(&n, kind)
 			if ready == nil || ready.Status != corev1.ConditionTrue || c == nil || c.Status != corev1.ConditionTrue {
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
+	"github.com/premortem/premortem/internal/workload"
 )
 
 // NotReady is the node-not-ready check.
@@ -87,15 +88,6 @@ func cause(ready *corev1.NodeCondition, netUnavailable bool) causeInfo {
 	return causeOther
 }
 
-func condition(n *corev1.Node, t corev1.NodeConditionType) *corev1.NodeCondition {
-	for i := range n.Status.Conditions {
-		if n.Status.Conditions[i].Type == t {
-			return &n.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
 func runNotReady(p *check.Pass) error {
 	type bad struct {
 		node string
@@ -105,8 +97,8 @@ func runNotReady(p *check.Pass) error {
 	total := len(p.Snapshot.Nodes)
 	for i := range p.Snapshot.Nodes {
 		n := &p.Snapshot.Nodes[i]
-		ready := condition(n, corev1.NodeReady)
-		net := condition(n, corev1.NodeNetworkUnavailable)
+		ready := workload.NodeCondition(n, corev1.NodeReady)
+		net := workload.NodeCondition(n, corev1.NodeNetworkUnavailable)
 		netDown := net != nil && net.Status == corev1.ConditionTrue
 		readyOK := ready != nil && ready.Status == corev1.ConditionTrue
 		if readyOK && !netDown {
