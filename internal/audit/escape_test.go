@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/premortem/premortem/internal/output/outputtest"
 )
 
 // A client chooses its user agent and an object's name: neither may forge
@@ -27,17 +29,7 @@ func TestWriteTextEscapesLogData(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.Contains(out, `\x1b[2J`) {
-		t.Fatalf("the user agent is not in the report, escaped:\n%s", out)
-	}
-	for i := 0; i < len(out); i++ {
-		if c := out[i]; (c < 0x20 && c != '\n') || c == 0x7f {
-			t.Fatalf("control byte %#x in the report:\n%s", c, out)
-		}
-	}
-	if strings.Contains(out, "\nforged-user") {
-		t.Errorf("a forged row starts a line:\n%s", out)
-	}
+	outputtest.CheckEscaped(t, "report", out, "forged-user")
 }
 
 func jsonEscape(s string) string {

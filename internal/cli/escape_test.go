@@ -10,26 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/premortem/premortem/internal/output/outputtest"
 )
 
 // evil is cluster or file data that tries to forge a line and rewrite the
 // terminal.
 const evil = "web\npremortem: forged line\x1b[2J\x1b]0;owned\x07"
-
-func checkEscaped(t *testing.T, what, out string) {
-	t.Helper()
-	if !strings.Contains(out, `\x1b[2J`) {
-		t.Fatalf("%s: the cluster's text is not there, escaped:\n%s", what, out)
-	}
-	for i := 0; i < len(out); i++ {
-		if c := out[i]; (c < 0x20 && c != '\n') || c == 0x7f {
-			t.Fatalf("%s: control byte %#x at %d:\n%q", what, c, i, out)
-		}
-	}
-	if strings.Contains(out, "\npremortem: forged") {
-		t.Errorf("%s: a forged line:\n%s", what, out)
-	}
-}
 
 func runCLI(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
@@ -51,13 +38,13 @@ func TestSnapshotProblemsEscaped(t *testing.T) {
 	if !strings.Contains(stderr, "warning") {
 		t.Fatalf("exit %d, no warning:\n%s", code, stderr)
 	}
-	checkEscaped(t, "warning", stderr)
+	outputtest.CheckEscaped(t, "warning", stderr, "premortem: forged")
 
 	code, _, stderr = runCLI("scan", "--snapshot", filepath.Join(dir, "missing", evil))
 	if code != ExitError {
 		t.Fatalf("missing file: exit %d\n%s", code, stderr)
 	}
-	checkEscaped(t, "error", stderr)
+	outputtest.CheckEscaped(t, "error", stderr, "premortem: forged")
 }
 
 // A server's error messages reach "not read" lines.
@@ -90,7 +77,7 @@ func TestSnapshotSaveNotReadEscaped(t *testing.T) {
 	if !strings.Contains(stderr, "not read: pods") {
 		t.Fatalf("exit %d, pods not said to be unread:\n%s", code, stderr)
 	}
-	checkEscaped(t, "not read", stderr)
+	outputtest.CheckEscaped(t, "not read", stderr, "premortem: forged")
 }
 
 // The errors of an errors.Join keep a line each.

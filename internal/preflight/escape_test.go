@@ -2,8 +2,9 @@ package preflight
 
 import (
 	"bytes"
-	"strings"
 	"testing"
+
+	"github.com/premortem/premortem/internal/output/outputtest"
 )
 
 // Names, charts and server errors come from the cluster and the manifests:
@@ -30,15 +31,5 @@ func TestWriteTableEscapesClusterData(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.Contains(out, `\x1b[2J`) {
-		t.Fatalf("the name is not in the table, escaped:\n%s", out)
-	}
-	for i := 0; i < len(out); i++ {
-		if c := out[i]; (c < 0x20 && c != '\n') || c == 0x7f {
-			t.Fatalf("control byte %#x at %d in the table:\n%s", c, i, out)
-		}
-	}
-	if strings.Contains(out, "\n| forged") {
-		t.Errorf("a forged row starts a line:\n%s", out)
-	}
+	outputtest.CheckEscaped(t, "table", out, "| forged")
 }

@@ -3,12 +3,12 @@ package refs
 import (
 	"bytes"
 	"strconv"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/premortem/premortem/internal/address"
+	"github.com/premortem/premortem/internal/output/outputtest"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
@@ -42,15 +42,5 @@ func TestWriteTableEscapesClusterData(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.Contains(out, `\x1b[2J`) {
-		t.Fatalf("the name is not in the table, escaped:\n%s", out)
-	}
-	for i := 0; i < len(out); i++ {
-		if c := out[i]; (c < 0x20 && c != '\n') || c == 0x7f {
-			t.Fatalf("control byte %#x at %d in the table:\n%s", c, i, out)
-		}
-	}
-	if strings.Contains(out, "\n| forged") {
-		t.Errorf("a forged row starts a line:\n%s", out)
-	}
+	outputtest.CheckEscaped(t, "table", out, "| forged")
 }
