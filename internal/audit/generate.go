@@ -22,6 +22,20 @@ type GenerateOptions struct {
 	// RequestReceived adds a RequestReceived event before this share of
 	// requests, as audit policies without omitStages do (default 0.3).
 	RequestReceived float64
+	// Duration, when set, stops the log at this much log time (Bytes, when
+	// set too, may stop it first).
+	Duration time.Duration
+	// Storms are LIST storms on top of the traffic: the admission
+	// controller of incident 004 fanning out at StormRate per second for a
+	// while, as on a node-group DELETE.
+	Storms []Storm
+}
+
+// Storm is At after the start, for Length, at Rate LISTs per second
+// (default 200).
+type Storm struct {
+	At, Length time.Duration
+	Rate       float64
 }
 
 // GenerateStats says what Generate wrote.
@@ -45,34 +59,101 @@ func Generate(w io.Writer, o GenerateOptions) (GenerateStats, error) {
 	if o.RequestReceived == 0 {
 		o.RequestReceived = 0.3
 	}
+	if o.Bytes <= 0 && o.Duration <= 0 {
+		return GenerateStats{}, fmt.Errorf("generate: neither a size nor a duration to stop at")
+	}
 	g := &generator{rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)), o: o}
+	// Storms draw from a generator of their own, so that the traffic
+	// around them is the same as without them.
+	sg := &generator{rng: rand.New(rand.NewPCG(o.Seed^0x5bd1e995, o.Seed)), o: o}
+	storms := newStormClock(o, sg.rng)
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var st GenerateStats
 	now := o.Start.UnixNano()
+	end := int64(math.MaxInt64)
+	if o.Duration > 0 {
+		end = now + int64(o.Duration)
+	}
 	gap := 1e9 / o.Rate
 	var buf []byte
-	for st.Bytes < o.Bytes {
-		now += int64(g.rng.ExpFloat64() * gap)
-		r := g.request(now)
-		if g.rng.Float64() < o.RequestReceived {
-			buf = g.event(buf[:0], &r, "RequestReceived", r.start)
+	emit := func(r *genRequest, at int64, rng *rand.Rand) error {
+		if rng.Float64() < o.RequestReceived {
+			buf = g.event(buf[:0], r, "RequestReceived", r.start)
 			n, err := bw.Write(buf)
 			if err != nil {
-				return st, err
+				return err
 			}
 			st.Bytes += int64(n)
 			st.Lines++
 		}
-		buf = g.event(buf[:0], &r, "ResponseComplete", now)
+		buf = g.event(buf[:0], r, "ResponseComplete", at)
 		n, err := bw.Write(buf)
 		if err != nil {
-			return st, err
+			return err
 		}
 		st.Bytes += int64(n)
 		st.Lines++
 		st.Requests++
+		return nil
+	}
+	for o.Bytes <= 0 || st.Bytes < o.Bytes {
+		now += int64(g.rng.ExpFloat64() * gap)
+		for t, ok := storms.next(min(now, end)); ok; t, ok = storms.next(min(now, end)) {
+			var r genRequest
+			r.start = t - sg.admissionList(&r)
+			sg.finish(&r)
+			if err := emit(&r, t, sg.rng); err != nil {
+				return st, err
+			}
+		}
+		if now >= end {
+			break
+		}
+		r := g.request(now)
+		if err := emit(&r, now, g.rng); err != nil {
+			return st, err
+		}
 	}
 	return st, bw.Flush()
+}
+
+// stormClock hands out the completion times of storm requests in order.
+type stormClock struct {
+	at    []int64 // next request of each storm
+	until []int64
+	gap   []float64
+	rng   *rand.Rand
+}
+
+func newStormClock(o GenerateOptions, rng *rand.Rand) *stormClock {
+	c := &stormClock{rng: rng}
+	for _, s := range o.Storms {
+		rate := s.Rate
+		if rate <= 0 {
+			rate = 200
+		}
+		start := o.Start.UnixNano() + int64(s.At)
+		c.at = append(c.at, start)
+		c.until = append(c.until, start+int64(s.Length))
+		c.gap = append(c.gap, 1e9/rate)
+	}
+	return c
+}
+
+// next returns the earliest storm request due before limit.
+func (c *stormClock) next(limit int64) (int64, bool) {
+	k := -1
+	for i, t := range c.at {
+		if t < c.until[i] && t < limit && (k < 0 || t < c.at[k]) {
+			k = i
+		}
+	}
+	if k < 0 {
+		return 0, false
+	}
+	t := c.at[k]
+	c.at[k] += max(int64(c.rng.ExpFloat64()*c.gap[k]), 1)
+	return t, true
 }
 
 type generator struct {
@@ -192,33 +273,46 @@ func (g *generator) request(end int64) genRequest {
 		if g.rng.IntN(50) == 0 {
 			r.code = 429
 		}
-	default: // the admission controller of incident 004: parallel LISTs without resourceVersion
-		r.user = "system:serviceaccount:nodegroups:nodegroup-controller"
-		r.groups = []string{"system:serviceaccounts", "system:serviceaccounts:nodegroups", "system:authenticated"}
-		r.ua = "nodegroup-controller/v0.3.1 (linux/amd64)"
-		r.extraPod = "nodegroup-controller-7d9f8-" + strconv.Itoa(g.rng.IntN(3))
-		r.ip = "10.67.12.40"
-		r.verb = "list"
-		if g.rng.IntN(3) == 0 {
-			r.resource = "nodes"
-			r.uri = "/api/v1/nodes?labelSelector=nodegroup%3Dng-" + strconv.Itoa(g.rng.IntN(40))
-		} else {
-			r.resource = "pods"
-			r.uri = "/api/v1/pods?fieldSelector=spec.nodeName%3Dwikikube-worker" + fmt.Sprintf("%04d", g.rng.IntN(400))
-		}
-		dur = g.lognormal(1500*time.Millisecond, 0.5)
-		if g.rng.IntN(40) == 0 {
-			r.code = 504
-		}
+	default:
+		dur = g.admissionList(&r)
 	}
+	r.start = end - dur
+	g.finish(&r)
+	return r
+}
+
+// admissionList fills r with a LIST of the admission controller of incident
+// 004: parallel LISTs without resourceVersion. It returns its duration.
+func (g *generator) admissionList(r *genRequest) int64 {
+	r.code = 200
+	r.user = "system:serviceaccount:nodegroups:nodegroup-controller"
+	r.groups = []string{"system:serviceaccounts", "system:serviceaccounts:nodegroups", "system:authenticated"}
+	r.ua = "nodegroup-controller/v0.3.1 (linux/amd64)"
+	r.extraPod = "nodegroup-controller-7d9f8-" + strconv.Itoa(g.rng.IntN(3))
+	r.ip = "10.67.12.40"
+	r.verb = "list"
+	if g.rng.IntN(3) == 0 {
+		r.resource = "nodes"
+		r.uri = "/api/v1/nodes?labelSelector=nodegroup%3Dng-" + strconv.Itoa(g.rng.IntN(40))
+	} else {
+		r.resource = "pods"
+		r.uri = "/api/v1/pods?fieldSelector=spec.nodeName%3Dwikikube-worker" + fmt.Sprintf("%04d", g.rng.IntN(400))
+	}
+	dur := g.lognormal(1500*time.Millisecond, 0.5)
+	if g.rng.IntN(40) == 0 {
+		r.code = 504
+	}
+	return dur
+}
+
+// finish gives r the last random parts every request has.
+func (g *generator) finish(r *genRequest) {
 	if r.verb == "delete" && r.code == 200 && g.rng.IntN(4) == 0 {
 		r.code = 404
 	}
-	r.start = end - dur
 	if r.uid == "" {
 		r.uid = fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", g.rng.Uint32(), g.rng.Uint32()&0xffff, g.rng.Uint32()&0xfff, g.rng.Uint32()&0xfff, g.rng.Uint64()&0xffffffffffff)
 	}
-	return r
 }
 
 // event appends one JSON line in the field order of the API server's encoder.
