@@ -110,6 +110,8 @@ type partial struct {
 	minT, maxT int64
 	keyBuf     []byte
 	registry   *registry
+	vrIDs      map[string]uint32 // verb and resource flight ids (Options.VerbResourceFlight)
+	outside    outsideAgg        // Options.Outside
 }
 
 func newPartial(r *registry) *partial {
@@ -325,6 +327,7 @@ func (p *partial) merge(o *partial) {
 	if o.maxT > p.maxT {
 		p.maxT = o.maxT
 	}
+	p.outside.merge(&o.outside)
 }
 
 func (l *listStats) merge(o *listStats) {

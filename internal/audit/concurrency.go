@@ -4,7 +4,10 @@ import "slices"
 
 // interval is one completed, non-long-running request of one user.
 type interval struct {
-	user       uint32
+	user uint32
+	// vr is the verb and resource's flight id plus one; 0 when not tracked
+	// (Options.VerbResourceFlight).
+	vr         uint32
 	start, end int64
 }
 
@@ -32,6 +35,9 @@ type sweep struct {
 	started bool
 
 	users []userFlight
+	// verbResources are the flights of verb and resource pairs, whose
+	// points carry vrPoint in user.
+	verbResources []userFlight
 }
 
 type point struct {
@@ -93,7 +99,14 @@ func (s *sweep) add(iv interval) {
 	}
 	s.put(point{t: start, user: iv.user, delta: 1})
 	s.put(point{t: end, user: iv.user, delta: -1})
+	if iv.vr != 0 {
+		s.put(point{t: start, user: (iv.vr - 1) | vrPoint, delta: 1})
+		s.put(point{t: end, user: (iv.vr - 1) | vrPoint, delta: -1})
+	}
 }
+
+// vrPoint marks a point of a verb and resource pair rather than a user.
+const vrPoint = 1 << 31
 
 func (s *sweep) put(p point) {
 	i := (p.t / s.res) % int64(len(s.bins))
@@ -133,7 +146,16 @@ func (s *sweep) advance(t int64) {
 }
 
 func (s *sweep) apply(p point) {
-	u := s.user(p.user)
+	var u *userFlight
+	if p.user&vrPoint != 0 {
+		id := p.user &^ vrPoint
+		for int(id) >= len(s.verbResources) {
+			s.verbResources = append(s.verbResources, userFlight{minute: -1})
+		}
+		u = &s.verbResources[id]
+	} else {
+		u = s.user(p.user)
+	}
 	m := p.t / 60e9
 	if m != u.minute {
 		u.flushMinute()

@@ -42,6 +42,15 @@ type Options struct {
 	// chunk with the bytes read so far (compressed bytes for gzip) and the
 	// total size of the inputs (0 if unknown).
 	Progress func(read, total int64)
+	// VerbResourceFlight also sweeps requests in flight per verb and
+	// resource (Report.VerbResourcePeaks), for audit --compare; it doubles
+	// the sweep's work, so it is off by default.
+	VerbResourceFlight bool
+	// Outside, when set, collects the identities that call from addresses
+	// outside the cluster (Report.Outside), for refs --audit.
+	Outside *OutsideOptions
+
+	vrs *registry // verb and resource flight ids, when VerbResourceFlight
 }
 
 // The default maxima are generous: a RequestResponse line holding a large
@@ -97,6 +106,9 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		opts.Top = 20
 	}
 	opts.MaxLine, opts.MaxInput = opts.MaxLine.Or(DefaultMaxLine), opts.MaxInput.Or(DefaultMaxInput)
+	if opts.VerbResourceFlight {
+		opts.vrs = newRegistry()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -173,6 +185,12 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	rep := buildReport(all, c, reg.snapshot(), opts)
 	if opts.Deleted != nil {
 		rep.Deletion = analyzeDeletion(*opts.Deleted, c.deletions)
+	}
+	if opts.vrs != nil {
+		rep.VerbResourcePeaks = flightPeaks(opts.vrs.snapshot(), c.sweep.verbResources)
+	}
+	if opts.Outside != nil {
+		rep.Outside = all.outside.report(opts.Outside)
 	}
 	return rep, nil
 }
@@ -384,6 +402,9 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 			if opts.Deleted != nil && opts.Deleted.matches(&ev) {
 				res.deletions = append(res.deletions, newDeletion(&ev))
 			}
+			if opts.Outside != nil {
+				p.outside.add(&ev, opts.Outside)
+			}
 			if ev.Received == 0 {
 				p.untimed++
 				continue
@@ -398,7 +419,11 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 			long := isLongRunning(ev.Verb, ev.Subresource)
 			id := p.add(&ev, long)
 			if !long {
-				res.intervals = append(res.intervals, interval{user: id, start: ev.Received, end: ev.StageTime})
+				iv := interval{user: id, start: ev.Received, end: ev.StageTime}
+				if opts.vrs != nil {
+					iv.vr = p.verbResourceFlight(&ev, opts.vrs)
+				}
+				res.intervals = append(res.intervals, iv)
 				res.requests++
 				res.queryNanos += max(ev.StageTime-ev.Received, 0)
 			}

@@ -32,6 +32,11 @@ type Report struct {
 	// whose start was clipped (peaks may be underestimated).
 	ClippedRequests int64           `json:"clippedRequests"`
 	Deletion        *DeletionReport `json:"deletion,omitempty"`
+	// VerbResourcePeaks: the most requests of each verb and resource in
+	// flight at once (Options.VerbResourceFlight).
+	VerbResourcePeaks map[string]int `json:"verbResourcePeakInFlight,omitempty"`
+	// Outside: identities calling from outside the cluster (Options.Outside).
+	Outside *OutsideReport `json:"outside,omitempty"`
 }
 
 // InputSummary says what was read from one input.
