@@ -116,12 +116,7 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	if err != nil {
 		return nil, &ServerError{Host: r.Config.Host, Stage: "discovery (API groups)", Limit: r.Config.Timeout, Err: err}
 	}
-	for gv, e := range failedGroups {
-		snap.Info.DiscoveryFailures = append(snap.Info.DiscoveryFailures, snapshot.DiscoveryFailure{GroupVersion: gv.String(), Error: e.Error()})
-	}
-	sort.Slice(snap.Info.DiscoveryFailures, func(i, j int) bool {
-		return snap.Info.DiscoveryFailures[i].GroupVersion < snap.Info.DiscoveryFailures[j].GroupVersion
-	})
+	snap.Info.DiscoveryFailures = discoveryFailures(failedGroups)
 
 	res := &ReadResult{Snapshot: snap, Pages: map[snapshot.Resource]int{}}
 	type job struct {
@@ -130,24 +125,16 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	}
 	var jobs []job
 	var visitMu sync.Mutex
-	for _, w := range dedupe(want) {
-		gv := schema.GroupVersion{Group: w.Group, Version: w.Version}
-		ar, ok := served[schema.GroupVersionResource{Group: w.Group, Version: w.Version, Resource: w.Resource}]
-		switch {
-		case ok && slices.Contains(ar.Verbs, "list"):
-			spec := specFor(w)
-			if vs, visitable := visitSpecs[w]; visitable && r.Visit != nil {
-				spec = visitKind(w, vs, r.Visit, &visitMu)
-			}
-			jobs = append(jobs, job{spec: spec, namespaced: ar.Namespaced})
-		case failedGroups[gv] != nil:
-			snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: w, Reason: "discovery failed for " + gv.String() + ": " + failedGroups[gv].Error()})
-		default:
-			// Not served (a CRD that is not installed, an API version the
-			// cluster lacks): there are none to read.
-			res.Covered = append(res.Covered, w)
+	plan := planRead(want, served, failedGroups)
+	for _, k := range plan.read {
+		spec := specFor(k.res)
+		if vs, visitable := visitSpecs[k.res]; visitable && r.Visit != nil {
+			spec = visitKind(k.res, vs, r.Visit, &visitMu)
 		}
+		jobs = append(jobs, job{spec: spec, namespaced: k.namespaced})
 	}
+	snap.Info.Skipped = append(snap.Info.Skipped, plan.skipped...)
+	res.Covered = append(res.Covered, plan.covered...)
 
 	conc := r.Concurrency
 	if conc <= 0 {

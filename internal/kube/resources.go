@@ -19,8 +19,11 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/metadata"
@@ -56,6 +59,10 @@ type clients struct {
 	typed    kubernetes.Interface // protobuf, built-in kinds
 	metadata metadata.Interface   // PartialObjectMetadata, protobuf
 	rest     rest.Interface       // raw requests (JSON) for kinds without Go types here
+	dynamic  dynamic.Interface    // watches of kinds without Go types here (watch.go); nil in a Reader
+	// streams are the clients of watches (watch.go), without the
+	// client-wide timeout that bounds every other request.
+	streams *clients
 }
 
 // page is one trimmed page of a kind, boxed ([]corev1.Pod, ...).
@@ -65,6 +72,8 @@ type page struct {
 	// remaining is the server's remainingItemCount after this page, when
 	// it says (0 when unknown).
 	remaining int64
+	// rv is the list's resourceVersion: where a watch of the kind starts.
+	rv string
 }
 
 // kindSpec is how premortem reads, decodes, stores and saves one kind.
@@ -85,6 +94,16 @@ type kindSpec struct {
 	// objects calls emit with each object of the kind in s, apiVersion and
 	// kind set, ready to be written to a snapshot file.
 	objects func(s *snapshot.Snapshot, emit func(any) error) error
+	// one trims one object the way list trims a page's (watch.go): a
+	// watched object, or one a list already trimmed (trimming is
+	// idempotent); nil when o is not of the kind.
+	one func(o any, in interner) any
+	// collect turns the objects one returned into a page for add.
+	collect func(objs []any) page
+	// watch opens a watch of the kind (watch.go); example is the type of
+	// the objects it delivers.
+	watch   func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error)
+	example runtime.Object
 }
 
 type objectPtr[T any] interface {
@@ -174,7 +193,7 @@ func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 			for i := range src {
 				out[i] = trim(&src[i], in)
 			}
-			return page{items: out, n: len(out), remaining: remainingOf(l)}, l.GetContinue(), nil
+			return page{items: out, n: len(out), remaining: remainingOf(l), rv: l.GetResourceVersion()}, l.GetContinue(), nil
 		},
 		decode: func(raw []byte, in interner) (page, error) {
 			var t T
@@ -192,6 +211,31 @@ func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 			*f = slices.Grow(*f, n)
 		},
 		reset: func(s *snapshot.Snapshot) { *field(s) = nil },
+		one: func(o any, in interner) any {
+			t, ok := o.(PT)
+			if !ok {
+				return nil
+			}
+			v := trim((*T)(t), in)
+			return &v
+		},
+		collect: func(objs []any) page {
+			out := make([]T, len(objs))
+			for i, o := range objs {
+				out[i] = *o.(*T)
+			}
+			return page{items: out, n: len(out)}
+		},
+		watch: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
+			rc, err := c.restFor(res)
+			if err != nil {
+				return nil, err
+			}
+			opts.Watch = true
+			return rc.Get().UseProtobufAsDefault().Namespace(ns).Resource(res.Resource).
+				VersionedParams(&opts, scheme.ParameterCodec).Watch(ctx)
+		},
+		example: PT(new(T)),
 		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
 			for _, t := range *field(s) {
 				PT(&t).GetObjectKind().SetGroupVersionKind(gvk)
@@ -247,7 +291,7 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			if l.RemainingItemCount != nil {
 				rem = *l.RemainingItemCount
 			}
-			return page{items: out, n: len(out), remaining: rem}, l.Continue, nil
+			return page{items: out, n: len(out), remaining: rem, rv: l.ResourceVersion}, l.Continue, nil
 		},
 		decode: func(raw []byte, in interner) (page, error) {
 			// Only metadata is decoded: a Secret's data never reaches memory
@@ -274,6 +318,25 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			s.Metadata[res] = slices.Grow(s.Metadata[res], n)
 		},
 		reset: func(s *snapshot.Snapshot) { delete(s.Metadata, res) },
+		one: func(o any, in interner) any {
+			p, ok := o.(*metav1.PartialObjectMetadata)
+			if !ok {
+				return nil
+			}
+			v := trimPartialInterned(p, in)
+			return &v
+		},
+		collect: func(objs []any) page {
+			out := make([]metav1.PartialObjectMetadata, len(objs))
+			for i, o := range objs {
+				out[i] = *o.(*metav1.PartialObjectMetadata)
+			}
+			return page{items: out, n: len(out)}
+		},
+		watch: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
+			return c.metadata.Resource(gvr).Namespace(ns).Watch(ctx, opts)
+		},
+		example: &metav1.PartialObjectMetadata{},
 		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
 			for _, o := range s.Metadata[res] {
 				o.TypeMeta = metav1.TypeMeta{APIVersion: apiVersion, Kind: res.Kind}
@@ -338,7 +401,7 @@ func apiServiceKind() *kindSpec {
 			for i := range l.Items {
 				out[i] = l.Items[i].snapshot()
 			}
-			return page{items: out, n: len(out)}, l.Metadata.Continue, nil
+			return page{items: out, n: len(out), rv: l.Metadata.ResourceVersion}, l.Metadata.Continue, nil
 		},
 		decode: func(raw []byte, _ interner) (page, error) {
 			var o apiServiceObject
@@ -350,6 +413,35 @@ func apiServiceKind() *kindSpec {
 		add: func(s *snapshot.Snapshot, p page) {
 			s.APIServices = append(s.APIServices, p.items.([]snapshot.APIService)...)
 		},
+		one: func(o any, in interner) any {
+			switch v := o.(type) {
+			case *snapshot.APIService:
+				return v
+			case *unstructured.Unstructured:
+				// A watched APIService, trimmed as one read from a file.
+				raw, err := v.MarshalJSON()
+				if err != nil {
+					return nil
+				}
+				p, err := apiServiceKind().decode(raw, in)
+				if err != nil {
+					return nil
+				}
+				return &p.items.([]snapshot.APIService)[0]
+			}
+			return nil
+		},
+		collect: func(objs []any) page {
+			out := make([]snapshot.APIService, len(objs))
+			for i, o := range objs {
+				out[i] = *o.(*snapshot.APIService)
+			}
+			return page{items: out, n: len(out)}
+		},
+		watch: func(ctx context.Context, c *clients, _ string, opts metav1.ListOptions) (watch.Interface, error) {
+			return c.dynamic.Resource(schema.GroupVersionResource{Group: res.Group, Version: res.Version, Resource: res.Resource}).Watch(ctx, opts)
+		},
+		example: &unstructured.Unstructured{},
 		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
 			for _, a := range s.APIServices {
 				o := apiServiceObject{TypeMeta: metav1.TypeMeta{APIVersion: res.Group + "/" + res.Version, Kind: res.Kind}, Metadata: a.ObjectMeta}

@@ -1,0 +1,315 @@
+package kube
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// Feeds are the kinds a long-running reader (premortem agent) keeps up to
+// date with a watch each: the LIST chain, trimming and snapshot fields are
+// those of Reader.Read, so a snapshot built from the feeds is the one a
+// scan would read.
+type Feeds struct {
+	cfg *rest.Config
+	c   *clients
+	dc  discovery.DiscoveryInterface
+}
+
+// NewFeeds returns the feeds of the cluster cfg points at. cfg.Timeout
+// bounds LIST pages and discovery; watches are bounded by their own
+// timeout (Feed.Watch), not by it.
+func NewFeeds(cfg *rest.Config) (*Feeds, error) {
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("metadata client: %w", err)
+	}
+	// Watches stay open for minutes: a client-wide timeout would cut them.
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.Timeout = 0
+	wtyped, err := kubernetes.NewForConfig(wcfg)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	wmd, err := metadata.NewForConfig(wcfg)
+	if err != nil {
+		return nil, fmt.Errorf("metadata client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(wcfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	dcfg := rest.CopyConfig(cfg)
+	dcfg.ContentType, dcfg.AcceptContentTypes = "", ""
+	dc, err := discovery.NewDiscoveryClientForConfig(dcfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	return &Feeds{cfg: cfg, dc: dc,
+		c: &clients{typed: typed, metadata: md, rest: typed.CoreV1().RESTClient(),
+			streams: &clients{typed: wtyped, metadata: wmd, rest: wtyped.CoreV1().RESTClient(), dynamic: dyn}},
+	}, nil
+}
+
+// Discovery is what the API server serves, for the kinds a reader wants.
+type Discovery struct {
+	ServerVersion string
+	// Watch are the wanted kinds served with list and watch, Namespaced
+	// says which of them are.
+	Watch      []snapshot.Resource
+	Namespaced map[snapshot.Resource]bool
+	// Covered are wanted kinds the server does not serve: there are none.
+	Covered []snapshot.Resource
+	// Skipped are wanted kinds whose API group's discovery failed, and
+	// Failures those groups, as Reader.Read records them.
+	Skipped  []snapshot.Skipped
+	Failures []snapshot.DiscoveryFailure
+}
+
+// Discover asks the server what it serves of want, as Reader.Read does.
+func (f *Feeds) Discover(want []snapshot.Resource) (*Discovery, error) {
+	v, err := f.dc.ServerVersion()
+	if err != nil {
+		return nil, &ServerError{Host: f.cfg.Host, Stage: "discovery (server version)", Limit: f.cfg.Timeout, Err: err}
+	}
+	served, _, failed, err := (&Reader{}).discover(f.dc)
+	if err != nil {
+		return nil, &ServerError{Host: f.cfg.Host, Stage: "discovery (API groups)", Limit: f.cfg.Timeout, Err: err}
+	}
+	d := &Discovery{ServerVersion: v.GitVersion, Namespaced: map[snapshot.Resource]bool{}, Failures: discoveryFailures(failed)}
+	p := planRead(want, served, failed, "watch")
+	for _, k := range p.read {
+		d.Watch = append(d.Watch, k.res)
+		d.Namespaced[k.res] = k.namespaced
+	}
+	d.Covered, d.Skipped = p.covered, p.skipped
+	return d, nil
+}
+
+func discoveryFailures(failed map[schema.GroupVersion]error) []snapshot.DiscoveryFailure {
+	var out []snapshot.DiscoveryFailure
+	for gv, e := range failed {
+		out = append(out, snapshot.DiscoveryFailure{GroupVersion: gv.String(), Error: e.Error()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GroupVersion < out[j].GroupVersion })
+	return out
+}
+
+// readPlan sorts the wanted kinds by what discovery said of them.
+type readPlan struct {
+	read []struct {
+		res        snapshot.Resource
+		namespaced bool
+	}
+	covered []snapshot.Resource
+	skipped []snapshot.Skipped
+}
+
+// planRead: a kind served with the verbs is read; one whose group's
+// discovery failed is skipped; one not served has none to read.
+func planRead(want []snapshot.Resource, served map[schema.GroupVersionResource]metav1.APIResource, failed map[schema.GroupVersion]error, verbs ...string) readPlan {
+	var p readPlan
+	for _, w := range dedupe(want) {
+		gv := schema.GroupVersion{Group: w.Group, Version: w.Version}
+		ar, ok := served[schema.GroupVersionResource{Group: w.Group, Version: w.Version, Resource: w.Resource}]
+		switch {
+		case ok && slices.Contains(ar.Verbs, "list") && !slices.ContainsFunc(verbs, func(v string) bool { return !slices.Contains(ar.Verbs, v) }):
+			p.read = append(p.read, struct {
+				res        snapshot.Resource
+				namespaced bool
+			}{w, ar.Namespaced})
+		case failed[gv] != nil:
+			p.skipped = append(p.skipped, snapshot.Skipped{Resource: w, Reason: "discovery failed for " + gv.String() + ": " + failed[gv].Error()})
+		default:
+			// Not served (a CRD that is not installed, an API version the
+			// cluster lacks): there are none to read.
+			p.covered = append(p.covered, w)
+		}
+	}
+	return p
+}
+
+// Feed is one kind kept up to date by a watch.
+type Feed struct {
+	Resource snapshot.Resource
+	spec     *kindSpec
+	c        *clients
+	ns       string
+
+	mu        sync.Mutex
+	in        interner
+	internMax int
+}
+
+// internFloor is the least number of values a feed's interner holds before
+// it starts again: objects come and go for as long as the agent runs, and
+// an interner that only grows would keep every name it ever saw.
+const internFloor = 1 << 16
+
+// Feed returns the feed of res. Namespaced kinds are watched in ns ("" for
+// all namespaces).
+func (f *Feeds) Feed(res snapshot.Resource, namespaced bool, ns string) *Feed {
+	if !namespaced {
+		ns = ""
+	}
+	return &Feed{Resource: res, spec: specFor(res), c: f.c, ns: ns, in: interner{}, internMax: internFloor}
+}
+
+// Metadata reports whether the kind is read metadata-only.
+func (f *Feed) Metadata() bool { return f.spec.metadata }
+
+// Example is an object of the type Watch delivers.
+func (f *Feed) Example() runtime.Object { return f.spec.example }
+
+// List runs one LIST chain of the kind (List: paginated, the first page from
+// the watch cache) and returns its objects, trimmed page by page, as a list
+// a client-go reflector accepts, with the chain's resourceVersion to watch
+// from. page is called after every page with its error.
+func (f *Feed) List(ctx context.Context, o ListOptions, page func(error)) (runtime.Object, ListStats, error) {
+	out := &objectList{}
+	st, err := List(ctx, o, f.Resource.Name(), func(ctx context.Context, opts metav1.ListOptions) (Page, error) {
+		f.mu.Lock()
+		p, cont, err := f.spec.list(ctx, f.c, f.ns, opts, f.in)
+		f.mu.Unlock()
+		if page != nil {
+			page(err)
+		}
+		if err != nil {
+			return Page{}, err
+		}
+		out.Items = append(out.Items, objectsOf(p.items)...)
+		out.ResourceVersion = p.rv
+		return Page{Continue: cont, Items: p.n, Remaining: p.remaining}, nil
+	}, func() { out.Items = nil })
+	if err != nil {
+		return nil, st, err
+	}
+	return out, st, nil
+}
+
+// Watch opens a watch of the kind with opts (a reflector's: resourceVersion,
+// bookmarks, sendInitialEvents, timeoutSeconds).
+func (f *Feed) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	return f.spec.watch(ctx, f.c.streams, f.ns, opts)
+}
+
+// Trim trims one object as the LIST chain does: an informer's transform.
+func (f *Feed) Trim(o any) (any, error) {
+	if l, ok := o.(*listed); ok {
+		o = l.obj
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.in) > f.internMax {
+		f.in = interner{}
+	}
+	t := f.spec.one(o, f.in)
+	if t == nil {
+		return nil, fmt.Errorf("%s: unexpected object %T", f.Resource.Name(), o)
+	}
+	return t, nil
+}
+
+// Synced tells the feed its kind is read whole: the interner may grow to
+// twice what it holds now before it starts again.
+func (f *Feed) Synced() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.internMax = max(internFloor, 2*len(f.in))
+}
+
+// Fill adds objs, the objects Trim returned, to s, in the order a LIST
+// returns them (by namespace, then name), as Reader.Read would have.
+func (f *Feed) Fill(s *snapshot.Snapshot, objs []any) {
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = listKey(o)
+	}
+	idx := make([]int, len(objs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	sorted := make([]any, len(objs))
+	for i, j := range idx {
+		sorted[i] = objs[j]
+	}
+	if f.spec.grow != nil {
+		f.spec.grow(s, len(sorted))
+	}
+	f.spec.add(s, f.spec.collect(sorted))
+}
+
+// objectList is a LIST chain's objects as one list for a reflector.
+type objectList struct {
+	metav1.TypeMeta
+	metav1.ListMeta
+	Items []runtime.Object
+}
+
+func (l *objectList) DeepCopyObject() runtime.Object {
+	c := *l
+	c.Items = slices.Clone(l.Items)
+	return &c
+}
+
+// listed carries a trimmed object that is no runtime.Object (an
+// APIService) through a reflector to Trim.
+type listed struct {
+	obj  any
+	meta metav1.Object
+}
+
+func (l *listed) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+func (l *listed) DeepCopyObject() runtime.Object   { return l } // never modified
+func (l *listed) GetObjectMeta() metav1.Object     { return l.meta }
+
+// objectsOf returns pointers to the elements of a page's items slice.
+func objectsOf(items any) []runtime.Object {
+	switch v := items.(type) {
+	case []snapshot.APIService:
+		out := make([]runtime.Object, len(v))
+		for i := range v {
+			out[i] = &listed{obj: &v[i], meta: &v[i].ObjectMeta}
+		}
+		return out
+	case []metav1.PartialObjectMetadata:
+		out := make([]runtime.Object, len(v))
+		for i := range v {
+			out[i] = &v[i]
+		}
+		return out
+	}
+	return typedObjects(items)
+}
+
+// typedObjects returns pointers to the elements of a []T whose *T is a
+// runtime.Object.
+func typedObjects(items any) []runtime.Object {
+	v := reflect.ValueOf(items)
+	out := make([]runtime.Object, v.Len())
+	for i := range out {
+		out[i] = v.Index(i).Addr().Interface().(runtime.Object)
+	}
+	return out
+}
