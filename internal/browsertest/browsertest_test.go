@@ -1,0 +1,72 @@
+package browsertest
+
+import (
+	"context"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The harness itself: a page that fits, one that does not, at a phone
+// width that headless Chromium's window cannot take by itself.
+func TestRender(t *testing.T) {
+	Need(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, body string
+		width      int
+		overflows  bool
+		culprit    string
+	}{
+		{"fits", `<p>short text that wraps as it must at any width at all</p>`, 400, false, ""},
+		{"wide-box", `<p>ok</p><div id="wide" style="width:900px">too wide</div>`, 400, true, "div#wide"},
+		{"scrolls-in-its-box", `<div style="overflow-x:auto"><table><tr><td style="white-space:nowrap">` + strings.Repeat("long cell ", 80) + `</td></tr></table></div>`, 400, false, ""},
+		{"fits-wide", `<div style="width:1300px">wide but within</div>`, 1400, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, tc.name+".html")
+			page := `<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:8px}</style></head><body>` + tc.body + `</body></html>`
+			if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			shot := filepath.Join(dir, tc.name+".png")
+			p, err := Render(context.Background(), file, tc.width, shot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(p)
+			if p.ClientWidth != tc.width {
+				t.Errorf("clientWidth = %d, want the window's %d", p.ClientWidth, tc.width)
+			}
+			if p.Overflows() != tc.overflows {
+				t.Errorf("overflows = %v, want %v: %s", p.Overflows(), tc.overflows, p)
+			}
+			if tc.culprit != "" && (len(p.Overflowing) == 0 || !strings.HasPrefix(p.Overflowing[0], tc.culprit)) {
+				t.Errorf("overflowing = %q, want %s first", p.Overflowing, tc.culprit)
+			}
+			f, err := os.Open(shot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			cfg, err := png.DecodeConfig(f)
+			if err != nil {
+				t.Fatalf("screenshot: %v", err)
+			}
+			if cfg.Width != tc.width || cfg.Height != p.Height {
+				t.Errorf("screenshot is %dx%d, want %dx%d", cfg.Width, cfg.Height, tc.width, p.Height)
+			}
+		})
+	}
+}
+
+// A file that is not there is an error, not a blank page that fits.
+func TestRenderMissingFile(t *testing.T) {
+	Need(t)
+	p, err := Render(context.Background(), filepath.Join(t.TempDir(), "missing.html"), 800, filepath.Join(t.TempDir(), "x.png"))
+	if err == nil {
+		t.Errorf("no error: %s", p)
+	}
+}
