@@ -25,7 +25,7 @@ var wantIDs = []string{
 	// capacity
 	"container-oom-killed", "pods-unschedulable", "pdb-blocks-eviction", "hpa-cannot-scale",
 	"resourcequota-near-limit", "rollout-progress-deadline-exceeded", "liveness-probe-hair-trigger",
-	"replicas-on-one-node", "critical-workload-no-priority",
+	"replicas-on-one-node", "critical-workload-no-priority", "cni-headroom",
 	// rollout
 	"system-workload-crashlooping", "network-daemonset-taint-gap", "critical-workload-outranked",
 	"critical-deployment-recreate", "critical-image-pull-always",

@@ -16,4 +16,5 @@ var All = []*check.Check{
 	LivenessHairTrigger,
 	ReplicasOnOneNode,
 	CriticalNoPriority,
+	CNIHeadroom,
 }
