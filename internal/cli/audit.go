@@ -19,6 +19,8 @@ type auditOptions struct {
 	workers      int
 	maxLine      sizelimit.Size
 	maxInput     sizelimit.Size
+	compare      *pathsFlag // audit_compare.go
+	compareAt    string
 }
 
 func newAuditCommand(e *env) *cobra.Command {
@@ -67,6 +69,8 @@ could not be read to the end (the report covers what was read).`,
 	o.maxLine, o.maxInput = audit.DefaultMaxLine, audit.DefaultMaxInput
 	f.Var(&o.maxLine, "max-line-size", "largest `SIZE` of one line; a longer one is skipped and counted as malformed")
 	f.Var(&o.maxInput, "max-input-size", "largest `SIZE` of one input, decompressed; reading it stops there")
+	o.compare = addPathsFlag(f, "compare", "compare the load with these logs (files or directories): they are before, the arguments after")
+	f.StringVar(&o.compareAt, "compare-at", "", "compare the load before this time (RFC 3339, or a duration before now) with the load from it on")
 	f.IntVar(&o.workers, "workers", 0, "parsing goroutines (default: one per CPU)")
 	_ = f.MarkHidden("workers")
 	return cmd
@@ -94,6 +98,9 @@ func runAudit(cmd *cobra.Command, e *env, o *auditOptions, args []string) error 
 			return withExit(ExitError, fmt.Errorf("--deleted: %w", err))
 		}
 		opts.Deleted = &t
+	}
+	if len(o.compare.paths) > 0 || o.compareAt != "" {
+		return runAuditCompare(cmd, e, o, opts, args, now)
 	}
 	inputs, notes, err := audit.Inputs(args, e.In)
 	if err != nil {
