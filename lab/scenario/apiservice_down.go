@@ -47,8 +47,11 @@ func apiServiceDown(ctx context.Context, e *env) error {
 	if err := e.apply.applyFile(ctx, "004-apiservice-down.yaml", nil); err != nil {
 		return err
 	}
-	// The aggregator marks the APIService unavailable once it sees the
-	// Service has no endpoints (metrics-server is pinned to the broken node).
+	// metrics-server runs on lab-node-6, a drifted node, as in the talk. The
+	// aggregator marks its APIService unavailable: first for want of
+	// endpoints, then, once the pod is ready, because the lab's API server
+	// cannot reach a kwok pod's address (the talk's "the API server was
+	// failing to contact it").
 	if err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		obj, err := e.apply.dynamic.Resource(apiServices).Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
 		if err != nil {

@@ -83,7 +83,7 @@ func Seeds() []Scenario {
 		{Name: "003-single-typha", Incident: "003", apply: singleTypha,
 			Summary: "calico-typha with one replica and no PodDisruptionBudget next to the calico-node DaemonSet; its image only on some nodes"},
 		{Name: "004-apiservice-down", Incident: "004", apply: apiServiceDown,
-			Summary: "metrics.k8s.io APIService with no endpoints holding back the deletion of namespace team-a; nodes drifting in kernel and runtime, one with its runtime down"},
+			Summary: "metrics.k8s.io APIService unavailable, metrics-server running on a node with the old kernel and runtime, holding back the deletion of namespace team-a; nodes drifting in kernel and runtime, one with its runtime down"},
 	}
 }
 
