@@ -11,8 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"syscall"
 	"strings"
+	"syscall"
 
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/output"
