@@ -18,7 +18,7 @@ var wantIDs = []string{
 	"critical-single-replica", "typha-replicas", "node-version-drift", "node-not-ready",
 	"cluster-wide-node-agent", "hardcoded-apiserver-address", "apiserver-endpoints-mismatch",
 	"apf-shared-priority-level", "apiserver-cert-names",
-	"webhook-backend-down", "webhook-blocks-recovery", "webhook-slow-on-leases", "webhook-ca-expiry",
+	"webhook-backend-down", "webhook-blocks-recovery", "webhook-slow-on-leases", "webhook-ca-expiry", "webhook-delete-fanout",
 	// network
 	"system-service-no-endpoints", "cluster-dns-replicas", "service-cidr-exhaustion",
 	"control-plane-leader-stale", "node-pressure", "kubelet-version-skew", "nodes-cordoned",

@@ -6,4 +6,4 @@ package admission
 import "github.com/premortem/premortem/internal/check"
 
 // All are the package's checks, in catalog order.
-var All = []*check.Check{BackendDown, BlocksRecovery, SlowOnLeases, CABundleExpiry}
+var All = []*check.Check{BackendDown, BlocksRecovery, SlowOnLeases, CABundleExpiry, DeleteFanOut}
