@@ -30,7 +30,7 @@ func newChecksListCommand(e *env) *cobra.Command {
 			return report.WriteCatalog(e.Out, output.value, checks.All())
 		},
 	}
-	output = addOutputFlag(cmd.Flags(), report.Formats, "output")
+	output = addOutputFlag(cmd.Flags(), report.CatalogFormats, "output")
 	return cmd
 }
 

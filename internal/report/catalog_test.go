@@ -12,7 +12,7 @@ import (
 // The catalog goldens double as the expected output of `premortem checks
 // list` and `checks explain` (internal/cli tests compare against them).
 func TestCatalogGolden(t *testing.T) {
-	for _, format := range report.Formats {
+	for _, format := range report.CatalogFormats {
 		t.Run(format, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := report.WriteCatalog(&b, format, checks.All()); err != nil {

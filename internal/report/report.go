@@ -17,12 +17,13 @@ var writers = output.Writers[*check.Result]{
 	{Format: "table", Write: writeTable},
 	{Format: "json", Write: writeJSON},
 	{Format: "markdown", Write: writeMarkdown},
+	{Format: "html", Write: writeHTML},
 }
 
 // Formats lists the formats Write accepts ("md" is accepted for markdown).
 var Formats = writers.Formats()
 
-// Write renders r in format: table, json or markdown.
+// Write renders r in format: table, json, markdown or html.
 func Write(w io.Writer, format string, r *check.Result) error {
 	if r == nil {
 		return fmt.Errorf("report: nil result")
