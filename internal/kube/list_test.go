@@ -300,7 +300,7 @@ func TestTypedKindsList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, cont, err := list(&clients{typed: typed})
+			n, cont, err := list(&clients{typed: typed, rest: typed.CoreV1().RESTClient()})
 			if err != nil || n != 1 || cont != "next" {
 				t.Errorf("listed %d objects, continue %q, err %v; want 1, next", n, cont, err)
 			}

@@ -40,6 +40,7 @@ var FullResources = []snapshot.Resource{
 	snapshot.ValidatingWebhookConfigurations, snapshot.MutatingWebhookConfigurations,
 	snapshot.HorizontalPodAutoscalers, snapshot.ResourceQuotas, snapshot.PersistentVolumeClaims,
 	snapshot.PriorityClasses, snapshot.ServiceCIDRs,
+	snapshot.BGPConfigurations, snapshot.BGPPeers,
 }
 
 // MetadataResources are the kinds read metadata-only.
@@ -493,6 +494,9 @@ var specs = func() map[snapshot.Resource]*kindSpec {
 	}
 	for _, r := range MetadataResources {
 		m[r] = metadataKind(r)
+	}
+	for _, k := range calicoKinds() {
+		m[k.res] = k
 	}
 	// ConfigMaps are read whole (controlplane.go), replacing the
 	// metadata-only read.

@@ -65,6 +65,11 @@ type Snapshot struct {
 	PriorityClasses                 []schedulingv1.PriorityClass
 	ServiceCIDRs                    []networkingv1.ServiceCIDR
 
+	// Calico's BGP kinds (calico.go), read when served: the BGP
+	// graceful-restart window `premortem restart` waits within.
+	BGPConfigurations []BGPConfiguration
+	BGPPeers          []BGPPeer
+
 	// Kinds read metadata-only (names, labels, annotations, owners, timestamps),
 	// keyed by resource. ConfigMaps, Secrets, NetworkPolicies, ReplicaSets, ...
 	// Secret data is never read.
