@@ -225,7 +225,8 @@ func trimNode(n *corev1.Node, in interner) corev1.Node {
 			CreationTimestamp: n.CreationTimestamp,
 			DeletionTimestamp: n.DeletionTimestamp,
 		},
-		Spec: corev1.NodeSpec{Unschedulable: n.Spec.Unschedulable, Taints: n.Spec.Taints},
+		// Pod CIDRs: refs --audit counts clients in them as pods.
+		Spec: corev1.NodeSpec{Unschedulable: n.Spec.Unschedulable, Taints: n.Spec.Taints, PodCIDR: n.Spec.PodCIDR, PodCIDRs: n.Spec.PodCIDRs},
 		Status: corev1.NodeStatus{
 			Conditions:  n.Status.Conditions,
 			NodeInfo:    n.Status.NodeInfo,
