@@ -208,10 +208,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if c.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
-	if err := waitFor(ctx, 60*time.Second, apiserver, "kube-apiserver /readyz", func() bool {
-		body, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil && strings.TrimSpace(string(body)) == "ok"
-	}); err != nil {
+	if err := waitFor(ctx, 60*time.Second, apiserver, "kube-apiserver /readyz", c.apiServerReady(ctx)); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(c.log, "lab: kube-apiserver ready at %s (%s)\n", c.Server, time.Since(started).Round(time.Millisecond))
