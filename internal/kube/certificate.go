@@ -27,36 +27,54 @@ func ServingCertificate(ctx context.Context, cfg *rest.Config) *snapshot.APIServ
 		out.CertificateError = err.Error()
 		return out
 	}
-	out.Certificate = describeCertificate(cert)
+	out.Certificate = DescribeCertificate(cert)
 	return out
 }
 
 func servingCertificate(ctx context.Context, cfg *rest.Config) (*x509.Certificate, error) {
-	u, err := url.Parse(cfg.Host)
-	if err != nil || u.Host == "" {
-		// rest.Config accepts a bare host:port.
-		u, err = url.Parse("https://" + cfg.Host)
-		if err != nil {
-			return nil, fmt.Errorf("server %q: %w", cfg.Host, err)
-		}
-	}
-	if u.Scheme != "https" {
-		return nil, fmt.Errorf("server %s is not HTTPS: no certificate", cfg.Host)
+	addr, err := hostPort(cfg.Host)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Proxy != nil {
 		return nil, errors.New("server reached through a proxy: certificate not read")
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "443")
-	}
 	serverName := cfg.TLSClientConfig.ServerName
 	if serverName == "" {
-		serverName = u.Hostname()
+		serverName, _, _ = net.SplitHostPort(addr)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	return PeerCertificate(ctx, cfg.Dial, addr, serverName, 10*time.Second)
+}
+
+// hostPort is a server URL's host:port (port 443 when absent).
+func hostPort(server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		// rest.Config accepts a bare host:port.
+		if u, err = url.Parse("https://" + server); err != nil {
+			return "", fmt.Errorf("server %q: %w", server, err)
+		}
+	}
+	if u.Scheme != "https" {
+		return "", fmt.Errorf("server %s is not HTTPS: no certificate", server)
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "443"), nil
+	}
+	return u.Host, nil
+}
+
+// DialFunc opens a connection (rest.Config.Dial); nil is a plain dialer.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// PeerCertificate reads the certificate the server at addr (host:port)
+// presents for serverName (sent as SNI unless it is an IP address), with
+// one TLS handshake within timeout. No request is sent and no client
+// certificate is offered; the certificate is compared with names, not
+// trusted, so it is not verified.
+func PeerCertificate(ctx context.Context, dial DialFunc, addr, serverName string, timeout time.Duration) (*x509.Certificate, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	dial := cfg.Dial
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
@@ -78,7 +96,8 @@ func servingCertificate(ctx context.Context, cfg *rest.Config) (*x509.Certificat
 	return certs[0], nil
 }
 
-func describeCertificate(c *x509.Certificate) *snapshot.Certificate {
+// DescribeCertificate is what premortem records of a certificate.
+func DescribeCertificate(c *x509.Certificate) *snapshot.Certificate {
 	out := &snapshot.Certificate{
 		Subject:   c.Subject.String(),
 		Issuer:    c.Issuer.String(),
