@@ -17,8 +17,9 @@ func newRefsCommand(e *env) *cobra.Command {
 	var snapshots *pathsFlag
 	var output *outputFlag
 	var limits kube.Limits
+	modes := &refsModes{} // refs_modes.go
 	cmd := &cobra.Command{
-		Use:   "refs ADDRESS|HOSTNAME...",
+		Use:   "refs ADDRESS|HOSTNAME... | --audit LOG... | --cert NAME...",
 		Short: "Find every place in the cluster that names an address or hostname (before you remove it)",
 		Long: `refs searches the cluster for an IP address or hostname: ConfigMap data,
 Secret data (the Secret and key are named, never the value), kubeconfigs
@@ -38,20 +39,44 @@ argument is ignored: references match with or without them.
 The read is one paginated LIST per kind; Secrets are searched page by page
 and their values dropped, never kept, printed or logged.
 
+--audit reads API server audit logs instead (files, directories, gzip) and
+lists every identity that reached the API server from an address that is
+neither a node, a pod (pod IP or node pod CIDR, --cluster-cidr) nor
+loopback: user agents, source addresses, first and last seen. These are
+the clients an address change breaks that no search of the cluster finds.
+
+--cert says, for each API server (the kubeconfig's server and the
+addresses in the EndpointSlices of Service default/kubernetes), whether
+the certificate it presents for NAME (sent as SNI) covers NAME: ask it
+before repointing a client to NAME. One TLS handshake per server and name,
+each within --dial-timeout; nothing is sent.
+
 Exit codes (so a removal can be gated on it):
   0  no references, and everything was searched
-  1  references found
+  1  references found (--audit: an identity from outside; --cert: a name
+     a certificate does not cover)
   2  bad arguments, cluster unreachable
   3  no references found, but something could not be read (it is listed)`,
 		Example: `  premortem refs k8s-master.tools.example.org 208.80.155.204
   premortem refs https://10.64.0.117:6443 -o json
   kubectl get cm,secret,deploy,ds,sts,job,cronjob,pod,svc,ingress,netpol -A -o json > dump.json
-  premortem refs --snapshot dump.json k8s-master.tools.example.org`,
+  premortem refs --snapshot dump.json k8s-master.tools.example.org
+  premortem refs --audit /var/log/kubernetes/audit/
+  premortem refs --cert tools-k8s-master-01.tools.eqiad.wmflabs`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case modes.audit && modes.cert:
+				return withExit(ExitError, errors.New("--audit and --cert: give one"))
+			case modes.audit:
+				return runRefsAudit(cmd.Context(), e, flags, snapshots.paths, limits, output.value, args, modes)
+			case modes.cert:
+				return runRefsCert(cmd.Context(), e, flags, snapshots.paths, limits, output.value, args, modes)
+			}
 			return runRefs(cmd.Context(), e, flags, snapshots.paths, limits, output.value, args)
 		},
 	}
+	addRefsModeFlags(cmd.Flags(), modes)
 	flags.AddFlags(cmd.Flags())
 	snapshots = addPathsFlag(cmd.Flags(), "snapshot", "search snapshot files or directories instead of a cluster (kubectl -o json|yaml output, .gz)")
 	addLimitFlags(cmd.Flags(), &limits)
