@@ -1,0 +1,186 @@
+package measure
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/premortem/premortem/internal/kube"
+)
+
+// Server is one API server measure reads directly.
+type Server struct {
+	// URL is what is dialed: https://ADDRESS:PORT.
+	URL string
+	// Via says where it was found: "kubeconfig", "EndpointSlice
+	// default/kubernetes" or "--apiserver".
+	Via string
+	// Config is the kubeconfig's configuration (same credentials and CA)
+	// with Host set to URL. Its TLS server name stays the kubeconfig's host
+	// name, so the certificate is checked against the name the user trusts.
+	Config *rest.Config
+}
+
+// Where measure finds API servers.
+const (
+	ViaKubeconfig    = "kubeconfig"
+	ViaEndpointSlice = "EndpointSlice default/kubernetes"
+	ViaFlag          = "--apiserver"
+)
+
+// maxServers bounds the addresses read from the EndpointSlice.
+const maxServers = 64
+
+// Discovery is what Discover found, and what it could not read.
+type Discovery struct {
+	Servers []Server
+	// NotRead names what could not be read and makes the measurement
+	// incomplete (other API servers may exist).
+	NotRead []string
+	// Notes say how the list was made.
+	Notes []string
+}
+
+// Discover lists the API servers to read: each address of the
+// default/kubernetes EndpointSlice (one GET, through the kubeconfig
+// server), the kubeconfig server when it is one of them or when the slice
+// names none, and every extra URL. The kubeconfig server is left out when
+// the slice lists others: it is then a name or load balancer in front of
+// them, and sampling it would mix servers.
+func Discover(ctx context.Context, cfg *rest.Config, extra []string, log *slog.Logger) (*Discovery, error) {
+	d := &Discovery{}
+	base, err := url.Parse(cfg.Host)
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("kubeconfig server %q: not a URL", cfg.Host)
+	}
+	seen := map[string]bool{}
+	add := func(u *url.URL, via string) {
+		key := strings.ToLower(hostPort(u))
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		d.Servers = append(d.Servers, Server{URL: u.Scheme + "://" + hostPort(u), Via: via, Config: serverConfig(cfg, u)})
+	}
+
+	addrs, err := sliceAddresses(ctx, cfg, base.Scheme)
+	switch {
+	case err == nil && len(addrs) == 0:
+		d.Notes = append(d.Notes, "the default/kubernetes EndpointSlice lists no address: only the kubeconfig server is read")
+	case err == nil:
+	case apierrors.IsNotFound(err):
+		d.Notes = append(d.Notes, "no default/kubernetes EndpointSlice: only the kubeconfig server is read")
+	case apierrors.IsForbidden(err):
+		d.NotRead = append(d.NotRead, fmt.Sprintf("EndpointSlice default/kubernetes (get: %s): other API servers may exist", firstLine(err)))
+	default:
+		return nil, err
+	}
+	inSlice := false
+	for _, a := range addrs {
+		if strings.EqualFold(hostPort(a), hostPort(base)) {
+			inSlice = true
+		}
+	}
+	if len(addrs) == 0 || inSlice {
+		add(base, ViaKubeconfig)
+	} else {
+		d.Notes = append(d.Notes, fmt.Sprintf("the kubeconfig server %s is not among the EndpointSlice's addresses: read as a name in front of them, not sampled itself", hostPort(base)))
+	}
+	for _, a := range addrs {
+		add(a, ViaEndpointSlice)
+	}
+	for _, e := range extra {
+		u, err := parseServerURL(e)
+		if err != nil {
+			return nil, err
+		}
+		add(u, ViaFlag)
+	}
+	log.Info("API servers", "count", len(d.Servers), "notes", d.Notes)
+	return d, nil
+}
+
+// sliceAddresses reads the default/kubernetes EndpointSlice with one GET.
+func sliceAddresses(ctx context.Context, cfg *rest.Config, scheme string) ([]*url.URL, error) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	es, err := client.DiscoveryV1().EndpointSlices("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+			return nil, err
+		}
+		return nil, &kube.ServerError{Host: cfg.Host, Stage: "GET EndpointSlice default/kubernetes", Limit: cfg.Timeout, Err: err}
+	}
+	port := int32(443)
+	for _, p := range es.Ports {
+		if p.Port != nil && (p.Name == nil || *p.Name == "https" || len(es.Ports) == 1) {
+			port = *p.Port
+		}
+	}
+	var out []*url.URL
+	for _, ep := range es.Endpoints {
+		for _, a := range ep.Addresses {
+			if net.ParseIP(a) == nil || len(out) >= maxServers {
+				continue
+			}
+			out = append(out, &url.URL{Scheme: scheme, Host: net.JoinHostPort(a, strconv.Itoa(int(port)))})
+		}
+	}
+	return out, nil
+}
+
+// parseServerURL reads an --apiserver value: https://HOST[:PORT] or
+// HOST[:PORT].
+func parseServerURL(s string) (*url.URL, error) {
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("--apiserver %q: want https://HOST[:PORT]", s)
+	}
+	return u, nil
+}
+
+// hostPort is u's host and port, the scheme's default port when none.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "http" {
+		return net.JoinHostPort(u.Hostname(), "80")
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
+}
+
+// serverConfig is cfg pointed at u. The TLS server name stays the
+// kubeconfig's host when that is a name: every server of a cluster holds
+// it in its certificate, while an address from the EndpointSlice may not
+// be. When the kubeconfig names an address, each server is checked
+// against its own address, which its certificate holds.
+func serverConfig(cfg *rest.Config, u *url.URL) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.Host = u.Scheme + "://" + hostPort(u)
+	if c.TLSClientConfig.ServerName == "" {
+		if base, err := url.Parse(cfg.Host); err == nil && net.ParseIP(base.Hostname()) == nil {
+			c.TLSClientConfig.ServerName = base.Hostname()
+		}
+	}
+	return c
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return truncate(s, 200)
+}
