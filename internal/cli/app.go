@@ -168,6 +168,7 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		newRestartCommand(e),
 		newRefsCommand(e),
 		newPreflightCommand(e),
+		newMeasureCommand(e),
 		newVersionCommand(streams),
 	)
 	return root
