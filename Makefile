@@ -100,9 +100,10 @@ fuzz: fuzz-preflight
 fuzz-preflight:
 	$(GO) test ./internal/preflight -run '^$$' -fuzz FuzzDecodeSecret -fuzztime $(FUZZTIME) -parallel 1
 
-# Regenerates docs/reference/ from the check declarations (a test fails when stale).
+# Regenerates docs/reference/ from the check declarations, and deploy/rbac
+# from the kinds they read (a test fails when either is stale).
 docs:
-	$(GO) generate ./internal/checks
+	$(GO) generate ./internal/checks ./internal/rbac
 
 fmt:
 	$(GOFMT) -w $(GOFILES)
