@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/premortem/premortem/internal/workload"
@@ -59,21 +57,6 @@ out of rotation instead of killing it.`,
 	Run: runLivenessHairTrigger,
 }
 
-// probeValues applies the API defaults.
-func probeValues(pr *corev1.Probe) (timeout, period, failures int32) {
-	timeout, period, failures = pr.TimeoutSeconds, pr.PeriodSeconds, pr.FailureThreshold
-	if timeout == 0 {
-		timeout = 1
-	}
-	if period == 0 {
-		period = 10
-	}
-	if failures == 0 {
-		failures = 3
-	}
-	return timeout, period, failures
-}
-
 func runLivenessHairTrigger(p *check.Pass) error {
 	window := p.Duration("min-window")
 	for _, w := range workload.All(p.Snapshot) {
@@ -86,7 +69,8 @@ func runLivenessHairTrigger(p *check.Pass) error {
 			if c.LivenessProbe == nil {
 				continue
 			}
-			timeout, period, failures := probeValues(c.LivenessProbe)
+			pt := workload.Timing(c.LivenessProbe)
+			timeout, period, failures := pt.Timeout, pt.Period, pt.Failure
 			if failures > 1 && time.Duration(failures*period)*time.Second >= window {
 				continue
 			}
