@@ -29,6 +29,8 @@ type restartOptions struct {
 	output        *outputFlag
 	runID         string
 	stateDir      string
+	prepull       bool
+	prepullImage  string
 }
 
 func newRestartCommand(e *env) *cobra.Command {
@@ -54,11 +56,23 @@ single-replica critical workload, PodDisruptionBudget allowing no
 disruption, image provably missing on a node a critical pod can go to, no
 node to go to, not fully available, paused, and a dependency not ready.
 
+Where Calico's BGP kinds are served, the plan shows the BGP graceful-restart
+window (maxRestartTime, nodeMeshMaxRestartTime; BIRD's default 120s) and
+warns when typha's or calico-node's own settings make a restart slower than
+it; their rollouts must make progress within it, or the run stops.
+
+--prepull (with --apply): before a critical Deployment or StatefulSet is
+restarted, a short-lived DaemonSet with its node constraints pulls its
+images onto every node a new pod may land on (image volumes, Kubernetes
+1.35+); it is removed afterwards, also when interrupted, and a resumed run
+removes what a killed one left.
+
 Without --apply it prints the plan and changes nothing. With --apply it runs
 it; interrupted or failed, the same command resumes the run without
 restarting anything twice (see docs/restart.md).`,
 		Example: `  premortem restart -A                       # the plan for the whole cluster
   premortem restart -A --apply --concurrency 10
+  premortem restart -A --apply --prepull        # images on the nodes before each critical restart
   premortem restart -n kube-system -o json
   premortem restart -A --apply --run-id r20260921-103000-1a2b --force deployment/kube-system/calico-typha`,
 		Args: cobra.NoArgs,
@@ -76,6 +90,8 @@ restarting anything twice (see docs/restart.md).`,
 	o.output = addOutputFlag(f, restart.Formats, "plan")
 	f.StringVar(&o.runID, "run-id", "", "run ID to start or resume (default: the unfinished run for this cluster and scope, else a new one)")
 	f.StringVar(&o.stateDir, "state-dir", restart.DefaultStateDir(), "where the ID of an unfinished run is kept")
+	f.BoolVar(&o.prepull, "prepull", false, "before restarting a critical Deployment or StatefulSet, pull its images onto every node its pods may land on (a short-lived DaemonSet, removed after)")
+	f.StringVar(&o.prepullImage, "prepull-image", restart.DefaultPauseImage, "the container the pre-pull pods run (a pause image; a mirror of it on air-gapped clusters)")
 	return cmd
 }
 
@@ -143,7 +159,7 @@ func (o *restartOptions) run(cmd *cobra.Command, e *env) error {
 	runID := run.ID
 	plan, err := restart.NewPlan(snap, restart.Options{
 		RunID: runID, Namespace: namespace, Selector: selector, Kinds: kinds,
-		Concurrency: o.concurrency, Force: force,
+		Concurrency: o.concurrency, Force: force, Prepull: o.prepull,
 	})
 	if err != nil {
 		return withExit(ExitError, err)
@@ -178,7 +194,7 @@ func (o *restartOptions) run(cmd *cobra.Command, e *env) error {
 	if err != nil {
 		return withExit(ExitError, err)
 	}
-	exec := &restart.Executor{Client: client, Watches: watches, Timeout: o.timeout, Progress: progress, Log: e.log}
+	exec := &restart.Executor{Client: client, Watches: watches, Timeout: o.timeout, Progress: progress, Log: e.log, PauseImage: o.prepullImage}
 	res, execErr := exec.Execute(ctx, plan)
 	summarize(progress, res)
 	if execErr != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -41,6 +42,9 @@ type Executor struct {
 	Now func() time.Time
 	// Log receives conflicts, patches and watch errors; nil discards them.
 	Log *slog.Logger
+	// PauseImage is the container of pre-pull pods; DefaultPauseImage when
+	// empty (prepull.go).
+	PauseImage string
 }
 
 func (e *Executor) log() *slog.Logger {
@@ -134,6 +138,8 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Result, error) {
 				output.Text(r.ID), r.Elapsed.Round(100*time.Millisecond), output.Text(r.Detail))
 		}
 	}
+	// Pre-pull DaemonSets a killed invocation of this run left go first.
+	e.removeLeftovers(ctx, p)
 	var err error
 	for wave := 1; wave <= p.Waves && err == nil; wave++ {
 		var wg sync.WaitGroup
@@ -183,14 +189,31 @@ func gateIDs(gs []Gate) string {
 
 // step runs one workload: wait for its dependencies and itself to be ready,
 // patch it (unless this run already did), wait for its rollout.
+//
+// On typha and calico-node (BGPWindowSeconds set), every wait must see
+// progress within the BGP graceful-restart window: a rollout that stalls
+// longer is what lets the peers withdraw the pod network's routes, so the
+// run stops there instead of going on to the next component.
 func (e *Executor) step(ctx context.Context, runID string, s *Step) (Outcome, string, error) {
+	stall := time.Duration(s.BGPWindowSeconds) * time.Second
 	for _, id := range s.After {
 		peer, err := ParseRef(id)
 		if err != nil {
 			return "", "", err
 		}
-		if _, err := e.waitFor(ctx, peer, "fully ready before "+s.ID+" restarts"); err != nil {
+		if _, err := e.waitFor(ctx, peer, "fully ready before "+s.ID+" restarts", stall); err != nil {
 			return "", "", fmt.Errorf("dependency %w", err)
+		}
+	}
+	if s.Prepull != nil && s.Action == ActionRestart {
+		// Removed once the rollout is over: until then the pulled images
+		// are in use and safe from the kubelet's image garbage collection.
+		remove, err := e.prepull(ctx, runID, s)
+		defer remove()
+		if errors.Is(err, errGone) {
+			return OutcomeGone, "deleted since the plan was made", nil
+		} else if err != nil {
+			return "", "", err
 		}
 	}
 	outcome := OutcomeWaited
@@ -198,7 +221,7 @@ func (e *Executor) step(ctx context.Context, runID string, s *Step) (Outcome, st
 	if s.Action == ActionRestart {
 		var patched bool
 		var err error
-		if obj, patched, err = e.restart(ctx, runID, s); errors.Is(err, errGone) {
+		if obj, patched, err = e.restart(ctx, runID, s, stall); errors.Is(err, errGone) {
 			return OutcomeGone, "deleted since the plan was made", nil
 		} else if err != nil {
 			return "", "", err
@@ -212,7 +235,7 @@ func (e *Executor) step(ctx context.Context, runID string, s *Step) (Outcome, st
 			return outcome, "paused: its pods roll when it is resumed", nil
 		}
 	}
-	obj, err := e.waitFor(ctx, s.Ref, "rolled out", obj)
+	obj, err := e.waitFor(ctx, s.Ref, "rolled out", stall, obj)
 	if err != nil {
 		return "", "", err
 	}
@@ -227,7 +250,7 @@ var errGone = errors.New("gone")
 // the workload in between (another premortem included), the patch fails
 // with a conflict, and the workload is looked at again. It returns patched
 // false when the workload already carries this run's mark.
-func (e *Executor) restart(ctx context.Context, runID string, s *Step) (object, bool, error) {
+func (e *Executor) restart(ctx context.Context, runID string, s *Step, stall time.Duration) (object, bool, error) {
 	kc := clientFor(e.Client, s.Kind)
 	for attempt := 0; ; attempt++ {
 		obj, err := kc.get(ctx, s.Namespace, s.Name)
@@ -243,7 +266,7 @@ func (e *Executor) restart(ctx context.Context, runID string, s *Step) (object, 
 		if !obj.progress().Complete && !s.forcedPast(GateNotAvailable) {
 			// Healthy at plan time, not now (the cluster moves during a long
 			// run): give it the timeout to settle, never restart it unready.
-			if obj, err = e.waitFor(ctx, s.Ref, "fully available before its restart", obj); err != nil {
+			if obj, err = e.waitFor(ctx, s.Ref, "fully available before its restart", stall, obj); err != nil {
 				return nil, false, err
 			}
 		}
@@ -280,10 +303,16 @@ func (e *Executor) restart(ctx context.Context, runID string, s *Step) (object, 
 // e.Timeout. It starts from obj when given (no extra GET), checks it, then
 // follows a watch on that one object from its resourceVersion; when the
 // watch ends (server timeout, expired resourceVersion) it gets the object
-// again and watches anew. It never polls.
-func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...object) (object, error) {
+// again and watches anew. It never polls. With stall > 0 it also fails when
+// the rollout's progress (its counts) has not changed for that long.
+func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, stall time.Duration, start ...object) (object, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.Timeout)
 	defer cancel()
+	st := &stallWatch{limit: stall}
+	if stall > 0 {
+		st.timer = time.NewTimer(stall)
+		defer st.timer.Stop()
+	}
 	kc := clientFor(e.Client, ref.Kind)
 	wc := kc
 	if e.Watches != nil {
@@ -307,6 +336,7 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 		} else if p.Failed {
 			return nil, fmt.Errorf("%s: rollout failed: %s", ref, p.Detail)
 		}
+		st.seen(obj)
 		w, err := wc.watch(ctx, ref.Namespace, metav1.ListOptions{
 			FieldSelector:       fields.OneTermEqualSelector("metadata.name", ref.Name).String(),
 			ResourceVersion:     obj.meta().GetResourceVersion(),
@@ -316,8 +346,12 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 		if err != nil {
 			return nil, waitError(ctx, ref, what, obj, err)
 		}
-		last, done, err := e.follow(ctx, w, obj)
+		last, done, err := e.follow(ctx, w, obj, st)
 		w.Stop()
+		if errors.Is(err, errStalled) {
+			return nil, fmt.Errorf("%s: not %s: %w (%s, for %s): the BGP peers may be withdrawing the pod network's routes (incident 003); stopping here",
+				ref, what, err, last.progress().Detail, st.limit)
+		}
 		if done || err != nil {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", ref, err)
@@ -337,13 +371,42 @@ func (e *Executor) waitFor(ctx context.Context, ref Ref, what string, start ...o
 	}
 }
 
-// follow reads watch events until the rollout completes, fails, or the
-// watch ends; it returns the last object seen.
-func (e *Executor) follow(ctx context.Context, w watch.Interface, last object) (object, bool, error) {
+// errStalled: no progress within the stall limit (the BGP window).
+var errStalled = errors.New("no progress within the BGP graceful-restart window")
+
+// stallWatch restarts its timer whenever a rollout's progress changes.
+type stallWatch struct {
+	limit  time.Duration
+	timer  *time.Timer // nil: no limit
+	detail string
+}
+
+func (s *stallWatch) seen(o object) {
+	if s.timer == nil {
+		return
+	}
+	if d := o.progress().Detail; d != s.detail {
+		s.detail = d
+		s.timer.Reset(s.limit)
+	}
+}
+
+func (s *stallWatch) expired() <-chan time.Time {
+	if s.timer == nil {
+		return nil
+	}
+	return s.timer.C
+}
+
+// follow reads watch events until the rollout completes, fails, stalls or
+// the watch ends; it returns the last object seen.
+func (e *Executor) follow(ctx context.Context, w watch.Interface, last object, st *stallWatch) (object, bool, error) {
 	for {
 		select {
 		case <-ctx.Done():
 			return last, false, nil
+		case <-st.expired():
+			return last, false, errStalled
 		case ev, ok := <-w.ResultChan():
 			if !ok {
 				return last, false, nil
@@ -355,6 +418,7 @@ func (e *Executor) follow(ctx context.Context, w watch.Interface, last object) (
 					continue
 				}
 				last = o
+				st.seen(o)
 				if p := o.progress(); p.Complete {
 					return o, true, nil
 				} else if p.Failed {
@@ -388,6 +452,7 @@ func waitError(ctx context.Context, ref Ref, what string, last object, err error
 type object interface {
 	meta() metav1.Object
 	progress() workload.Progress
+	template() *corev1.PodTemplateSpec
 }
 
 type deploymentObject struct{ *appsv1.Deployment }
@@ -406,6 +471,9 @@ func (o daemonSetObject) meta() metav1.Object { return o.DaemonSet }
 func (o daemonSetObject) progress() workload.Progress {
 	return workload.DaemonSetProgress(o.DaemonSet)
 }
+func (o deploymentObject) template() *corev1.PodTemplateSpec  { return &o.Spec.Template }
+func (o statefulSetObject) template() *corev1.PodTemplateSpec { return &o.Spec.Template }
+func (o daemonSetObject) template() *corev1.PodTemplateSpec   { return &o.Spec.Template }
 
 func wrap(o runtime.Object) (object, bool) {
 	switch v := o.(type) {

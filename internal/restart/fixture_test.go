@@ -114,11 +114,23 @@ type cluster struct {
 	daemonSets   []appsv1.DaemonSet
 	nodes        []corev1.Node
 	pdbs         []policyv1.PodDisruptionBudget
+	// calico: the cluster serves Calico's BGP kinds (else they are
+	// recorded as not served, as Read records them).
+	calico     bool
+	bgpConfigs []snapshot.BGPConfiguration
+	bgpPeers   []snapshot.BGPPeer
 }
 
 func (c cluster) snapshot() *snapshot.Snapshot {
-	return &snapshot.Snapshot{
+	s := &snapshot.Snapshot{
 		Deployments: c.deployments, StatefulSets: c.statefulSets, DaemonSets: c.daemonSets,
 		Nodes: c.nodes, PodDisruptionBudgets: c.pdbs,
+		BGPConfigurations: c.bgpConfigs, BGPPeers: c.bgpPeers,
 	}
+	if !c.calico {
+		for _, k := range calicoKinds {
+			s.Info.Skipped = append(s.Info.Skipped, snapshot.Skipped{Resource: k, Reason: notServed})
+		}
+	}
+	return s
 }

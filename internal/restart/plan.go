@@ -76,6 +76,10 @@ type Options struct {
 	Concurrency int
 	// Force lets these workloads through their gates.
 	Force []Ref
+	// Prepull: pull a critical Deployment's or StatefulSet's images onto
+	// every node its pods may land on before restarting it (prepull.go).
+	// A missing image is then no gate: the pre-pull puts it there.
+	Prepull bool
 }
 
 // Plan is the ordered list of what a restart does. Its JSON form is the
@@ -97,6 +101,13 @@ type Plan struct {
 	OtherRuns []RunSeen `json:"otherRuns,omitempty"`
 	// Notes are plan-wide caveats (what could not be checked).
 	Notes []string `json:"notes,omitempty"`
+	// BGPWindow is Calico's BGP graceful-restart window, when Calico's BGP
+	// kinds are served (window.go).
+	BGPWindow *BGPWindow `json:"bgpWindow,omitempty"`
+	// Prepull: --prepull was given.
+	Prepull bool `json:"prepull,omitempty"`
+	// PrepullLeftovers are pre-pull DaemonSets interrupted runs left.
+	PrepullLeftovers []PrepullLeftover `json:"prepullLeftovers,omitempty"`
 }
 
 // Counts sums the steps by action.
@@ -134,6 +145,11 @@ type Step struct {
 	After    []string `json:"after,omitempty"`
 	Gates    []Gate   `json:"gates,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Prepull is the pre-pull done before the restart (--prepull).
+	Prepull *Prepull `json:"prepull,omitempty"`
+	// BGPWindowSeconds, on typha and calico-node: each wait of the step
+	// must see progress within it, or the run stops (window.go).
+	BGPWindowSeconds int64 `json:"bgpWindowSeconds,omitempty"`
 }
 
 // Gate is one reason to hold a workload back.
@@ -195,8 +211,15 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	for i := range snap.StatefulSets {
 		all = append(all, newTarget(StatefulSet, workload.FromStatefulSet(&snap.StatefulSets[i])))
 	}
+	var leftovers []PrepullLeftover
 	for i := range snap.DaemonSets {
-		all = append(all, newTarget(DaemonSet, workload.FromDaemonSet(&snap.DaemonSets[i])))
+		ds := &snap.DaemonSets[i]
+		if isPrepull(ds) {
+			leftovers = append(leftovers, PrepullLeftover{Namespace: ds.Namespace, Name: ds.Name,
+				RunID: ds.Annotations[PrepullRunAnnotation], For: ds.Annotations[PrepullForAnnotation]})
+			continue
+		}
+		all = append(all, newTarget(DaemonSet, workload.FromDaemonSet(ds)))
 	}
 
 	byComponent := map[string][]*target{}
@@ -208,7 +231,8 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 		}
 	}
 
-	p := &Plan{RunID: opts.RunID, Namespace: opts.Namespace, Kinds: kinds, Concurrency: opts.Concurrency}
+	p := &Plan{RunID: opts.RunID, Namespace: opts.Namespace, Kinds: kinds, Concurrency: opts.Concurrency,
+		Prepull: opts.Prepull, PrepullLeftovers: leftovers}
 	if opts.Selector != nil && !opts.Selector.Empty() {
 		p.Selector = opts.Selector.String()
 	}
@@ -222,6 +246,9 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 	}
 	images := newImageIndex(snap.Nodes)
 	pdbs := pdbsByNamespace(snap.PodDisruptionBudgets)
+	win, winNotes := bgpWindow(snap)
+	p.BGPWindow = win
+	p.Notes = append(p.Notes, winNotes...)
 
 	var cands []*candidate
 	inScope := map[string]bool{}
@@ -273,8 +300,12 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 		case w.Partition > 0:
 			s.Action, s.Reason, s.Gates = ActionNone, fmt.Sprintf("rollingUpdate.partition %d: a staged rollout is under way; finish it first", w.Partition), nil
 		default:
-			s.Gates = append(s.Gates, gates(w, class, images, nodesRead, pdbs)...)
-			s.Warnings = append(s.Warnings, warnings(w, class, images, nodesRead)...)
+			prepull := opts.Prepull && class.Critical() && w.ref.Kind != DaemonSet
+			s.Gates = append(s.Gates, gates(w, class, images, nodesRead, pdbs, prepull)...)
+			s.Warnings = append(s.Warnings, warnings(w, class, images, nodesRead, prepull)...)
+			if win != nil && slices.Contains(windowRoles, class.Component.Role) {
+				s.Warnings = append(s.Warnings, windowWarnings(w, win, images, nodesRead, prepull)...)
+			}
 			s.Action = ActionRestart
 			for i := range s.Gates {
 				if force[id] {
@@ -283,6 +314,15 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 					s.Action = ActionSkip
 				}
 			}
+			if prepull && s.Action == ActionRestart {
+				s.Prepull = &Prepull{DaemonSet: prepullName(opts.RunID, id), Images: templateImages(w.Template)}
+				if nodesRead {
+					s.Prepull.Nodes = images.candidateNodes(w.Template, false).count()
+				}
+			}
+		}
+		if win != nil && slices.Contains(windowRoles, class.Component.Role) {
+			s.BGPWindowSeconds = win.Seconds
 		}
 		if run != "" && run != opts.RunID {
 			otherRuns[run]++
@@ -358,7 +398,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 }
 
 // gates returns every gate that holds w back.
-func gates(w *target, class classification, images *imageIndex, nodesRead bool, pdbs map[string][]pdbSelector) []Gate {
+func gates(w *target, class classification, images *imageIndex, nodesRead bool, pdbs map[string][]pdbSelector, prepull bool) []Gate {
 	var out []Gate
 	if w.Paused {
 		out = append(out, Gate{ID: GatePaused, Message: "spec.paused: the controller would not roll it; resume it or leave it out"})
@@ -383,7 +423,7 @@ func gates(w *target, class classification, images *imageIndex, nodesRead bool, 
 		cands := images.candidateNodes(w.Template, false)
 		if cands.count() == 0 {
 			out = append(out, Gate{ID: GateNoNode, Message: "no node matches its node selector, required node affinity and tolerations (or all are cordoned): new pods would stay Pending"})
-		} else if class.Critical() {
+		} else if class.Critical() && !prepull {
 			for _, img := range templateImages(w.Template) {
 				if a := images.lookup(cands, img); a.missing > 0 {
 					out = append(out, Gate{ID: GateImageMissing, Message: imageMessage(img, a)})
@@ -394,8 +434,9 @@ func gates(w *target, class classification, images *imageIndex, nodesRead bool, 
 	return out
 }
 
-// warnings are worth reading but hold nothing back.
-func warnings(w *target, class classification, images *imageIndex, nodesRead bool) []string {
+// warnings are worth reading but hold nothing back. prepull: the images
+// are pulled onto the candidate nodes before the restart.
+func warnings(w *target, class classification, images *imageIndex, nodesRead, prepull bool) []string {
 	if !nodesRead || w.ref.Kind == DaemonSet {
 		return nil
 	}
@@ -410,6 +451,9 @@ func warnings(w *target, class classification, images *imageIndex, nodesRead boo
 		// absorb a slow pull: a missing image is worth knowing, not a gate.
 		if a.missing > 0 && !class.Critical() {
 			out = append(out, imageMessage(img, a))
+		}
+		if a.missing > 0 && prepull {
+			out = append(out, fmt.Sprintf("image %s is not on %d of %d nodes it can be scheduled to: --prepull pulls it there before the restart", img, a.missing, a.candidates))
 		}
 		if a.unknown > 0 {
 			out = append(out, fmt.Sprintf("image %s is not listed by %d of %d nodes it can be scheduled to, whose image lists are empty or full (the kubelet reports at most %d): it may be absent there",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"k8s.io/client-go/rest"
 
@@ -21,13 +22,16 @@ type ReadOptions struct {
 	Log *slog.Logger
 }
 
-// The planner decides from workload status, pod templates, PDBs and node
-// image lists: never Pods. All three workload kinds are read even when
+// The planner decides from workload status, pod templates, PDBs, node
+// image lists and Calico's BGP settings: never Pods. All three workload kinds are read even when
 // --kind leaves some out: dependency peers (calico-node for typha) are
 // checked either way.
 var (
 	requiredKinds = []snapshot.Resource{snapshot.Deployments, snapshot.StatefulSets, snapshot.DaemonSets}
-	optionalKinds = []snapshot.Resource{snapshot.PodDisruptionBudgets, snapshot.Nodes}
+	optionalKinds = []snapshot.Resource{snapshot.PodDisruptionBudgets, snapshot.Nodes, snapshot.BGPConfigurations, snapshot.BGPPeers}
+	// calicoKinds are served only where Calico is installed: their absence
+	// is normal, not worth a warning.
+	calicoKinds = []snapshot.Resource{snapshot.BGPConfigurations, snapshot.BGPPeers}
 )
 
 // Read lists what the planner needs with kube.Reader, as every verb reads:
@@ -64,10 +68,12 @@ func planInput(res *kube.ReadResult, log *slog.Logger) (*snapshot.Snapshot, erro
 		if !skipped && res.Pages[k] == 0 {
 			// Not served: the Reader counts it read (there are none), but
 			// the plan must not take that for "no PDBs".
-			reason, skipped = "not served by the cluster", true
+			reason, skipped = notServed, true
 			snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: k, Reason: reason})
 		}
-		if skipped {
+		if skipped && reason == notServed && slices.Contains(calicoKinds, k) {
+			log.Debug("not served", "resource", k.Name())
+		} else if skipped {
 			log.Warn("not read", "resource", k.Name(), "reason", reason)
 		}
 	}

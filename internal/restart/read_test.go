@@ -12,7 +12,8 @@ import (
 // A read without a workload kind fails; one without Nodes or PDBs (not
 // readable or not served) plans with them recorded as skipped.
 func TestPlanInput(t *testing.T) {
-	all := map[snapshot.Resource]int{snapshot.Deployments: 1, snapshot.StatefulSets: 1, snapshot.DaemonSets: 1, snapshot.PodDisruptionBudgets: 1, snapshot.Nodes: 2}
+	all := map[snapshot.Resource]int{snapshot.Deployments: 1, snapshot.StatefulSets: 1, snapshot.DaemonSets: 1, snapshot.PodDisruptionBudgets: 1, snapshot.Nodes: 2,
+		snapshot.BGPConfigurations: 1, snapshot.BGPPeers: 1}
 	without := func(r snapshot.Resource) map[snapshot.Resource]int {
 		m := map[snapshot.Resource]int{}
 		for k, v := range all {
@@ -37,6 +38,11 @@ func TestPlanInput(t *testing.T) {
 			wantSkipped: map[snapshot.Resource]string{snapshot.Nodes: "forbidden: no"}},
 		{name: "pdbs not served", pages: without(snapshot.PodDisruptionBudgets),
 			wantSkipped: map[snapshot.Resource]string{snapshot.PodDisruptionBudgets: "not served by the cluster"}},
+		// No Calico: no window, and no error.
+		{name: "calico not served", pages: without(snapshot.BGPPeers),
+			wantSkipped: map[snapshot.Resource]string{snapshot.BGPPeers: "not served by the cluster"}},
+		{name: "bgp peers forbidden", pages: all, skipped: []snapshot.Skipped{{Resource: snapshot.BGPPeers, Reason: "forbidden: no"}},
+			wantSkipped: map[snapshot.Resource]string{snapshot.BGPPeers: "forbidden: no"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,12 +5,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/output"
 )
 
-var writers = output.Writers[*Plan]{{Format: "table", Write: writeTable}, output.JSONWriter[*Plan]()}
+var writers = output.Writers[*Plan]{{Format: "table", Write: writeTable}, output.Wide(writeTable), output.JSONWriter[*Plan]()}
 
 // Formats lists the formats WritePlan accepts.
 var Formats = writers.Formats()
@@ -37,7 +36,7 @@ func writeTable(out io.Writer, p *Plan) error {
 	if len(p.Steps) == 0 {
 		b.WriteString("No workload in scope.\n")
 	} else {
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		tw := output.NewTable(&b, output.DisplayOf(out), 2).Shrink(5, 3)
 		fmt.Fprintln(tw, "WAVE\tPHASE\tACTION\tWORKLOAD\tREPLICAS\tROLLOUT")
 		for _, s := range p.Steps {
 			wave := "-"
@@ -61,8 +60,15 @@ func writeTable(out io.Writer, p *Plan) error {
 			fmt.Fprintf(&b, "  %s\n", output.Text(l))
 		}
 	}
-	var held, forced, order, warn, other, critical []string
+	var held, forced, order, warn, other, critical, prepull, leftovers []string
 	for _, s := range p.Steps {
+		if s.Prepull != nil {
+			nodes := "every node it can land on"
+			if s.Prepull.Nodes > 0 {
+				nodes = fmt.Sprintf("the %d node(s) it can land on", s.Prepull.Nodes)
+			}
+			prepull = append(prepull, fmt.Sprintf("%s: %s onto %s (DaemonSet %s/%s)", s.ID, strings.Join(s.Prepull.Images, ", "), nodes, s.Namespace, s.Prepull.DaemonSet))
+		}
 		if len(s.Critical) > 0 {
 			critical = append(critical, fmt.Sprintf("%s: %s", s.ID, strings.Join(s.Critical, ", ")))
 		}
@@ -84,6 +90,18 @@ func writeTable(out io.Writer, p *Plan) error {
 			other = append(other, fmt.Sprintf("%s: %s: %s", s.ID, s.Action, s.Reason))
 		}
 	}
+	for _, l := range p.PrepullLeftovers {
+		if l.RunID == p.RunID {
+			leftovers = append(leftovers, fmt.Sprintf("%s/%s (this run, for %s): --apply removes it first", l.Namespace, l.Name, l.For))
+		} else {
+			leftovers = append(leftovers, fmt.Sprintf("%s/%s (run %s, for %s): resuming that run removes it, or kubectl delete daemonset -n %s %s", l.Namespace, l.Name, l.RunID, l.For, l.Namespace, l.Name))
+		}
+	}
+	if p.BGPWindow != nil {
+		section("BGP graceful-restart window (Calico):", windowText(p.BGPWindow))
+	}
+	section("Pre-pull (--prepull): a short-lived DaemonSet pulls the images before the restart, removed after it:", prepull)
+	section("Pre-pull DaemonSets left by interrupted runs:", leftovers)
 	section("Held back (restart one anyway with --force ID):", held)
 	section("Forced past its gates:", forced)
 	section("Critical, restarted one at a time after every application workload:", critical)
