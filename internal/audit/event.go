@@ -32,6 +32,9 @@ type Event struct {
 	UserAgent  []byte
 	// SourceIPs is the raw JSON array; see IPs.
 	SourceIPs []byte
+	// Annotations is the raw JSON object (admission webhooks name
+	// themselves there); decoded only for the few events that need it.
+	Annotations []byte
 
 	Resource    []byte
 	Subresource []byte
@@ -206,13 +209,17 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 					i = e
 					goto next
 				}
-			case "sourceIPs":
+			case "sourceIPs", "annotations":
 				start := i
 				e, err := skipValue(b, i)
 				if err != nil {
 					return 0, err
 				}
-				ev.SourceIPs = b[start:e]
+				if key[0] == 's' {
+					ev.SourceIPs = b[start:e]
+				} else {
+					ev.Annotations = b[start:e]
+				}
 				i = e
 				goto next
 			}

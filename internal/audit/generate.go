@@ -29,6 +29,9 @@ type GenerateOptions struct {
 	// controller of incident 004 fanning out at StormRate per second for a
 	// while, as on a node-group DELETE.
 	Storms []Storm
+	// WebhookDeletes are deletions admitted by a webhook that fans out
+	// (generate_fanout.go), on top of the traffic.
+	WebhookDeletes []WebhookDeletes
 }
 
 // Storm is At after the start, for Length, at Rate LISTs per second
@@ -67,6 +70,7 @@ func Generate(w io.Writer, o GenerateOptions) (GenerateStats, error) {
 	// around them is the same as without them.
 	sg := &generator{rng: rand.New(rand.NewPCG(o.Seed^0x5bd1e995, o.Seed)), o: o}
 	storms := newStormClock(o, sg.rng)
+	fans := newFanClock(o)
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var st GenerateStats
 	now := o.Start.UnixNano()
@@ -98,6 +102,11 @@ func Generate(w io.Writer, o GenerateOptions) (GenerateStats, error) {
 	}
 	for o.Bytes <= 0 || st.Bytes < o.Bytes {
 		now += int64(g.rng.ExpFloat64() * gap)
+		for r, t, ok := fans.next(min(now, end)); ok; r, t, ok = fans.next(min(now, end)) {
+			if err := emit(&r, t, fans.rng); err != nil {
+				return st, err
+			}
+		}
 		for t, ok := storms.next(min(now, end)); ok; t, ok = storms.next(min(now, end)) {
 			var r genRequest
 			r.start = t - sg.admissionList(&r)
@@ -167,10 +176,12 @@ type genRequest struct {
 	resource, group, ns, name string
 	groups                    []string
 	extraPod                  string
-	ip                        string
-	code                      int
-	start                     int64
-	reason                    string
+	// annotation is one more audit annotation, a JSON member: "key":"value".
+	annotation string
+	ip         string
+	code       int
+	start      int64
+	reason     string
 }
 
 var genNamespaces = []string{"default", "kube-system", "monitoring", "mw-web", "mw-api", "mw-jobrunner", "team-a", "team-b", "ingress", "logging"}
@@ -387,6 +398,10 @@ func (g *generator) event(b []byte, r *genRequest, stage string, ts int64) []byt
 	if stage != "RequestReceived" {
 		b = append(b, `,"annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":`...)
 		b = appendJSONString(b, `RBAC: allowed by ClusterRoleBinding "system:`+r.verb+`" of ClusterRole "system:`+r.resource+`" to Group "system:authenticated"`)
+		if r.annotation != "" {
+			b = append(b, ',')
+			b = append(b, r.annotation...)
+		}
 		b = append(b, `}`...)
 	}
 	b = append(b, "}\n"...)

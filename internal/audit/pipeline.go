@@ -51,6 +51,8 @@ type Options struct {
 	Outside *OutsideOptions
 
 	vrs *registry // verb and resource flight ids, when VerbResourceFlight
+	// fans interns the fan-out correlation's keys (fanout.go).
+	fans *registry
 }
 
 // The default maxima are generous: a RequestResponse line holding a large
@@ -89,6 +91,7 @@ type chunkResult struct {
 	malformed  int64
 	examples   []Malformed
 	deletions  []Deletion
+	fanout     []fanEvent
 }
 
 // Analyze reads every input once and returns the report.
@@ -109,6 +112,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	if opts.VerbResourceFlight {
 		opts.vrs = newRegistry()
 	}
+	opts.fans = newRegistry()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -148,7 +152,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		}()
 	}
 
-	c := &consumer{sweep: newSweep()}
+	c := &consumer{sweep: newSweep(), fan: newFanCorrelator()}
 	err := c.merge(ctx, streams, start, func() {
 		if opts.Progress != nil {
 			opts.Progress(read.Load(), total)
@@ -177,12 +181,14 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		return nil, ctx.Err()
 	}
 	c.sweep.finish()
+	c.fan.finish()
 
 	all := newPartial(reg)
 	for _, p := range partials {
 		all.merge(p)
 	}
 	rep := buildReport(all, c, reg.snapshot(), opts)
+	rep.FanOut = c.fan.report(reg.snapshot(), opts.fans.snapshot(), opts.Top)
 	if opts.Deleted != nil {
 		rep.Deletion = analyzeDeletion(*opts.Deleted, c.deletions)
 	}
@@ -339,6 +345,7 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 	var parser Parser
 	var ev Event
 	var scratch []byte
+	var fans fanWorker
 	since, until := int64(math.MinInt64), int64(math.MaxInt64)
 	if !opts.Since.IsZero() {
 		since = opts.Since.UnixNano()
@@ -424,6 +431,9 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 					iv.vr = p.verbResourceFlight(&ev, opts.vrs)
 				}
 				res.intervals = append(res.intervals, iv)
+				if fe, ok := fans.event(&ev, id, opts.fans); ok {
+					res.fanout = append(res.fanout, fe)
+				}
 				res.requests++
 				res.queryNanos += max(ev.StageTime-ev.Received, 0)
 			}
@@ -458,6 +468,7 @@ type consumer struct {
 	nMalform  int64
 	deletions []Deletion
 	inputs    []InputSummary
+	fan       *fanCorrelator
 }
 
 // fill makes s.cur non-empty or marks s done.
@@ -490,6 +501,7 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 			}
 		}
 		c.deletions = append(c.deletions, res.deletions...)
+		c.fan.add(res.fanout)
 		s.cur = res.intervals
 	}
 	if s.done {
@@ -562,6 +574,7 @@ func (c *consumer) merge(ctx context.Context, streams []*stream, start func(*str
 		for _, iv := range s.cur[:n] {
 			c.sweep.add(iv)
 		}
+		c.fan.advance(s.cur[n-1].end)
 		s.cur = s.cur[n:]
 		if len(s.cur) == 0 {
 			if err := c.fill(ctx, s); err != nil {

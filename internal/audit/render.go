@@ -79,6 +79,7 @@ func WriteText(w io.Writer, r *Report) error {
 	for _, m := range r.Lists.Metrics {
 		ew.printf("  - %s\n", m)
 	}
+	writeFanOut(ew, r)
 
 	if len(r.Timeline.Series) > 0 {
 		ew.printf("\nTIMELINE: query seconds per %s, top users (%s to %s UTC)\n", stepName(r.Timeline.StepSeconds),

@@ -37,6 +37,9 @@ type Report struct {
 	VerbResourcePeaks map[string]int `json:"verbResourcePeakInFlight,omitempty"`
 	// Outside: identities calling from outside the cluster (Options.Outside).
 	Outside *OutsideReport `json:"outside,omitempty"`
+	// FanOut: identities whose LISTs run inside other identities' DELETEs,
+	// as an admission webhook's backend's do (fanout.go).
+	FanOut []FanOut `json:"fanOut,omitempty"`
 }
 
 // InputSummary says what was read from one input.
