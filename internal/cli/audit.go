@@ -42,6 +42,11 @@ With --deleted it traces one deletion instead: the delete request (who, user age
 source IPs, when), the cascade by the namespace controller and garbage collector, the
 last object removed, and the gap between the request and the cascade.
 
+With --compare BEFORE... (or --compare-at TIME) it compares the load of two log
+sets (or of one on each side of a time) per user and per verb and resource:
+requests, query time, peak and mean in flight; who is new, who is gone, who grew
+most.
+
 Exit codes: 0 done; 2 bad flags or unreadable input; 3 an input was truncated or
 could not be read to the end (the report covers what was read).`,
 		Example: `  premortem audit /var/log/kubernetes/audit/
@@ -49,7 +54,9 @@ could not be read to the end (the report covers what was read).`,
   premortem audit audit.log --verb list --resource pods -o json
   premortem audit audit.log -o html > audit.html
   premortem audit logs/ --deleted namespace/team-a
-  premortem audit logs/ --deleted deployment/team-a/web`,
+  premortem audit logs/ --deleted deployment/team-a/web
+  premortem audit logs-this-week/ --compare logs-last-week/
+  premortem audit logs/ --compare-at 2024-05-28T09:00:00Z`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAudit(cmd, e, o, args)
