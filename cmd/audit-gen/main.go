@@ -3,6 +3,10 @@
 // with LIST storms for its HTML view:
 //
 //	audit-gen -duration 96h -rate 0.05 -storm 2h/30s > four-days.log
+//
+// and logs with a known LIST fan-out (incident 004's deletion webhook):
+//
+//	audit-gen -duration 1m -deletes 5s/4s/8/25 > fanout.log
 package main
 
 import (
@@ -27,13 +31,20 @@ func main() {
 		storms = append(storms, st)
 		return err
 	})
+	var deletes []audit.WebhookDeletes
+	flag.Func("deletes", "node-group DELETEs `AT/EVERY/COUNT/LISTS[/mutating]`, each admitted by a webhook whose backend makes LISTS LISTs (repeatable)", func(s string) error {
+		d, err := parseDeletes(s)
+		deletes = append(deletes, d)
+		return err
+	})
 	flag.Parse()
 	bytesSet := false
 	flag.Visit(func(f *flag.Flag) { bytesSet = bytesSet || f.Name == "bytes" })
 	if *duration > 0 && !bytesSet {
 		*size = 0
 	}
-	st, err := audit.Generate(os.Stdout, audit.GenerateOptions{Seed: *seed, Bytes: *size, Rate: *rate, Duration: *duration, Storms: storms})
+	st, err := audit.Generate(os.Stdout, audit.GenerateOptions{Seed: *seed, Bytes: *size, Rate: *rate, Duration: *duration, Storms: storms,
+		WebhookDeletes: deletes})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "audit-gen:", err)
 		os.Exit(1)
@@ -60,4 +71,27 @@ func parseStorm(s string) (audit.Storm, error) {
 		}
 	}
 	return st, nil
+}
+
+func parseDeletes(s string) (audit.WebhookDeletes, error) {
+	var d audit.WebhookDeletes
+	parts := strings.Split(s, "/")
+	if len(parts) < 4 || len(parts) > 5 || (len(parts) == 5 && parts[4] != "mutating") {
+		return d, fmt.Errorf("want AT/EVERY/COUNT/LISTS[/mutating], got %q", s)
+	}
+	var err error
+	if d.At, err = time.ParseDuration(parts[0]); err != nil || d.At < 0 {
+		return d, fmt.Errorf("deletes start %q: want a duration after the log's start", parts[0])
+	}
+	if d.Every, err = time.ParseDuration(parts[1]); err != nil || d.Every <= 0 {
+		return d, fmt.Errorf("deletes interval %q: want a positive duration", parts[1])
+	}
+	if d.Count, err = strconv.Atoi(parts[2]); err != nil || d.Count < 1 || d.Count > 1e6 {
+		return d, fmt.Errorf("deletes count %q: want 1 to 1000000", parts[2])
+	}
+	if d.Lists, err = strconv.Atoi(parts[3]); err != nil || d.Lists < 1 || d.Lists > 10000 {
+		return d, fmt.Errorf("LISTs per delete %q: want 1 to 10000", parts[3])
+	}
+	d.Mutating = len(parts) == 5
+	return d, nil
 }
