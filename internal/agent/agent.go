@@ -1,0 +1,354 @@
+// Package agent is `premortem agent`: the checks of `premortem scan`,
+// evaluated continuously in the cluster over informer caches, served as
+// Prometheus metrics, health endpoints and the scan's JSON.
+//
+// Reading is the scan's: one informer per kind the selected checks read
+// (kube.NeedOf), its initial state streamed (WatchList) or, on servers
+// without it, read with premortem's paginated LIST chain (kube.List, first
+// page from the watch cache); objects trimmed by the scan's own code
+// (kube.Feed); metadata-only where the scan reads metadata only. After
+// that, watches only: no resync, and a relist only when a watch fails or
+// expires (client-go's reflector, with backoff and jitter).
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/premortem/premortem/internal/accept"
+	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/report"
+	"github.com/premortem/premortem/internal/snapshot"
+)
+
+// Defaults of Options.
+const (
+	DefaultInterval      = time.Minute
+	DefaultDebounce      = 5 * time.Second
+	DefaultTopNamespaces = 5
+	DefaultMaxSeries     = 100
+)
+
+// Options configure an agent.
+type Options struct {
+	Config *rest.Config
+	// Namespace narrows namespaced kinds; "" watches all namespaces.
+	Namespace string
+	Checks    []*check.Check
+	Params    map[string]string
+	// Interval between evaluations; a change to a watched kind brings the
+	// next one forward to Debounce after it.
+	Interval, Debounce time.Duration
+	PageSize           int64
+	// TopNamespaces is how many namespaces the per-namespace gauges keep
+	// per resource; MaxSeries bounds the series of each per-object gauge.
+	TopNamespaces, MaxSeries int
+	// Version and Revision are premortem_build_info's labels.
+	Version, Revision string
+	Log               *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.Debounce <= 0 {
+		o.Debounce = min(DefaultDebounce, o.Interval)
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = kube.DefaultPageSize
+	}
+	if o.TopNamespaces <= 0 {
+		o.TopNamespaces = DefaultTopNamespaces
+	}
+	if o.MaxSeries <= 0 {
+		o.MaxSeries = DefaultMaxSeries
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Agent watches a cluster and evaluates the checks over what it holds.
+type Agent struct {
+	opts  Options
+	feeds *kube.Feeds
+	need  kube.Need
+	log   *slog.Logger
+
+	changed    chan struct{} // a watched object changed
+	rediscover chan struct{} // an APIService or CRD changed
+
+	mu    sync.Mutex
+	disc  *kube.Discovery
+	kinds map[snapshot.Resource]*kind
+	stops map[snapshot.Resource]context.CancelFunc
+	last  *evaluation
+}
+
+// evaluation is the outcome of one run of the checks.
+type evaluation struct {
+	result   *check.Result
+	json     []byte
+	gauges   *gauges
+	finished time.Time
+	duration time.Duration
+}
+
+// New returns an agent for opts; Run starts it.
+func New(opts Options) (*Agent, error) {
+	opts.defaults()
+	if opts.Config == nil {
+		return nil, errors.New("agent: no client configuration")
+	}
+	// Bad parameters fail here, not at every evaluation.
+	if _, err := check.Run(context.Background(), &snapshot.Snapshot{}, opts.Checks, check.Options{Params: opts.Params}); err != nil {
+		return nil, err
+	}
+	feeds, err := kube.NewFeeds(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{opts: opts, feeds: feeds, need: kube.NeedOf(opts.Checks), log: opts.Log,
+		changed: make(chan struct{}, 1), rediscover: make(chan struct{}, 1),
+		kinds: map[snapshot.Resource]*kind{}, stops: map[snapshot.Resource]context.CancelFunc{}}, nil
+}
+
+// Run watches and evaluates until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.stopAll()
+	if err := a.discover(ctx); err != nil {
+		return err
+	}
+	tick := time.NewTicker(a.opts.Interval)
+	defer tick.Stop()
+	var soon <-chan time.Time // the debounced evaluation after a change
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.rediscover:
+			if err := a.rediscoverOnce(ctx); err != nil {
+				a.log.Warn("discovery failed; trying again", "err", err)
+				retry = time.After(jitter(a.opts.Debounce))
+			}
+			continue
+		case <-retry:
+			retry = nil
+			a.signal(a.rediscover)
+			continue
+		case <-a.changed:
+			if soon == nil {
+				soon = time.After(a.opts.Debounce)
+			}
+			continue
+		case <-soon:
+			soon = nil
+		case <-tick.C:
+		}
+		a.evaluate(ctx)
+	}
+}
+
+// discover waits for a first successful discovery (the server may not be
+// up yet), with backoff.
+func (a *Agent) discover(ctx context.Context) error {
+	delay := time.Second
+	for {
+		err := a.rediscoverOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		a.log.Warn("discovery failed; trying again", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(jitter(delay)):
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration(rand.Int64N(int64(d)/2+1))
+}
+
+// rediscoverOnce asks the server what it serves and starts (or stops) the
+// informers to match.
+func (a *Agent) rediscoverOnce(ctx context.Context) error {
+	d, err := a.feeds.Discover(a.need.Want)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.disc = d
+	want := map[snapshot.Resource]bool{}
+	for _, res := range d.Watch {
+		want[res] = true
+		if a.kinds[res] != nil {
+			continue
+		}
+		feed := a.feeds.Feed(res, d.Namespaced[res], a.opts.Namespace)
+		notify := func() { a.signal(a.changed) }
+		if res == snapshot.APIServices || res == snapshot.CRDs {
+			notify = func() { a.signal(a.changed); a.signal(a.rediscover) }
+		}
+		k := newKind(res, feed, a.opts.PageSize, a.log, notify)
+		kctx, cancel := context.WithCancel(ctx)
+		a.kinds[res], a.stops[res] = k, cancel
+		go k.informer.RunWithContext(kctx)
+		go func() {
+			// The interner may grow with the kind once it is read whole.
+			if k.waitSynced(kctx) {
+				feed.Synced()
+				a.log.Info("informer synced", "resource", res.Name())
+			}
+		}()
+	}
+	for res, cancel := range a.stops {
+		if !want[res] {
+			cancel()
+			delete(a.kinds, res)
+			delete(a.stops, res)
+		}
+	}
+	return nil
+}
+
+func (k *kind) waitSynced(ctx context.Context) bool {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if k.informer.HasSynced() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) stopAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, cancel := range a.stops {
+		cancel()
+	}
+}
+
+// kindsNow returns the informers, ordered by resource name.
+func (a *Agent) kindsNow() (*kube.Discovery, []*kind) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ks := make([]*kind, 0, len(a.kinds))
+	for _, k := range a.kinds {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(x, y *kind) int { return compareStrings(x.res.Name(), y.res.Name()) })
+	return a.disc, ks
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// evaluate runs the checks over the informer caches, as `premortem scan`
+// runs them over its read: a kind not readable now is skipped, with the
+// scan's reasons, and the result is incomplete.
+func (a *Agent) evaluate(ctx context.Context) {
+	start := time.Now()
+	d, ks := a.kindsNow()
+	if d == nil {
+		return
+	}
+	snap := a.feeds.StartSnapshot(ctx, d)
+	counts := map[snapshot.Resource]map[string]int{}
+	for _, k := range ks {
+		st := k.state()
+		if !st.readable {
+			snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: k.res, Reason: st.reason})
+			continue
+		}
+		objs := k.informer.GetStore().List()
+		k.feed.Fill(snap, objs)
+		perNS := map[string]int{}
+		for _, o := range objs {
+			if ns := namespaceOf(o); ns != "" {
+				perNS[ns]++
+			}
+		}
+		if len(perNS) > 0 {
+			counts[k.res] = perNS
+		}
+	}
+	kube.FinishSnapshot(snap, time.Now())
+	a.need.Narrow(&snap.Info)
+	res, err := check.Run(ctx, snap, a.opts.Checks, check.Options{Params: a.opts.Params, Log: a.log})
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("evaluation failed", "err", err)
+		}
+		return
+	}
+	accept.Apply(res, snap, nil)
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "json", res); err != nil {
+		a.log.Error("evaluation output", "err", err)
+		return
+	}
+	g := measure(snap, res, counts, limits{top: a.opts.TopNamespaces, maxSeries: a.opts.MaxSeries}, snap.Info.TakenAt)
+	e := &evaluation{result: res, json: buf.Bytes(), gauges: g, finished: time.Now(), duration: time.Since(start)}
+	a.mu.Lock()
+	a.last = e
+	a.mu.Unlock()
+	a.log.Debug("evaluated", "findings", len(res.Findings), "complete", res.Complete(), "seconds", e.duration.Seconds())
+}
+
+func (a *Agent) latest() *evaluation {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
+}
+
+// notSynced names the informers that are not (or no longer) readable, for
+// /readyz.
+func (a *Agent) notReady() ([]string, bool) {
+	d, ks := a.kindsNow()
+	if d == nil {
+		return []string{"discovery"}, false
+	}
+	var out []string
+	for _, k := range ks {
+		if st := k.state(); !st.readable {
+			out = append(out, fmt.Sprintf("%s: %s", k.res.Name(), st.reason))
+		}
+	}
+	return out, len(out) == 0
+}
