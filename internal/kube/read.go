@@ -224,7 +224,7 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			done++
 			report()
 			if err != nil {
-				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: j.spec.res, Reason: skipReason(err)})
+				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: j.spec.res, Reason: SkipReason(err)})
 				return
 			}
 			res.Covered = append(res.Covered, j.spec.res)
@@ -314,7 +314,9 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 // it from the cache unpaginated, exactly as they would "0".
 const FirstPageResourceVersion = "1"
 
-func skipReason(err error) string {
+// SkipReason is the Info.Skipped reason of a kind whose read failed with
+// err: the vocabulary every verb reports an unread kind in.
+func SkipReason(err error) string {
 	switch {
 	case apierrors.IsForbidden(err):
 		return "forbidden: " + err.Error()

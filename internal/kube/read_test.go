@@ -56,7 +56,7 @@ func TestListKind(t *testing.T) {
 		fail         func(call int, opts metav1.ListOptions) error
 		wantRequests int
 		wantRestart  bool
-		wantErr      string // prefix of skipReason
+		wantErr      string // prefix of SkipReason
 	}{
 		{"three pages", func(int, metav1.ListOptions) error { return nil }, 3, false, ""},
 		{"expired continue token restarts once", func(call int, _ metav1.ListOptions) error {
@@ -95,8 +95,8 @@ func TestListKind(t *testing.T) {
 				t.Errorf("limit %d, want the Reader's page size", k.calls[0].Limit)
 			}
 			if tt.wantErr != "" {
-				if err == nil || !strings.HasPrefix(skipReason(err), tt.wantErr) {
-					t.Fatalf("err %v (%q), want %q", err, skipReason(err), tt.wantErr)
+				if err == nil || !strings.HasPrefix(SkipReason(err), tt.wantErr) {
+					t.Fatalf("err %v (%q), want %q", err, SkipReason(err), tt.wantErr)
 				}
 				return
 			}

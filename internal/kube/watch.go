@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -312,4 +313,22 @@ func typedObjects(items any) []runtime.Object {
 		out[i] = v.Index(i).Addr().Interface().(runtime.Object)
 	}
 	return out
+}
+
+// StartSnapshot begins the snapshot of a read by feeds with what
+// Reader.Read records before any kind: source, server version, discovery
+// failures and skipped groups, and the API server's serving certificate
+// (one TLS handshake).
+func (f *Feeds) StartSnapshot(ctx context.Context, d *Discovery) *snapshot.Snapshot {
+	s := &snapshot.Snapshot{Info: snapshot.Info{Source: "live:" + f.cfg.Host, ServerVersion: d.ServerVersion,
+		DiscoveryFailures: slices.Clone(d.Failures), Skipped: slices.Clone(d.Skipped)}}
+	s.Info.APIServer = ServingCertificate(ctx, f.cfg)
+	return s
+}
+
+// FinishSnapshot orders what s skipped as Reader.Read does and stamps the
+// read time.
+func FinishSnapshot(s *snapshot.Snapshot, now time.Time) {
+	sort.Slice(s.Info.Skipped, func(i, j int) bool { return resourceLess(s.Info.Skipped[i].Resource, s.Info.Skipped[j].Resource) })
+	s.Info.TakenAt = now.UTC().Truncate(time.Second)
 }
