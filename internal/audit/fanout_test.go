@@ -111,6 +111,9 @@ func TestWebhooksOf(t *testing.T) {
 		{`{"failed-open.validating.webhook.admission.k8s.io/round_0_index_0":"v.example.com"}`, []string{"v.example.com (failed open)"}},
 		{`{"protect.nodegroups.example.com/reason":"empty group","pod-security.kubernetes.io/enforce-policy":"restricted:latest"}`, []string{"protect.nodegroups.example.com"}},
 		{`not json`, nil},
+		{`{"guard.example.com/x":`, nil},
+		{`{"guard.example.com/x":"y","mutation.webhook.admission.k8s.io/round_0_index_0":"{\"configuration\":\"c\",\"web`, []string{"guard.example.com"}},
+		{`{"g\u0075ard.example.com/k":"v"}`, []string{"guard.example.com"}},
 		{`{"mutation.webhook.admission.k8s.io/round_0_index_0":"not json"}`, nil},
 	} {
 		if got := webhooksOf([]byte(tc.raw)); !slices.Equal(got, tc.want) {

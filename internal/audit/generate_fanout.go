@@ -59,7 +59,7 @@ func (c *fanClock) deletion(t int64, i int, wd WebhookDeletes) {
 	backend := func(uri, resource string, start, dur int64) {
 		r := genRequest{code: 200, user: FanOutBackend, verb: "list", resource: resource, uri: uri, start: start,
 			groups: []string{"system:serviceaccounts", "system:serviceaccounts:nodegroups", "system:authenticated"},
-			ua: "nodegroup-webhook/v2.0.0 (linux/amd64)", ip: "10.67.12.41", extraPod: "nodegroup-webhook-5c8d7-" + strconv.Itoa(i%2)}
+			ua:     "nodegroup-webhook/v2.0.0 (linux/amd64)", ip: "10.67.12.41", extraPod: "nodegroup-webhook-5c8d7-" + strconv.Itoa(i%2)}
 		g.finish(&r)
 		c.due = append(c.due, fanDue{r: r, end: start + dur})
 	}
