@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/premortem/premortem/internal/output"
@@ -13,6 +12,7 @@ import (
 
 var writers = output.Writers[*Report]{
 	{Format: "table", Write: WriteText},
+	output.Wide(WriteText),
 	output.JSONWriter[*Report](),
 	{Format: "html", Write: WriteHTML},
 }
@@ -38,7 +38,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 
 	ew.printf("\nLOAD BY USER (query time: completed requests, watches and other long-running requests apart)\n")
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	tw := ew.table().Shrink(13, 0).Drop(8, 7, 12, 11, 4, 9, 10)
 	fmt.Fprintln(tw, "USER\tREQUESTS\tQUERY TIME\tSHARE\tP50\tP99\tMAX\tIN FLIGHT PEAK\tMEAN\t429\t5XX\tLONG-RUNNING\tSOURCES\tTOP USER AGENT")
 	for _, u := range r.Users {
 		ua := ""
@@ -56,7 +56,7 @@ func WriteText(w io.Writer, r *Report) error {
 	writeLoads(ew, "VERB RESOURCE", r.VerbResources)
 
 	ew.printf("\nLIST READS BY SEMANTICS\n")
-	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	tw = ew.table().Shrink(5, 0).Drop(3, 4)
 	fmt.Fprintln(tw, "CLASS\tLISTS\tQUERY TIME\tWITH SELECTOR\tCLUSTER-WIDE\tSERVED FROM")
 	for _, c := range r.Lists.Classes {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", c.Class, c.Count, seconds(c.QuerySeconds), c.Selector, c.ClusterWide, c.Served)
@@ -64,7 +64,7 @@ func WriteText(w io.Writer, r *Report) error {
 	tw.Flush()
 	if len(r.Lists.Clients) > 0 {
 		ew.printf("\nCLIENTS MAKING LISTS THAT MAY READ ETCD (consistent, consistent-paged, continue, exact)\n")
-		tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		tw = ew.table().Shrink(7, 0, 6).Drop(5, 3, 4, 2)
 		fmt.Fprintln(tw, "USER\tLISTS\tQUERY TIME\tWITH SELECTOR\tCLUSTER-WIDE\tIN FLIGHT PEAK\tCLASSES\tUSER AGENT")
 		for _, c := range r.Lists.Clients {
 			var cls []string
@@ -84,7 +84,7 @@ func WriteText(w io.Writer, r *Report) error {
 	if len(r.Timeline.Series) > 0 {
 		ew.printf("\nTIMELINE: query seconds per %s, top users (%s to %s UTC)\n", stepName(r.Timeline.StepSeconds),
 			r.Timeline.Start.Format("2006-01-02 15:04"), r.Timeline.Start.Add(time.Duration(int64(r.Timeline.Steps)*r.Timeline.StepSeconds)*time.Second).Format("15:04"))
-		tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		tw = ew.table().Shrink(0, 1)
 		for _, s := range r.Timeline.Series {
 			peak := 0.0
 			for _, v := range s.QuerySeconds {
@@ -130,7 +130,7 @@ func writeSummary(ew *errWriter, r *Report) {
 	}
 	if len(r.Inputs) > 1 && r.Deletion == nil {
 		ew.printf("\nINPUTS (one per API server, or rotated logs of one)\n")
-		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		tw := ew.table().Shrink(0)
 		fmt.Fprintln(tw, "INPUT\tLINES\tMALFORMED\tREQUESTS\tQUERY TIME\tSHARE")
 		for _, in := range r.Inputs {
 			share := 0.0
@@ -144,7 +144,7 @@ func writeSummary(ew *errWriter, r *Report) {
 }
 
 func writeLoads(ew *errWriter, title string, ls []Load) {
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	tw := ew.table().Shrink(0).Drop(9, 7, 8, 4)
 	fmt.Fprintf(tw, "%s\tREQUESTS\tQUERY TIME\tSHARE\tP50\tP99\tMAX\t429\t5XX\tLONG-RUNNING\n", title)
 	for _, l := range ls {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", truncate(named(l.Name), 64), l.Requests, seconds(l.QuerySeconds), percent(l.Share),
@@ -184,7 +184,7 @@ func writeDeletion(ew *errWriter, d *DeletionReport) {
 	if d.CascadeStart != nil {
 		ew.printf("%-22s %d deletes from %s to %s (%s), starting %s after the request\n", "Cascade:", d.CascadeDeletes,
 			d.CascadeStart.Format(timeMillis), d.CascadeEnd.Format(timeMillis), duration(*d.DurationSeconds), duration(*d.GapSeconds))
-		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		tw := ew.table().Shrink(7, 0, 2).Drop(5, 4)
 		fmt.Fprintln(tw, "  ACTOR\tVERB\tRESOURCE\tCOUNT\tREMOVED\tFIRST\tLAST\tUSER")
 		// When the log says what the namespace held, the deletes that
 		// removed none of it (the controller empties every resource type)
@@ -296,6 +296,9 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
+
+// table is a table on e, laid out for the Display of the writer e wraps.
+func (e *errWriter) table() *output.Table { return output.NewTable(e, output.DisplayOf(e.w), 2) }
 
 func seconds(s float64) string { return duration(s) }
 

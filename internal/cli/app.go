@@ -17,7 +17,6 @@ import (
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/output"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/klog/v2"
 )
 
@@ -57,12 +56,9 @@ type Streams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-}
-
-// IsTerminal reports whether w is a terminal, for progress output.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	// Display is how Out is laid out: Main detects it, tests set it to
+	// stand for a terminal; the zero Display is a pipe.
+	Display output.Display
 }
 
 // Main runs premortem with args and returns the process exit code.
@@ -71,7 +67,7 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	// cluster undoes what it must (restart's pre-pull DaemonSets) on either.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, args, Streams{In: in, Out: out, ErrOut: errOut})
+	return Run(ctx, args, Streams{In: in, Out: out, ErrOut: errOut, Display: output.Detect(out, os.Getenv)})
 }
 
 // Run is Main with a caller-supplied context, for tests.
@@ -136,6 +132,7 @@ type env struct {
 
 func newRootCommand(streams Streams) *cobra.Command {
 	var verbose int
+	color := &choiceFlag{name: "color", choices: output.ColorModes, value: "auto"}
 	e := &env{Streams: streams, log: slog.New(slog.DiscardHandler)}
 	root := &cobra.Command{
 		Use:   "premortem",
@@ -146,6 +143,10 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			e.log, e.verbose = newLogger(streams.ErrOut, verbose), verbose
+			// Out carries its Display (--color applied) to every text
+			// writer; the flag's values were checked when it was parsed.
+			d, _ := streams.Display.WithColor(color.value)
+			e.Out = output.WithDisplay(streams.Out, d)
 			// client-go logs through klog, straight to stderr unless told
 			// otherwise: its lines are premortem's -v output, none without.
 			if verbose > 0 {
@@ -156,6 +157,7 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		},
 	}
 	root.PersistentFlags().CountVarP(&verbose, "verbose", "v", "log more to stderr (-v info, -vv debug)")
+	root.PersistentFlags().Var(color, "color", "color severities: `WHEN` auto (on a terminal, unless NO_COLOR is set), always or never")
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

@@ -66,7 +66,7 @@ func TestAuditCommandErrors(t *testing.T) {
 	}{
 		{[]string{"audit"}, ExitError, "requires at least 1 arg"},
 		{[]string{"audit", "no-such-file.log"}, ExitError, "no-such-file.log"},
-		{[]string{"audit", "../audit/testdata/load.log", "-o", "yaml"}, ExitError, "want table, json or html"},
+		{[]string{"audit", "../audit/testdata/load.log", "-o", "yaml"}, ExitError, "want table, wide, json or html"},
 		{[]string{"audit", "../audit/testdata/load.log", "--since", "last tuesday"}, ExitError, "neither an RFC 3339 time nor a duration"},
 		{[]string{"audit", "../audit/testdata/load.log", "--deleted", "team-a"}, ExitError, "want namespace/NAME"},
 		{[]string{"audit", "../audit/testdata/load.log", "--deleted", ""}, ExitError, "--deleted: deleted object \"\": empty part; want namespace/NAME or KIND/NAMESPACE/NAME"},

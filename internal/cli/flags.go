@@ -31,26 +31,30 @@ func flagError(_ *cobra.Command, err error) error {
 
 // outputFlag is every verb's -o/--output: one of the formats the verb's
 // writer supports, refused when flags are parsed if it is not.
-type outputFlag struct {
-	formats output.Formats
-	value   string
-}
+type outputFlag = choiceFlag
 
 // addOutputFlag registers -o/--output on fs, defaulting to the first format.
 func addOutputFlag(fs *pflag.FlagSet, formats output.Formats, what string) *outputFlag {
-	o := &outputFlag{formats: formats, value: formats.Default()}
+	o := &choiceFlag{name: "output", choices: formats, value: formats.Default()}
 	fs.VarP(o, "output", "o", what+" `FORMAT`: "+formats.String())
 	return o
 }
 
-func (o *outputFlag) String() string { return o.value }
-func (o *outputFlag) Type() string   { return "format" }
+// choiceFlag is a flag whose value is one of a few words (-o, --color).
+type choiceFlag struct {
+	name    string
+	choices output.Formats
+	value   string
+}
 
-func (o *outputFlag) Set(s string) error {
-	if o.formats.Check(s) != nil {
-		return &usageError{fmt.Sprintf("--output %q: want %s", s, o.formats)}
+func (c *choiceFlag) String() string { return c.value }
+func (c *choiceFlag) Type() string   { return "string" }
+
+func (c *choiceFlag) Set(s string) error {
+	if c.choices.Check(s) != nil {
+		return &usageError{fmt.Sprintf("--%s %q: want %s", c.name, s, c.choices)}
 	}
-	o.value = s
+	c.value = s
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 )
 
 // progress is the one status line every verb shows during long work: drawn
@@ -27,7 +28,7 @@ type progress struct {
 
 // newProgress returns a progress line on w when w is a terminal, else nil.
 func newProgress(w io.Writer, interval, delay time.Duration) *progress {
-	if !IsTerminal(w) {
+	if !output.IsTerminal(w) {
 		return nil
 	}
 	return startProgress(w, interval, delay, time.Now)

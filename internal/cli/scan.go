@@ -10,6 +10,7 @@ import (
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/report"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ type scanOptions struct {
 	accept    string
 	now       string
 	limits    kube.Limits
+	all       bool
 }
 
 func newScanCommand(e *env) *cobra.Command {
@@ -64,6 +66,7 @@ Exit codes:
 	f.StringVar(&o.baseline, "baseline", "", "an earlier snapshot (`PATH`) to compare object counts against (object-growth)")
 	addLimitFlags(f, &o.limits)
 	o.output = addOutputFlag(f, report.Formats, "output")
+	f.BoolVar(&o.all, "all", false, "list every finding as a row of the table; without it, when findings do not fit one screen (or, piped, are more than 30), those below high are counted by check")
 	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 when a finding is at or above this `SEVERITY`: info, low, medium, high, critical, or none")
 	f.StringSliceVar(&o.only, "only", nil, "run only these check `IDS`")
 	f.StringSliceVar(&o.skip, "skip", nil, "do not run these check `IDS`")
@@ -145,11 +148,17 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 		return withExit(ExitError, err)
 	}
 	accept.Apply(res, snap, accepted)
-	if err := report.Write(e.Out, o.output.value, res); err != nil {
+	out := e.Out
+	if o.all {
+		d := output.DisplayOf(out)
+		d.All = true
+		out = output.WithDisplay(out, d)
+	}
+	if err := report.Write(out, o.output.value, res); err != nil {
 		return withExit(ExitError, err)
 	}
-	if o.output.value == "table" && e.verbose > 0 {
-		if err := report.WriteAccepted(e.Out, res); err != nil {
+	if (o.output.value == "table" || o.output.value == "wide") && e.verbose > 0 {
+		if err := report.WriteAccepted(out, res); err != nil {
 			return withExit(ExitError, err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/output"
 )
@@ -46,7 +45,7 @@ func (r *Report) finish() {
 	}
 }
 
-var writers = output.Writers[*Report]{{Format: "table", Write: WriteTable}, output.JSONWriter[*Report]()}
+var writers = output.Writers[*Report]{{Format: "table", Write: WriteTable}, output.Wide(WriteTable), output.JSONWriter[*Report]()}
 
 // Formats lists the formats Write accepts.
 var Formats = writers.Formats()
@@ -72,7 +71,7 @@ func WriteTable(w io.Writer, r *Report) error {
 
 	fmt.Fprintf(&b, "WOULD DELETE: %d objects, %d dangerous\n", len(r.Deletions), r.Dangerous)
 	if len(r.Deletions) > 0 {
-		tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+		tw := output.NewTable(&b, output.DisplayOf(w), 2).Shrink(3, 2).Paint(0, output.SeverityStyle)
 		fmt.Fprintln(tw, "SEVERITY\tSTATUS\tOBJECT\tWEIGHT")
 		for _, d := range r.Deletions {
 			status := d.Status

@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/output"
 )
 
-var writers = output.Writers[*Result]{{Format: "table", Write: writeTable}, output.JSONWriter[*Result]()}
+var writers = output.Writers[*Result]{{Format: "table", Write: writeTable}, output.Wide(writeTable), output.JSONWriter[*Result]()}
 
 // Formats lists the formats Write accepts.
 var Formats = writers.Formats()
@@ -37,7 +36,7 @@ func writeTable(w io.Writer, r *Result) error {
 			continue
 		}
 		fmt.Fprintf(w, "%s: %s\n", output.Text(q), check.Plural(len(mine), "reference", "references"))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw := output.NewTable(w, output.DisplayOf(w), 2).Shrink(2, 3, 0)
 		fmt.Fprintln(tw, "  OBJECT\tFIELD\tDETAIL\tCONSUMED BY")
 		for _, ref := range mine {
 			// Names, keys, servers and lines come from the cluster: escaped,

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/output"
@@ -17,11 +16,12 @@ func WriteAccepted(w io.Writer, r *check.Result) error {
 		return nil
 	}
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	d := output.DisplayOf(w)
+	tw := output.NewTable(w, d, 2).Shrink(3, 5, 2, 4).Paint(0, output.SeverityStyle)
 	fmt.Fprintln(tw, "ACCEPTED\tCHECK\tOBJECT\tFINDING\tACCEPTED BY\tREASON")
 	for _, a := range r.Accepted {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", strings.ToUpper(a.Severity.String()), a.ID, output.Text(objectsCell(a.Finding)),
-			truncate(output.Text(oneLine(a.Title)), maxTitle), output.Text(strings.Join(a.AcceptedBy, "; ")), output.Text(oneLine(strings.Join(a.Reasons, "; "))))
+			titleCell(a.Finding, d), output.Text(strings.Join(a.AcceptedBy, "; ")), output.Text(oneLine(strings.Join(a.Reasons, "; "))))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write accepted: %w", err)

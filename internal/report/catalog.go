@@ -82,17 +82,8 @@ func WriteCatalog(w io.Writer, format string, cs []*check.Check) error {
 }
 
 var catalogWriters = output.Writers[[]*check.Check]{
-	{Format: "table", Write: func(w io.Writer, cs []*check.Check) error {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSEVERITY\tCATEGORY\tINCIDENTS\tTITLE")
-		for _, c := range cs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Severity, c.Category, strings.Join(c.Incidents, ","), c.Title)
-		}
-		if err := tw.Flush(); err != nil {
-			return fmt.Errorf("write catalog: %w", err)
-		}
-		return nil
-	}},
+	{Format: "table", Write: writeCatalogTable},
+	output.Wide(writeCatalogTable),
 	{Format: "json", Write: func(w io.Writer, cs []*check.Check) error {
 		es := make([]CatalogEntry, 0, len(cs))
 		for _, c := range cs {
@@ -106,6 +97,18 @@ var catalogWriters = output.Writers[[]*check.Check]{
 		_, err := io.WriteString(w, b.String())
 		return err
 	}},
+}
+
+func writeCatalogTable(w io.Writer, cs []*check.Check) error {
+	tw := output.NewTable(w, output.DisplayOf(w), 2).Shrink(4, 3).Drop(3, 2).Paint(1, output.SeverityStyle)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tCATEGORY\tINCIDENTS\tTITLE")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Severity, c.Category, strings.Join(c.Incidents, ","), c.Title)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write catalog: %w", err)
+	}
+	return nil
 }
 
 func catalogTable(b *strings.Builder, cs []*check.Check) {

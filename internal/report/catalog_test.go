@@ -18,6 +18,10 @@ func TestCatalogGolden(t *testing.T) {
 			if err := report.WriteCatalog(&b, format, checks.All()); err != nil {
 				t.Fatal(err)
 			}
+			if format == "wide" {
+				// Piped, no cell of the catalog is cut: wide is the table.
+				format = "table"
+			}
 			golden.Check(t, "testdata/checks-list."+format+".golden", b.Bytes())
 		})
 	}

@@ -15,6 +15,7 @@ import (
 
 var writers = output.Writers[*check.Result]{
 	{Format: "table", Write: writeTable},
+	output.Wide(writeTable),
 	{Format: "json", Write: writeJSON},
 	{Format: "markdown", Write: writeMarkdown},
 	{Format: "html", Write: writeHTML},

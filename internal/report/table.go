@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/output"
@@ -16,20 +15,39 @@ const maxTitle = 100
 
 // maxRows keeps the table on one screen: with more findings, those below
 // high are summarised by check under it (every critical and high finding
-// is always a row of its own).
+// is always a row of its own). On a terminal its height decides instead.
 const maxRows = 30
 
+// tableLines are the lines a table takes besides its rows: header, blank
+// line, verdict, details hint, and one for the prompt.
+const tableLines = 5
+
 func writeTable(w io.Writer, r *check.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	d := output.DisplayOf(w)
 	shown, rest := r.Findings, []check.Finding(nil)
-	if len(shown) > maxRows {
-		// Findings come most severe first.
-		cut := slices.IndexFunc(shown, func(f check.Finding) bool { return f.Severity < check.High })
-		if cut >= 0 {
+	// Findings come most severe first: rows are cut below high.
+	cut := slices.IndexFunc(shown, func(f check.Finding) bool { return f.Severity < check.High })
+	summaryFirst := false
+	switch {
+	case d.All || cut < 0:
+	case d.Height > 0:
+		// A terminal: when the rows do not fit on one screen, the counts
+		// by severity and check come first, then the rows at high and above.
+		if len(shown)+tableLines > d.Height {
+			summaryFirst = true
 			shown, rest = shown[:cut], shown[cut:]
 		}
+	case len(shown) > maxRows:
+		shown, rest = shown[:cut], shown[cut:]
 	}
-	if len(r.Findings) > 0 {
+	if summaryFirst {
+		fmt.Fprintf(w, "%s (%s) by severity and check; the rows are those at high and above, --all shows every row:\n",
+			check.Plural(len(r.Findings), "finding", "findings"), severityCounts(r))
+		writeCounts(w, d, r.Findings)
+		fmt.Fprintln(w)
+	}
+	if len(shown) > 0 {
+		tw := output.NewTable(w, d, 2).Shrink(3, 2).Drop(4).Paint(0, output.SeverityStyle)
 		fmt.Fprintln(tw, "SEVERITY\tCHECK\tOBJECT\tFINDING\tINCIDENT")
 		last := check.Severity(-1)
 		for _, f := range shown {
@@ -39,42 +57,65 @@ func writeTable(w io.Writer, r *check.Result) error {
 				sev = strings.ToUpper(f.Severity.String())
 				last = f.Severity
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sev, f.ID, output.Text(objectsCell(f)), truncate(output.Text(oneLine(f.Title)), maxTitle), incidentsCell(f))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sev, f.ID, output.Text(objectsCell(f)), titleCell(f, d), incidentsCell(f))
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("write table: %w", err)
 		}
-		writeRest(w, rest)
+	}
+	if len(rest) > 0 && !summaryFirst {
+		fmt.Fprintf(w, "\n%s below high, by check (each one: -o markdown or -o json):\n", check.Plural(len(rest), "finding", "findings"))
+		writeCounts(w, d, rest)
+	}
+	if len(r.Findings) > 0 {
 		fmt.Fprintln(w)
 	}
-	_, err := fmt.Fprintln(w, output.Text(Summary(r)))
+	_, err := fmt.Fprintln(w, wrap(output.Text(Summary(r)), d))
 	if err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
 	if len(r.Findings) > 0 {
-		_, err = fmt.Fprintln(w, "Details: -o markdown or -o json; premortem checks explain <CHECK>.")
+		_, err = fmt.Fprintln(w, wrap("Details: -o markdown or -o json; premortem checks explain <CHECK>.", d))
 	}
 	return err
 }
 
+// titleCell is a finding's title on one line, cut at maxTitle but with
+// -o wide.
+func titleCell(f check.Finding, d output.Display) string {
+	if d.Full {
+		return output.Text(oneLine(f.Title))
+	}
+	return truncate(output.Text(oneLine(f.Title)), maxTitle)
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// writeRest summarises findings the table leaves out: per severity, how many
-// and which checks (with their counts), wrapped.
-func writeRest(w io.Writer, rest []check.Finding) {
-	if len(rest) == 0 {
-		return
+// wrap breaks s at spaces to fit a fitted Display's width; elsewhere s
+// stays one line.
+func wrap(s string, d output.Display) string {
+	if d.Width <= 0 || d.Full {
+		return s
 	}
-	fmt.Fprintf(w, "\n%s below high, by check (each one: -o markdown or -o json):\n", check.Plural(len(rest), "finding", "findings"))
-	for len(rest) > 0 {
-		sev := rest[0].Severity
-		n := slices.IndexFunc(rest, func(f check.Finding) bool { return f.Severity != sev })
+	return output.Wrap(s, d.Width, "")
+}
+
+// writeCounts writes one line per severity with its findings' checks and
+// their counts, wrapped.
+func writeCounts(w io.Writer, d output.Display, fs []check.Finding) {
+	width := maxTitle + 20
+	if d.Width > 0 && !d.Full {
+		width = d.Width
+	}
+	for len(fs) > 0 {
+		sev := fs[0].Severity
+		n := slices.IndexFunc(fs, func(f check.Finding) bool { return f.Severity != sev })
 		if n < 0 {
-			n = len(rest)
+			n = len(fs)
 		}
 		var ids []string
 		count := map[string]int{}
-		for _, f := range rest[:n] {
+		for _, f := range fs[:n] {
 			if count[f.ID] == 0 {
 				ids = append(ids, f.ID)
 			}
@@ -85,21 +126,15 @@ func writeRest(w io.Writer, rest []check.Finding) {
 			if count[id] > 1 {
 				ids[i] = fmt.Sprintf("%s (%d)", id, count[id])
 			}
-		}
-		line := fmt.Sprintf("  %-8s %d:", strings.ToUpper(sev.String()), n)
-		indent := strings.Repeat(" ", len(line))
-		for i, id := range ids {
-			sep := " "
 			if i < len(ids)-1 {
-				id += ","
+				ids[i] += ","
 			}
-			if len(line)+len(sep)+len(id) > maxTitle+20 {
-				fmt.Fprintln(w, line)
-				line = indent
-			}
-			line += sep + id
 		}
-		fmt.Fprintln(w, line)
-		rest = rest[n:]
+		label := strings.ToUpper(sev.String())
+		line := fmt.Sprintf("  %-8s %d:", label, n)
+		text := output.Wrap(line+" "+strings.Join(ids, " "), width, strings.Repeat(" ", len(line)+1))
+		// The label is painted once the line is laid out: escapes take no room.
+		fmt.Fprintln(w, strings.Replace(text, label, d.Paint(label, output.SeverityStyle(label)), 1))
+		fs = fs[n:]
 	}
 }
