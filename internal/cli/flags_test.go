@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/premortem/premortem/internal/audit"
+	"github.com/premortem/premortem/internal/report"
 )
 
 // Every verb refuses an unknown -o when flags are parsed, before it reads
@@ -13,13 +16,13 @@ func TestOutputFlag(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"scan"}, "table, json or markdown"},
-		{[]string{"checks", "list"}, "table, json or markdown"},
-		{[]string{"audit", "x.log"}, "table, json or html"},
-		{[]string{"refs", "example.org"}, "table or json"},
-		{[]string{"restart"}, "table or json"},
-		{[]string{"preflight", "helm", "r"}, "table or json"},
-		{[]string{"preflight", "apply"}, "table or json"},
+		{[]string{"scan"}, report.Formats.String()},
+		{[]string{"checks", "list"}, report.CatalogFormats.String()},
+		{[]string{"audit", "x.log"}, audit.Formats.String()},
+		{[]string{"refs", "example.org"}, "table, wide or json"},
+		{[]string{"restart"}, "table, wide or json"},
+		{[]string{"preflight", "helm", "r"}, "table, wide or json"},
+		{[]string{"preflight", "apply"}, "table, wide or json"},
 	} {
 		var out, errOut bytes.Buffer
 		args := append(append([]string{}, tc.args...), "--kubeconfig", "/nonexistent", "-o", "yaml")

@@ -14,7 +14,7 @@ func TestRestartFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-o", "yaml"}, `--output "yaml": want table or json`},
+		{[]string{"-o", "yaml"}, `--output "yaml": want table, wide or json`},
 		{[]string{"--kind", "cronjob"}, "unknown kind"},
 		{[]string{"--force", "deployment/web"}, "kind/namespace/name"},
 		{[]string{"--concurrency", "0"}, "--concurrency 0"},
