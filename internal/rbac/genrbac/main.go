@@ -1,11 +1,12 @@
 // Command genrbac writes deploy/rbac, the manifests of premortem's
-// least-privilege RBAC, from the check catalog:
+// least-privilege RBAC, and docs/reference/rbac.md, what they grant and
+// why, from the check catalog:
 //
 //	go generate ./internal/rbac
 //
-// (which runs `go run ./genrbac -dir ../../deploy/rbac`; `make docs` runs
-// it too). Its test fails when a committed manifest differs from what it
-// generates.
+// (which runs `go run ./genrbac -dir ../../deploy/rbac -docs ../../docs`;
+// `make docs` runs it too). Its test fails when a committed file differs
+// from what it generates.
 package main
 
 import (
@@ -22,25 +23,29 @@ import (
 
 func main() {
 	dir := flag.String("dir", "deploy/rbac", "the directory to write the manifests into")
+	docs := flag.String("docs", "docs", "the docs directory to write the reference into")
 	flag.Parse()
-	if err := write(*dir); err != nil {
+	if err := write(*dir, *docs); err != nil {
 		fmt.Fprintf(os.Stderr, "genrbac: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func write(dir string) error {
+func write(dir, docs string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	files := generate()
+	files := manifests()
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o644); err != nil {
 			return err
 		}
 	}
-	return nil
+	return os.WriteFile(filepath.Join(docs, filepath.FromSlash(rbac.ReferenceFile)), reference(), 0o644)
 }
 
-// generate returns every manifest by its file name under deploy/rbac.
-func generate() map[string][]byte { return rbac.Manifests(rbac.Default, checks.All()) }
+// manifests returns every manifest by its file name under deploy/rbac.
+func manifests() map[string][]byte { return rbac.Manifests(rbac.Default, checks.All()) }
+
+// reference returns docs/reference/rbac.md.
+func reference() []byte { return rbac.Reference(checks.All()) }
