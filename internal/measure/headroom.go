@@ -118,13 +118,14 @@ func headroom(servers []ServerReport, seconds float64) *Headroom {
 			RelistBytes:               relistBytes * share,
 		}
 		for _, l := range s.Levels {
-			if l.Name == exempt || l.LimitSeats <= 0 {
+			limit := lowerLimit(l)
+			if l.Name == exempt || limit <= 0 {
 				continue
 			}
 			after := float64(l.Executing.Peak) + float64(peaks[l.Name])*share
-			if after > l.LimitSeats {
-				f.Over = append(f.Over, LevelOver{Level: l.Name, PeakExecuting: l.Executing.Peak, PeakAfter: after, LimitSeats: l.LimitSeats})
-				over = append(over, fmt.Sprintf("%s %s (%.0f of %.0f seats)", s.Server, l.Name, after, l.LimitSeats))
+			if after > limit {
+				f.Over = append(f.Over, LevelOver{Level: l.Name, PeakExecuting: l.Executing.Peak, PeakAfter: after, LimitSeats: limit})
+				over = append(over, fmt.Sprintf("%s %s (%.0f of %.0f seats)", s.Server, l.Name, after, limit))
 			}
 		}
 		if len(f.Over) > 0 {

@@ -30,16 +30,25 @@ func WriteHTML(w io.Writer, r *Report) error {
 	for _, s := range r.Servers {
 		sv := server{ServerReport: s}
 		all := sumExecuting(levelSeriesOf(s.Levels), len(s.Offsets))
-		sv.Charts = append(sv.Charts, chart{"all levels but exempt", seriesChart(s.Offsets, all, nil, StatsOf(all).Mean, 0)})
+		sv.Charts = append(sv.Charts, chart{"all levels but exempt", seriesChart(s.Offsets, all, nil, StatsOf(all).Mean, 0, "")})
 		for _, l := range s.Levels {
 			if l.Executing.Peak == 0 && l.Waiting.Peak == 0 {
 				continue
 			}
-			sv.Charts = append(sv.Charts, chart{l.Name, seriesChart(s.Offsets, l.ExecutingSeries, l.WaitingSeries, l.Executing.Mean, l.LimitSeats)})
+			sv.Charts = append(sv.Charts, chart{l.Name, seriesChart(s.Offsets, l.ExecutingSeries, l.WaitingSeries, l.Executing.Mean, lowerLimit(l), limitText(l))})
 		}
 		data.Servers = append(data.Servers, sv)
 	}
 	return htmlTemplate.Execute(w, data)
+}
+
+// lowerLimit is the lower of a level's limits at the two ends: the one the
+// chart draws, since the limit in between is not known.
+func lowerLimit(l Level) float64 {
+	if l.LimitSeatsStart > 0 && (l.LimitSeats <= 0 || l.LimitSeatsStart < l.LimitSeats) {
+		return l.LimitSeatsStart
+	}
+	return l.LimitSeats
 }
 
 func levelSeriesOf(levels []Level) map[string]*LevelSeries {
@@ -52,7 +61,7 @@ func levelSeriesOf(levels []Level) map[string]*LevelSeries {
 
 // seriesChart draws executing requests per sample (and waiting ones when
 // given), the mean as a dashed line, and the limit when known.
-func seriesChart(offsets []float64, executing, waiting []int, mean, limit float64) template.HTML {
+func seriesChart(offsets []float64, executing, waiting []int, mean, limit float64, limitLabel string) template.HTML {
 	const W, H, left, right, top, bottom = 960.0, 220.0, 50.0, 20.0, 10.0, 30.0
 	peak := math.Max(1, limit)
 	for i := range executing {
@@ -91,8 +100,8 @@ func seriesChart(offsets []float64, executing, waiting []int, mean, limit float6
 	fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#2ca02c" stroke-width="2" stroke-dasharray="6 4"/><text x="%.0f" y="%.1f" class="a">mean %.2f</text>`,
 		left, W-right, y(mean), y(mean), W-right-90, y(mean)-4, mean)
 	if limit > 0 {
-		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#d62728" stroke-width="1"/><text x="%.0f" y="%.1f" class="a">limit %.0f seats</text>`,
-			left, W-right, y(limit), y(limit), left+4, y(limit)-4, limit)
+		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#d62728" stroke-width="1"/><text x="%.0f" y="%.1f" class="a">limit %s seats</text>`,
+			left, W-right, y(limit), y(limit), left+4, y(limit)-4, template.HTMLEscapeString(limitLabel))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -100,6 +109,7 @@ func seriesChart(offsets []float64, executing, waiting []int, mean, limit float6
 
 var htmlTemplate = template.Must(template.New("measure").Funcs(template.FuncMap{
 	"bytes": bytesText,
+	"limit": limitText,
 	"f2":    func(f float64) string { return fmt.Sprintf("%.2f", f) },
 	"f0":    func(f float64) string { return fmt.Sprintf("%.0f", f) },
 	"time":  func(t interface{ Format(string) string }) string { return t.Format("2006-01-02 15:04:05") },
@@ -126,7 +136,7 @@ td:first-child,th:first-child,td.l,th.l{text-align:left}th{background:#f5f5f5}
 <tr><th>total</th><th></th><th>{{.R.Total.RequestsTotal}}</th><th>{{.R.Total.Throttled}}</th><th>{{f2 .R.Total.CPUSeconds}}</th><th>{{bytes .R.Total.EgressBytes}}</th><th>{{.R.Total.WatchersAfter}}</th><th>{{.R.Total.Executing.Peak}}</th><th>{{f2 .R.Total.Executing.Mean}}</th><th></th></tr></table>
 {{range .Servers}}<h2>{{t .Server}}</h2>
 <table><tr><th>level</th><th>limit seats</th><th>peak executing</th><th>mean</th><th>p99</th><th>peak waiting</th><th>seconds at limit</th></tr>
-{{range .Levels}}<tr><td>{{t .Name}}</td><td>{{if .LimitSeats}}{{f0 .LimitSeats}}{{else}}-{{end}}</td><td>{{.Executing.Peak}}</td><td>{{f2 .Executing.Mean}}</td><td>{{.Executing.P99}}</td><td>{{.Waiting.Peak}}</td><td>{{f0 .SecondsAtLimit}}</td></tr>{{end}}</table>
+{{range .Levels}}<tr><td>{{t .Name}}</td><td>{{limit .}}</td><td>{{.Executing.Peak}}</td><td>{{f2 .Executing.Mean}}</td><td>{{.Executing.P99}}</td><td>{{.Waiting.Peak}}</td><td>{{f0 .SecondsAtLimit}}</td></tr>{{end}}</table>
 <p class="note">Blue: executing requests per sample; orange: waiting; dashed green: the mean over the window; red: the level's limit in seats.</p>
 {{range .Charts}}<h3>{{t .Title}}</h3>{{.SVG}}{{end}}
 {{end}}

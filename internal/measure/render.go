@@ -60,10 +60,7 @@ func WriteTable(w io.Writer, r *Report) error {
 				idle++
 				continue
 			}
-			limit := "-"
-			if l.LimitSeats > 0 {
-				limit = fmt.Sprintf("%.0f", l.LimitSeats)
-			}
+			limit := limitText(l)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%d\t%d\t%.0f\n", output.Text(s.Server), output.Text(l.Name), limit,
 				l.Executing.Peak, l.Executing.Mean, l.Executing.P99, l.Waiting.Peak, l.SecondsAtLimit)
 		}
@@ -121,6 +118,17 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// limitText is a level's limit in seats, "56→159" when it moved.
+func limitText(l Level) string {
+	switch {
+	case l.LimitSeats <= 0:
+		return "-"
+	case l.LimitSeatsStart > 0 && l.LimitSeatsStart != l.LimitSeats:
+		return fmt.Sprintf("%.0f→%.0f", l.LimitSeatsStart, l.LimitSeats)
+	}
+	return fmt.Sprintf("%.0f", l.LimitSeats)
 }
 
 // bytesText is a byte count in binary units.

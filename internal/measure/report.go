@@ -90,8 +90,11 @@ type Level struct {
 	// LimitSeats is the level's concurrency limit in seats at the end of
 	// the window (apiserver_flowcontrol_current_limit_seats, which
 	// borrowing moves); 0 when unknown or for exempt, which has none.
-	LimitSeats   float64 `json:"limitSeats"`
-	NominalSeats float64 `json:"nominalSeats"`
+	LimitSeats float64 `json:"limitSeats"`
+	// LimitSeatsStart is the limit at the start: the two differ when the
+	// level borrowed or lent seats during the window.
+	LimitSeatsStart float64 `json:"limitSeatsStart"`
+	NominalSeats    float64 `json:"nominalSeats"`
 	// Executing requests (each holds one seat or more) and waiting
 	// requests, per sample.
 	Executing Stats `json:"executing"`
@@ -180,35 +183,42 @@ func serverReport(s Server, before, after *scrape, series *Series, interval time
 		}
 		slices.SortFunc(r.Rejected, func(a, b Rejection) int { return strings.Compare(a.PriorityLevel+a.Reason, b.PriorityLevel+b.Reason) })
 	}
-	var limits, nominal map[string]float64
-	switch {
-	case after != nil:
+	var limits, startLimits, nominal map[string]float64
+	if before != nil {
+		limits, startLimits, nominal = before.limitSeats, before.limitSeats, before.nominalSeats
+	}
+	if after != nil {
 		limits, nominal = after.limitSeats, after.nominalSeats
-	case before != nil:
-		limits, nominal = before.limitSeats, before.nominalSeats
+		if startLimits == nil {
+			startLimits = limits
+		}
 	}
 	if series != nil {
 		r.SamplesTaken, r.SamplesFailed, r.Offsets = len(series.Offsets), series.Failed, series.Offsets
 		if series.FirstError != nil {
 			r.SampleError = series.FirstError.Error()
 		}
-		r.Levels = levels(series.Levels, limits, nominal, interval)
+		r.Levels = levels(series.Levels, startLimits, limits, nominal, interval)
 		r.Executing = StatsOf(sumExecuting(series.Levels, len(series.Offsets)))
 	}
 	return r
 }
 
-func levels(series map[string]*LevelSeries, limits, nominal map[string]float64, interval time.Duration) []Level {
+// levels summarises each level's series. A sample is at the limit when
+// requests waited, or when the executing requests reached the lower of the
+// limits at the two ends (the limit in between is not known).
+func levels(series map[string]*LevelSeries, startLimits, limits, nominal map[string]float64, interval time.Duration) []Level {
 	var out []Level
 	for _, name := range sortedKeys(series) {
 		ls := series[name]
 		l := Level{Name: name, NominalSeats: nominal[name], Executing: StatsOf(ls.Executing), Waiting: StatsOf(ls.Waiting),
 			ExecutingSeries: ls.Executing, WaitingSeries: ls.Waiting}
 		if name != exempt {
-			l.LimitSeats = limits[name]
+			l.LimitSeats, l.LimitSeatsStart = limits[name], startLimits[name]
 		}
+		limit := lowerLimit(l)
 		for i := range ls.Executing {
-			if name != exempt && (ls.Waiting[i] > 0 || (l.LimitSeats > 0 && float64(ls.Executing[i]) >= l.LimitSeats)) {
+			if name != exempt && (ls.Waiting[i] > 0 || (limit > 0 && float64(ls.Executing[i]) >= limit)) {
 				l.SecondsAtLimit += interval.Seconds()
 			}
 		}
@@ -247,8 +257,8 @@ func totals(servers []ServerReport, interval time.Duration) Totals {
 	t := Totals{}
 	rows := map[requestKey]*RequestRow{}
 	type acc struct {
-		exec, wait   map[int]int
-		limit, nomin float64
+		exec, wait          map[int]int
+		start, limit, nomin float64
 	}
 	lv := map[string]*acc{}
 	all := map[int]int{}
@@ -283,6 +293,7 @@ func totals(servers []ServerReport, interval time.Duration) Totals {
 				a = &acc{exec: map[int]int{}, wait: map[int]int{}}
 				lv[l.Name] = a
 			}
+			a.start += l.LimitSeatsStart
 			a.limit += l.LimitSeats
 			a.nomin += l.NominalSeats
 			for k, i := range at {
@@ -309,7 +320,7 @@ func totals(servers []ServerReport, interval time.Duration) Totals {
 	for _, name := range sortedKeys(lv) {
 		a := lv[name]
 		ls := &LevelSeries{Executing: series(a.exec), Waiting: series(a.wait)}
-		t.Levels = append(t.Levels, levels(map[string]*LevelSeries{name: ls}, map[string]float64{name: a.limit}, map[string]float64{name: a.nomin}, interval)...)
+		t.Levels = append(t.Levels, levels(map[string]*LevelSeries{name: ls}, map[string]float64{name: a.start}, map[string]float64{name: a.limit}, map[string]float64{name: a.nomin}, interval)...)
 	}
 	t.Executing = StatsOf(series(all))
 	return t

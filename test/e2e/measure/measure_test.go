@@ -5,14 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
+	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -308,3 +314,108 @@ func TestWithoutPermission(t *testing.T) {
 		t.Errorf("with the measure role: metrics read %v, %d samples\n%s", r.Servers[0].MetricsRead, r.Servers[0].SamplesTaken, errOut)
 	}
 }
+
+// TestDiscoveryReadsEachServerByAddress: the kubeconfig names the server
+// "localhost" and the default/kubernetes EndpointSlice lists an address of
+// it (a forwarder on this host's own address: the API server refuses
+// loopback endpoints). measure reads the address, not the name in front of
+// it, and keeps the name for TLS: the certificate is verified against
+// "localhost", which the address is not in.
+func TestDiscoveryReadsEachServerByAddress(t *testing.T) {
+	needLab(t)
+	ctx := context.Background()
+	u, err := url.Parse(cluster.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := forward(t, u.Host)
+	host, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "kubernetes", Namespace: "default", Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("https"), Port: ptr(int32(port))}},
+	}
+	if _, err := cluster.Client.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cluster.Client.DiscoveryV1().EndpointSlices("default").Delete(context.Background(), "kubernetes", metav1.DeleteOptions{})
+	})
+	raw, err := os.ReadFile(cluster.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := filepath.Join(t.TempDir(), "by-name.kubeconfig")
+	if err := os.WriteFile(byName, bytes.ReplaceAll(raw, []byte(cluster.Server), []byte("https://localhost:"+u.Port())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := premortem(ctx, "measure", "--kubeconfig", byName, "--duration", "2s", "-o", "json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, errOut, out)
+	}
+	r := decode(t, out)
+	want := "https://" + addr
+	if len(r.Servers) != 1 || r.Servers[0].Server != want || r.Servers[0].Via != measure.ViaEndpointSlice || !r.Servers[0].MetricsRead || r.Servers[0].SamplesTaken == 0 {
+		t.Fatalf("servers %+v, want %s from the EndpointSlice, read", r.Servers, want)
+	}
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "localhost:"+u.Port()+" is not among the EndpointSlice's addresses") {
+		t.Errorf("notes do not say the kubeconfig name was not sampled itself: %q", r.Notes)
+	}
+
+	// By hand: the same address again is read once; a server that does not
+	// answer is named, and the one that does is still measured.
+	code, out, errOut = premortem(ctx, "measure", "--kubeconfig", byName, "--duration", "2s", "-o", "json",
+		"--apiserver", want, "--apiserver", "https://127.0.0.1:1")
+	r = decode(t, out)
+	if code != cli.ExitIncomplete || len(r.Servers) != 2 || !r.Servers[0].MetricsRead || !strings.Contains(errOut, "https://127.0.0.1:1: /metrics not read: cannot reach") {
+		t.Errorf("exit %d, servers %+v\n%s", code, r.Servers, errOut)
+	}
+}
+
+// forward listens on this host's first non-loopback IPv4 address and
+// forwards each connection to target; it returns the address.
+func forward(t *testing.T, target string) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ip net.IP
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+			ip = n.IP
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("no non-loopback IPv4 address to publish in the EndpointSlice")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer in.Close()
+				out, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				go io.Copy(out, in)
+				io.Copy(in, out)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func ptr[T any](v T) *T { return &v }
