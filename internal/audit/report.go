@@ -143,6 +143,9 @@ type Timeline struct {
 	StepSeconds int64     `json:"stepSeconds"`
 	Steps       int       `json:"steps"`
 	Series      []Series  `json:"series"`
+	// Bursts are the minutes of a long log whose load stands far above
+	// the rest, each at one-minute resolution (bursts.go).
+	Bursts []Burst `json:"bursts,omitempty"`
 }
 
 // Series is one user's query seconds and peak requests in flight per step.
@@ -396,5 +399,6 @@ func buildTimeline(p *partial, c *consumer, ranked []UserLoad) Timeline {
 		}
 		t.Series = append(t.Series, s)
 	}
+	t.Bursts = findBursts(p, c, first, minutes)
 	return t
 }
