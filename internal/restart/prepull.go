@@ -215,8 +215,12 @@ func (e *Executor) prepull(ctx context.Context, runID string, s *Step) (func(), 
 		return none, fmt.Errorf("pre-pull: %w", err)
 	}
 	if e.Progress != nil {
-		fmt.Fprintf(e.Progress, "  pre-pulled %d image(s) of %s on %s in %s\n", len(s.Prepull.Images), output.Text(s.ID),
-			output.Text(ds.progress().Detail), time.Since(t0).Round(100*time.Millisecond))
+		nodes := int32(0)
+		if d, ok := ds.(daemonSetObject); ok {
+			nodes = d.Status.NumberReady
+		}
+		fmt.Fprintf(e.Progress, "  pre-pulled %d image(s) of %s onto %d node(s) in %s\n", len(s.Prepull.Images), output.Text(s.ID),
+			nodes, time.Since(t0).Round(100*time.Millisecond))
 	}
 	return cleanup, nil
 }
