@@ -87,7 +87,10 @@ func image(name string) string { return "registry.example/" + name + ":1" }
 
 const nodes = 4
 
-func setup(t *testing.T, ctx context.Context) {
+// addNodes adds the lab's nodes (again: adding is idempotent), each with
+// every workload's image but the last, which lacks typha's: the node a new
+// typha pod may land on without its image.
+func addNodes(t *testing.T, ctx context.Context) {
 	t.Helper()
 	var all []string
 	for _, w := range workloads {
@@ -96,7 +99,7 @@ func setup(t *testing.T, ctx context.Context) {
 	var specs []lab.NodeSpec
 	for i := 1; i <= nodes; i++ {
 		imgs := all
-		if i == nodes { // the node a new typha pod may land on without its image
+		if i == nodes {
 			imgs = slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == image("calico-typha") })
 		}
 		specs = append(specs, lab.NodeSpec{Name: fmt.Sprintf("node-%d", i), Images: imgs})
@@ -104,6 +107,11 @@ func setup(t *testing.T, ctx context.Context) {
 	if err := cluster.AddNodes(ctx, specs...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func setup(t *testing.T, ctx context.Context) {
+	t.Helper()
+	addNodes(t, ctx)
 	cs := cluster.Client
 	seen := map[string]bool{}
 	for _, w := range workloads {
