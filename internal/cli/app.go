@@ -170,6 +170,7 @@ conditions that preceded real outages, with the evidence and the fix.`,
 		newRestartCommand(e),
 		newRefsCommand(e),
 		newPreflightCommand(e),
+		newAgentCommand(e),
 		newMeasureCommand(e),
 		newVersionCommand(streams),
 	)
