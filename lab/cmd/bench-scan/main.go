@@ -50,6 +50,7 @@ func run() error {
 	scans := flag.Int("scans", 3, "scans to run (each measured on its own)")
 	uncompressed := flag.Bool("uncompressed", true, "also run the scans with --disable-compression")
 	labMemLimit := flag.String("lab-gomemlimit", "", "GOMEMLIMIT for the lab's kube-apiserver and etcd (the API server holds ~170 KB per pod); premortem runs without it")
+	agentWindow := flag.Duration("agent", 0, "after the scans, run `premortem agent` and measure it: time to ready, then RSS and requests over this steady `WINDOW` (make bench-agent)")
 	attach := flag.String("attach", "", "measure scans of a running lab instead of building one: its directory (admin.kubeconfig, audit.log)")
 	flag.Parse()
 	scanArgs := flag.Args()
@@ -111,6 +112,11 @@ func run() error {
 			if err := measure(ctx, auditLog, cs, *binary, args); err != nil {
 				return err
 			}
+		}
+	}
+	if *agentWindow > 0 {
+		if err := measureAgent(ctx, auditLog, kubeconfig, *binary, *agentWindow); err != nil {
+			return err
 		}
 	}
 	if *keep {

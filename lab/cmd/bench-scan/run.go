@@ -63,11 +63,7 @@ type scanResult struct {
 
 func runScan(ctx context.Context, binary string, args []string) (*scanResult, error) {
 	cmd := exec.CommandContext(ctx, binary, args...)
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "GOMEMLIMIT=") {
-			cmd.Env = append(cmd.Env, e)
-		}
-	}
+	cmd.Env = withoutGOMEMLIMIT(os.Environ())
 	var stderr bytes.Buffer
 	cw := &countWriter{}
 	cmd.Stdout, cmd.Stderr = cw, &stderr
