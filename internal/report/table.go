@@ -41,8 +41,8 @@ func writeTable(w io.Writer, r *check.Result) error {
 		shown, rest = shown[:cut], shown[cut:]
 	}
 	if summaryFirst {
-		fmt.Fprintf(w, "%s (%s) by severity and check; the rows are those at high and above, --all shows every row:\n",
-			check.Plural(len(r.Findings), "finding", "findings"), severityCounts(r))
+		fmt.Fprintln(w, wrap(fmt.Sprintf("%s (%s) by severity and check; the rows are those at high and above, --all shows every row:",
+			check.Plural(len(r.Findings), "finding", "findings"), severityCounts(r)), d))
 		writeCounts(w, d, r.Findings)
 		fmt.Fprintln(w)
 	}
