@@ -105,7 +105,9 @@ func Discover(ctx context.Context, cfg *rest.Config, extra []string, log *slog.L
 		}
 		add(u, ViaFlag)
 	}
-	log.Info("API servers", "count", len(d.Servers), "notes", d.Notes)
+	if log != nil {
+		log.Info("API servers", "count", len(d.Servers), "notes", d.Notes)
+	}
 	return d, nil
 }
 

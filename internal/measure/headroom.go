@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -83,9 +84,9 @@ func headroom(servers []ServerReport, seconds float64) *Headroom {
 	}
 	heaviest := slices.MaxFunc(read, func(a, b ServerReport) int {
 		if a.CPUSeconds != b.CPUSeconds {
-			return cmpFloat(a.CPUSeconds, b.CPUSeconds)
+			return cmp.Compare(a.CPUSeconds, b.CPUSeconds)
 		}
-		return cmpFloat(a.EgressBytes, b.EgressBytes)
+		return cmp.Compare(a.EgressBytes, b.EgressBytes)
 	})
 	h.Heaviest = heaviest.Server
 	share := 1 / float64(len(read)-1)
@@ -141,14 +142,4 @@ func headroom(servers []ServerReport, seconds float64) *Headroom {
 		h.Summary = fmt.Sprintf("estimate: without %s, priority levels would exceed their limits: %s; requests would queue and may be rejected (429)", heaviest.Server, strings.Join(over, "; "))
 	}
 	return h
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -2,6 +2,7 @@ package measure
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
 	"strings"
 	"testing"
@@ -103,5 +104,25 @@ func TestWritersEscape(t *testing.T) {
 	}
 	if !strings.Contains(out, "<svg") || !strings.Contains(out, "mean ") {
 		t.Error("html has no chart with its mean")
+	}
+}
+
+func TestMonitorWindows(t *testing.T) {
+	m := &Monitor{interval: time.Second, windows: map[levelKey]*levelWindow{}, failed: map[string]int64{}}
+	for _, n := range []int{0, 50, 3, 0} {
+		m.observe("a", []LevelSample{{Name: "global-default", Executing: n, Waiting: n / 10}, {Name: exempt, Executing: 1}}, nil)
+	}
+	m.observe("a", nil, errors.New("timeout"))
+	got := m.Drain()
+	if len(got) != 2 || got[1].Level != "global-default" || got[1].PeakExec != 50 || got[1].P99Exec != 50 || got[1].PeakWaiting != 5 || got[1].SecondsAtLimit != 1 || got[1].Samples != 4 {
+		t.Errorf("first window: %+v", got)
+	}
+	if m.Failed("a") != 1 {
+		t.Errorf("failed: %d", m.Failed("a"))
+	}
+	m.observe("a", []LevelSample{{Name: "global-default", Executing: 2}}, nil)
+	got = m.Drain()
+	if got[1].PeakExec != 2 || got[1].Samples != 1 || got[1].SecondsAtLimit != 1 {
+		t.Errorf("second window: %+v", got)
 	}
 }

@@ -164,8 +164,3 @@ func sum[K comparable](m map[K]float64) float64 {
 	}
 	return t
 }
-
-// isNonResource reports a request row that names a path, not a resource.
-func isNonResource(resource string) bool {
-	return strings.HasPrefix(resource, "/")
-}
