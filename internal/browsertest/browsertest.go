@@ -79,6 +79,13 @@ func (p Page) String() string {
 // Render opens the HTML file at a window width CSS pixels wide (height
 // 900), measures it, and writes a full-page screenshot to png.
 func Render(ctx context.Context, file string, width int, png string) (Page, error) {
+	return RenderMedia(ctx, file, width, png, "")
+}
+
+// RenderMedia is Render with the CSS media type emulated: "print" lays
+// the page out as for a printer (a page of A4 is about 800 px wide), ""
+// as for a screen.
+func RenderMedia(ctx context.Context, file string, width int, png, media string) (Page, error) {
 	page := Page{Width: width, Screenshot: png}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -112,6 +119,9 @@ func Render(ctx context.Context, file string, width int, png string) (Page, erro
 		return b.call(ctx, s, "Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}, nil)
 	}
 	if err := metrics(900); err != nil {
+		return page, err
+	}
+	if err := b.call(ctx, s, "Emulation.setEmulatedMedia", map[string]any{"media": media}, nil); err != nil {
 		return page, err
 	}
 	if err := b.call(ctx, s, "Page.enable", nil, nil); err != nil {

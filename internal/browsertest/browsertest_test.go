@@ -70,3 +70,23 @@ func TestRenderMissingFile(t *testing.T) {
 		t.Errorf("no error: %s", p)
 	}
 }
+
+// Print emulation applies the page's @media print rules.
+func TestRenderPrint(t *testing.T) {
+	Need(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.html")
+	page := `<!DOCTYPE html><html><head><style>.wide{width:2000px}@media print{.wide{width:auto}}</style></head><body><div class="wide">x</div></body></html>`
+	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for media, overflows := range map[string]bool{"": true, "print": false} {
+		p, err := RenderMedia(context.Background(), file, 800, filepath.Join(dir, "p"+media+".png"), media)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Overflows() != overflows {
+			t.Errorf("media %q: overflows = %v, want %v: %s", media, p.Overflows(), overflows, p)
+		}
+	}
+}

@@ -42,6 +42,20 @@ func TestScanHTML(t *testing.T) {
 	browsertest.Need(t)
 	file := render(t, "scan.html", "scan", "--snapshot", "../../examples/incidents.json.gz", "-o", "html")
 	browsertest.Fits(t, file, widths...)
+	// Printed (a page of A4 is about 800 px wide): the evidence boxes
+	// grow rather than scroll, and nothing is cut at the right.
+	dir := os.Getenv("PREMORTEM_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	p, err := browsertest.RenderMedia(context.Background(), file, 800, filepath.Join(dir, "TestScanHTML-print.png"), "print")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("print: %s", p)
+	if p.Overflows() {
+		t.Errorf("printed, the page overflows: %s", p)
+	}
 }
 
 // The audit load report of a short log, wide tables and all.
