@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/premortem/premortem/internal/cli"
 	"github.com/premortem/premortem/internal/refs"
@@ -95,4 +101,36 @@ func TestRefsCertLabAPIServer(t *testing.T) {
 	if !strings.Contains(table, removedName) || !strings.Contains(table, "NO") {
 		t.Errorf("table:\n%s", table)
 	}
+
+	// An API server published in default/kubernetes that does not answer
+	// (TEST-NET-1): asked within --dial-timeout, reported as not read, and
+	// the answer is incomplete (exit 3) though the kubeconfig's covers it.
+	ctx := context.Background()
+	port, name, proto := int32(6443), "https", corev1.ProtocolTCP
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "kubernetes-e2e-unreachable", Namespace: "default", Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
+	}
+	if _, err := cluster.Client.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cluster.Client.DiscoveryV1().EndpointSlices("default").Delete(context.Background(), slice.Name, metav1.DeleteOptions{})
+	})
+	start := time.Now()
+	code, out, stderr = premortemCLI(t, "refs", "--cert", "--kubeconfig", cluster.Kubeconfig, "--dial-timeout", "2s", "-o", "json", "localhost")
+	if code != cli.ExitIncomplete {
+		t.Fatalf("exit %d, want %d (a certificate not read)\nstdout:\n%s\nstderr:\n%s", code, cli.ExitIncomplete, out, stderr)
+	}
+	res = refs.CertResult{}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(res.Servers) != 2 || res.Servers[1].Address != "192.0.2.1:6443" || res.Servers[1].Via != "EndpointSlice default/kubernetes" ||
+		res.Servers[1].Names[0].Covered != nil || res.Servers[1].Names[0].Error == "" || res.Servers[0].Names[0].Covered == nil || !*res.Servers[0].Names[0].Covered {
+		t.Errorf("servers %+v", res.Servers)
+	}
+	t.Logf("unreachable server: %s, after %s", res.Servers[1].Names[0].Error, time.Since(start).Round(time.Millisecond))
 }
