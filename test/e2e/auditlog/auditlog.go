@@ -72,6 +72,33 @@ func Size(t testing.TB, path string) int64 {
 // may not have flushed it yet: Since waits until the file stops growing.
 func Since(t testing.TB, path string, offset int64, agent string) []Event {
 	t.Helper()
+	return since(t, path, offset, agent, func(ev *Event) bool { return ev.Stage == "ResponseComplete" })
+}
+
+// Requests is Since with the watches that are still open: the requests
+// received after offset, each once. A watch is logged when its response
+// starts and again when it ends: Requests keeps the start. A watch refused
+// before streaming is logged only when it ends.
+func Requests(t testing.TB, path string, offset int64, agent string) []Event {
+	t.Helper()
+	started := map[string]bool{}
+	return since(t, path, offset, agent, func(ev *Event) bool {
+		switch {
+		case ev.Stage == "ResponseStarted":
+			started[ev.AuditID] = true
+			return true
+		case ev.Stage == "ResponseComplete":
+			// A watch that streamed has a ResponseStarted event, maybe
+			// before offset: it is not a request of this window.
+			streamed := ev.Verb == "watch" && ev.ResponseStatus != nil && ev.ResponseStatus.Code == 200
+			return !started[ev.AuditID] && !streamed
+		}
+		return false
+	})
+}
+
+func since(t testing.TB, path string, offset int64, agent string, keep func(*Event) bool) []Event {
+	t.Helper()
 	for size, deadline := int64(-1), time.Now().Add(3*time.Second); time.Now().Before(deadline); {
 		n := Size(t, path)
 		if n == size {
@@ -92,7 +119,7 @@ func Since(t testing.TB, path string, offset int64, agent string) []Event {
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("audit log line: %v", err)
 		}
-		if ev.Stage == "ResponseComplete" && strings.HasPrefix(ev.UserAgent, agent) {
+		if strings.HasPrefix(ev.UserAgent, agent) && keep(&ev) {
 			events = append(events, ev)
 		}
 	}
