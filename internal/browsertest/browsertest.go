@@ -37,8 +37,12 @@ const Timeout = 90 * time.Second
 // maxMessage bounds one DevTools message; a screenshot is the largest.
 const maxMessage = 256 << 20
 
-// maxShotHeight is the tallest screenshot taken (Chromium's largest texture).
-const maxShotHeight = 16384
+// maxShotHeight is the tallest screenshot taken (Chromium's largest
+// texture); a taller page is taken in up to maxShots tiles.
+const (
+	maxShotHeight = 16384
+	maxShots      = 8
+)
 
 // Need skips t, saying why, when Chromium is not installed; it returns the
 // browser's path.
@@ -61,15 +65,17 @@ type Page struct {
 	// Overflowing names the first elements whose right edge lies past the
 	// window's and that no scrolling box of their own clips.
 	Overflowing []string
-	// Screenshot is the PNG written (the whole page, up to 16,384 px tall).
-	Screenshot string
+	// Screenshot is the PNG written; a page taller than 16,384 px is
+	// taken in tiles, Screenshot then NAME-2.png and on (Screenshots).
+	Screenshot  string
+	Screenshots []string
 }
 
 // Overflows reports whether the page is wider than the window.
 func (p Page) Overflows() bool { return p.ScrollWidth > p.ClientWidth }
 
 func (p Page) String() string {
-	s := fmt.Sprintf("%d px: scrollWidth %d, clientWidth %d, height %d, screenshot %s", p.Width, p.ScrollWidth, p.ClientWidth, p.Height, p.Screenshot)
+	s := fmt.Sprintf("%d px: scrollWidth %d, clientWidth %d, height %d, screenshots %s", p.Width, p.ScrollWidth, p.ClientWidth, p.Height, strings.Join(p.Screenshots, " "))
 	if len(p.Overflowing) > 0 {
 		s += "; sticking out: " + strings.Join(p.Overflowing, "; ")
 	}
@@ -157,23 +163,35 @@ func RenderMedia(ctx context.Context, file string, width int, png, media string)
 	}
 	page.Width, page.Screenshot = width, png
 
-	// The whole page in one picture: a window as tall as the page.
+	// The whole page: a window as tall as the page, or as Chromium's
+	// largest picture, in tiles down the page.
 	h := min(max(page.Height, 1), maxShotHeight)
 	if err := metrics(h); err != nil {
 		return page, err
 	}
-	var shot struct {
-		Data string `json:"data"`
+	for y := 0; y < max(page.Height, 1) && len(page.Screenshots) < maxShots; y += maxShotHeight {
+		var shot struct {
+			Data string `json:"data"`
+		}
+		th := min(max(page.Height-y, 1), maxShotHeight)
+		if err := b.call(ctx, s, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
+			"clip": map[string]any{"x": 0, "y": y, "width": width, "height": th, "scale": 1}}, &shot); err != nil {
+			return page, err
+		}
+		data, err := base64.StdEncoding.DecodeString(shot.Data)
+		if err != nil {
+			return page, fmt.Errorf("screenshot: %w", err)
+		}
+		name := png
+		if n := len(page.Screenshots); n > 0 {
+			name = strings.TrimSuffix(png, ".png") + fmt.Sprintf("-%d.png", n+1)
+		}
+		if err := writeFile(name, data); err != nil {
+			return page, err
+		}
+		page.Screenshots = append(page.Screenshots, name)
 	}
-	if err := b.call(ctx, s, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
-		"clip": map[string]any{"x": 0, "y": 0, "width": width, "height": h, "scale": 1}}, &shot); err != nil {
-		return page, err
-	}
-	data, err := base64.StdEncoding.DecodeString(shot.Data)
-	if err != nil {
-		return page, fmt.Errorf("screenshot: %w", err)
-	}
-	return page, writeFile(png, data)
+	return page, nil
 }
 
 // measure runs in the page: the document's widths and height, and the
@@ -207,6 +225,11 @@ func writeFile(path string, data []byte) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".shot-*")
 	if err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return err
 	}
 	if _, err := tmp.Write(data); err != nil {

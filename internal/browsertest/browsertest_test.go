@@ -90,3 +90,32 @@ func TestRenderPrint(t *testing.T) {
 		}
 	}
 }
+
+// A page taller than Chromium's largest picture is taken in tiles.
+func TestRenderTiles(t *testing.T) {
+	Need(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tall.html")
+	if err := os.WriteFile(file, []byte(`<!DOCTYPE html><html><body style="margin:0"><div style="height:20000px">tall</div></body></html>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Render(context.Background(), file, 600, filepath.Join(dir, "tall.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "tall.png"), filepath.Join(dir, "tall-2.png")}
+	if len(p.Screenshots) != 2 || p.Screenshots[0] != want[0] || p.Screenshots[1] != want[1] {
+		t.Fatalf("screenshots %q, want %q", p.Screenshots, want)
+	}
+	for i, h := range []int{16384, 20000 - 16384} {
+		f, err := os.Open(p.Screenshots[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width != 600 || cfg.Height != h {
+			t.Errorf("%s: %dx%d (%v), want 600x%d", p.Screenshots[i], cfg.Width, cfg.Height, err, h)
+		}
+	}
+}
