@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -222,6 +223,7 @@ type fanCorrelator struct {
 	kept      int
 	dropped   int64
 	pending   []fanEvent
+	due       int64 // the earliest end among pending
 	watermark int64
 	started   bool
 
@@ -241,6 +243,9 @@ func (c *fanCorrelator) add(evs []fanEvent) {
 	for _, e := range evs {
 		if e.del {
 			c.deletes[e.key]++
+			if len(c.pending) == 0 || e.end < c.due {
+				c.due = e.end
+			}
 			c.pending = append(c.pending, e)
 			continue
 		}
@@ -281,34 +286,35 @@ func (c *fanCorrelator) clear(lo int64) {
 	}
 }
 
-// advance says that every event ending before t has been added.
+// advance says that every event ending before t has been added. It runs
+// once per batch the merge feeds, so it does nothing until a DELETE is due
+// or a bucket falls out of the window.
 func (c *fanCorrelator) advance(t int64) {
 	if t <= c.watermark {
 		return
 	}
 	c.watermark = t
-	if len(c.pending) == 0 {
-		if c.started {
-			c.clear((t - fanKeep) / fanBucket)
+	if len(c.pending) > 0 && c.due+fanSlack <= t {
+		rest := c.pending[:0]
+		c.due = math.MaxInt64
+		for _, d := range c.pending {
+			if d.end+fanSlack <= t {
+				c.match(d)
+			} else {
+				rest = append(rest, d)
+				c.due = min(c.due, d.end)
+			}
 		}
+		c.pending = rest
+	}
+	if !c.started || (t-fanKeep)/fanBucket <= c.lo {
 		return
 	}
-	rest := c.pending[:0]
-	for _, d := range c.pending {
-		if d.end+fanSlack <= t {
-			c.match(d)
-		} else {
-			rest = append(rest, d)
-		}
-	}
-	c.pending = rest
-	oldest := t
+	oldest := t - fanKeep
 	for _, d := range c.pending {
 		oldest = min(oldest, d.start)
 	}
-	if c.started {
-		c.clear((min(oldest, t-fanKeep)) / fanBucket)
-	}
+	c.clear(oldest / fanBucket)
 }
 
 // finish matches the DELETEs still pending.
