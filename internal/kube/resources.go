@@ -19,7 +19,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -414,35 +413,6 @@ func apiServiceKind() *kindSpec {
 		add: func(s *snapshot.Snapshot, p page) {
 			s.APIServices = append(s.APIServices, p.items.([]snapshot.APIService)...)
 		},
-		one: func(o any, in interner) any {
-			switch v := o.(type) {
-			case *snapshot.APIService:
-				return v
-			case *unstructured.Unstructured:
-				// A watched APIService, trimmed as one read from a file.
-				raw, err := v.MarshalJSON()
-				if err != nil {
-					return nil
-				}
-				p, err := apiServiceKind().decode(raw, in)
-				if err != nil {
-					return nil
-				}
-				return &p.items.([]snapshot.APIService)[0]
-			}
-			return nil
-		},
-		collect: func(objs []any) page {
-			out := make([]snapshot.APIService, len(objs))
-			for i, o := range objs {
-				out[i] = *o.(*snapshot.APIService)
-			}
-			return page{items: out, n: len(out)}
-		},
-		watch: func(ctx context.Context, c *clients, _ string, opts metav1.ListOptions) (watch.Interface, error) {
-			return c.dynamic.Resource(schema.GroupVersionResource{Group: res.Group, Version: res.Version, Resource: res.Resource}).Watch(ctx, opts)
-		},
-		example: &unstructured.Unstructured{},
 		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
 			for _, a := range s.APIServices {
 				o := apiServiceObject{TypeMeta: metav1.TypeMeta{APIVersion: res.Group + "/" + res.Version, Kind: res.Kind}, Metadata: a.ObjectMeta}
@@ -502,6 +472,11 @@ var specs = func() map[snapshot.Resource]*kindSpec {
 	// metadata-only read.
 	for _, k := range controlPlaneKinds() {
 		m[k.res] = k
+	}
+	for _, k := range m {
+		if k.watch == nil {
+			watchAsJSON(k)
+		}
 	}
 	return m
 }()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -255,6 +256,9 @@ func (f *Feed) Fill(s *snapshot.Snapshot, objs []any) {
 	for i, j := range idx {
 		sorted[i] = objs[j]
 	}
+	if len(sorted) == 0 {
+		return
+	}
 	if f.spec.grow != nil {
 		f.spec.grow(s, len(sorted))
 	}
@@ -285,34 +289,61 @@ func (l *listed) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKi
 func (l *listed) DeepCopyObject() runtime.Object   { return l } // never modified
 func (l *listed) GetObjectMeta() metav1.Object     { return l.meta }
 
-// objectsOf returns pointers to the elements of a page's items slice.
+// objectsOf returns pointers to the elements of a page's items slice, as
+// runtime.Objects: the kinds read as JSON (APIServices, custom resources)
+// have no runtime.Object type and travel in a listed.
 func objectsOf(items any) []runtime.Object {
-	switch v := items.(type) {
-	case []snapshot.APIService:
-		out := make([]runtime.Object, len(v))
-		for i := range v {
-			out[i] = &listed{obj: &v[i], meta: &v[i].ObjectMeta}
-		}
-		return out
-	case []metav1.PartialObjectMetadata:
-		out := make([]runtime.Object, len(v))
-		for i := range v {
-			out[i] = &v[i]
-		}
-		return out
-	}
-	return typedObjects(items)
-}
-
-// typedObjects returns pointers to the elements of a []T whose *T is a
-// runtime.Object.
-func typedObjects(items any) []runtime.Object {
 	v := reflect.ValueOf(items)
 	out := make([]runtime.Object, v.Len())
 	for i := range out {
-		out[i] = v.Index(i).Addr().Interface().(runtime.Object)
+		p := v.Index(i).Addr().Interface()
+		if o, ok := p.(runtime.Object); ok {
+			out[i] = o
+			continue
+		}
+		out[i] = &listed{obj: p, meta: p.(metav1.Object)}
 	}
 	return out
+}
+
+// watchAsJSON gives a kind read as raw JSON (no Go types here: APIServices,
+// custom resources) its watch, through the dynamic client, and trims what
+// it delivers with the kind's own decode, as a snapshot file's object.
+func watchAsJSON(k *kindSpec) {
+	gvr := schema.GroupVersionResource{Group: k.res.Group, Version: k.res.Version, Resource: k.res.Resource}
+	k.watch = func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
+		return c.dynamic.Resource(gvr).Namespace(ns).Watch(ctx, opts)
+	}
+	k.example = &unstructured.Unstructured{}
+	k.one = func(o any, in interner) any {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			// Trimmed already (a LIST chain's object): the kind's own type.
+			if _, isObject := o.(metav1.Object); isObject {
+				return o
+			}
+			return nil
+		}
+		raw, err := u.MarshalJSON()
+		if err != nil {
+			return nil
+		}
+		p, err := k.decode(raw, in)
+		if err != nil || p.n != 1 {
+			return nil
+		}
+		return reflect.ValueOf(p.items).Index(0).Addr().Interface()
+	}
+	k.collect = func(objs []any) page {
+		if len(objs) == 0 {
+			return page{}
+		}
+		items := reflect.MakeSlice(reflect.SliceOf(reflect.TypeOf(objs[0]).Elem()), len(objs), len(objs))
+		for i, o := range objs {
+			items.Index(i).Set(reflect.ValueOf(o).Elem())
+		}
+		return page{items: items.Interface(), n: len(objs)}
+	}
 }
 
 // StartSnapshot begins the snapshot of a read by feeds with what

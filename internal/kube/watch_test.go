@@ -112,3 +112,13 @@ func TestObjectsOf(t *testing.T) {
 		t.Fatalf("%#v", pods[0])
 	}
 }
+
+// Every kind premortem knows can be kept by a feed: custom resources read
+// as JSON included, whoever adds them.
+func TestEveryKindWatchable(t *testing.T) {
+	for res, k := range specs {
+		if k.watch == nil || k.one == nil || k.collect == nil || k.example == nil {
+			t.Errorf("%s: not watchable", res.Name())
+		}
+	}
+}
