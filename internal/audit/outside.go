@@ -35,7 +35,7 @@ const (
 	defaultMaxIdentities  = 10000
 	maxOutsideSources     = 32
 	maxOutsideUserAgents  = 8
-	maxClassCacheAdresses = 1 << 16
+	maxClassCacheAddresses = 1 << 16
 )
 
 // OutsideReport is every identity seen calling from outside the cluster.
@@ -95,7 +95,7 @@ func (a *outsideAgg) add(ev *Event, o *OutsideOptions) {
 	class, ok := a.classes[string(ip)]
 	if !ok {
 		class = classify(string(ip), o)
-		if len(a.classes) < maxClassCacheAdresses {
+		if len(a.classes) < maxClassCacheAddresses {
 			a.classes[string(ip)] = class
 		}
 	}

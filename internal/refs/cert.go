@@ -86,6 +86,8 @@ func CheckCertificates(ctx context.Context, servers []Server, names []address.Qu
 				var g got
 				if s.Certificate != nil {
 					g.cert = s.Certificate // recorded in a snapshot
+				} else if fetch == nil {
+					g.err = "no certificate recorded, and no connection to make"
 				} else if c, err := fetch(ctx, s.Address, n); err != nil {
 					g.err = err.Error()
 				} else {
