@@ -32,9 +32,9 @@ const (
 
 // Bounds of one identity's record and of the address cache.
 const (
-	defaultMaxIdentities  = 10000
-	maxOutsideSources     = 32
-	maxOutsideUserAgents  = 8
+	defaultMaxIdentities   = 10000
+	maxOutsideSources      = 32
+	maxOutsideUserAgents   = 8
 	maxClassCacheAddresses = 1 << 16
 )
 
