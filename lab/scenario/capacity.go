@@ -74,17 +74,24 @@ func oomKilledIngress(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	client := e.cluster.Client.CoreV1().Pods("cap-ingress")
+	return markOOMKilled(ctx, e, "cap-ingress", pods, 6, 2*time.Minute)
+}
+
+// markOOMKilled writes into pods the status their kubelet would after
+// restarts OOM kills, the last one ago: running again, last terminated
+// OOMKilled with exit code 137. kwok leaves running pods' status alone.
+func markOOMKilled(ctx context.Context, e *env, namespace string, pods []corev1.Pod, restarts int32, ago time.Duration) error {
+	client := e.cluster.Client.CoreV1().Pods(namespace)
 	for _, p := range pods {
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			pod, err := client.Get(ctx, p.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
-			killed := metav1.NewTime(time.Now().Add(-2 * time.Minute))
+			killed := metav1.NewTime(time.Now().Add(-ago))
 			for i := range pod.Status.ContainerStatuses {
 				cs := &pod.Status.ContainerStatuses[i]
-				cs.RestartCount = 6
+				cs.RestartCount = restarts
 				cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 					ExitCode: 137, Reason: "OOMKilled", StartedAt: metav1.NewTime(killed.Add(-3 * time.Minute)), FinishedAt: killed}}
 			}

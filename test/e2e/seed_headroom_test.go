@@ -27,7 +27,7 @@ func TestCNIHeadroomAndWebhookFanOut(t *testing.T) {
 		contains  []string // in the title, message or evidence
 	}{
 		{"cni-headroom", "Deployment " + scenario.CNINamespace + "/calico-typha", check.High,
-			[]string{"2 of its 2 pods had container(s) calico-typha OOM-killed", "cpu 200m, memory 128Mi", "networkPolicies:"}},
+			[]string{"3 of its 3 pods had container(s) calico-typha OOM-killed", "cpu 200m, memory 128Mi", "networkPolicies:"}},
 		{"webhook-delete-fanout", "ValidatingWebhookConfiguration nodegroup-deletion-protection", check.Medium,
 			[]string{"nodegroups.nodegroups.example.com", scenario.FanOutNamespace + "/nodegroup-controller", "ClusterRole nodegroup-controller"}},
 	}
