@@ -146,16 +146,21 @@ func (s *sweep) advance(t int64) {
 }
 
 func (s *sweep) apply(p point) {
-	var u *userFlight
 	if p.user&vrPoint != 0 {
+		// Verb and resource pairs need their peak only, not the per-minute
+		// peaks of the chart (a map per pair and minute over days of log).
 		id := p.user &^ vrPoint
 		for int(id) >= len(s.verbResources) {
 			s.verbResources = append(s.verbResources, userFlight{minute: -1})
 		}
-		u = &s.verbResources[id]
-	} else {
-		u = s.user(p.user)
+		u := &s.verbResources[id]
+		u.inFlight += p.delta
+		if u.inFlight > u.peak {
+			u.peak, u.peakAt = u.inFlight, p.t
+		}
+		return
 	}
+	u := s.user(p.user)
 	m := p.t / 60e9
 	if m != u.minute {
 		u.flushMinute()
