@@ -82,7 +82,7 @@ func (o *measureOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	found, err := measure.Discover(ctx, cfg, o.apiservers, e.log)
+	found, err := measure.Discover(ctx, cfg, o.flags.ChunkSize(), o.apiservers, e.log)
 	if err != nil {
 		return withExit(ExitError, err)
 	}

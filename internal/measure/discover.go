@@ -6,12 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/premortem/premortem/internal/kube"
@@ -50,13 +47,14 @@ type Discovery struct {
 	Notes []string
 }
 
-// Discover lists the API servers to read: each address of the
-// default/kubernetes EndpointSlice (one GET, through the kubeconfig
-// server), the kubeconfig server when it is one of them or when the slice
-// names none, and every extra URL. The kubeconfig server is left out when
-// the slice lists others: it is then a name or load balancer in front of
-// them, and sampling it would mix servers.
-func Discover(ctx context.Context, cfg *rest.Config, extra []string, log *slog.Logger) (*Discovery, error) {
+// Discover lists the API servers to read: each address the API servers
+// publish for Service default/kubernetes (kube.APIServerAddresses: its
+// EndpointSlices, one paginated LIST through the kubeconfig server), the
+// kubeconfig server when it is one of them or when they name none, and
+// every extra URL. The kubeconfig server is left out when the slices list
+// others: it is then a name or load balancer in front of them, and
+// sampling it would mix servers.
+func Discover(ctx context.Context, cfg *rest.Config, pageSize int64, extra []string, log *slog.Logger) (*Discovery, error) {
 	d := &Discovery{}
 	base, err := url.Parse(cfg.Host)
 	if err != nil || base.Host == "" {
@@ -72,17 +70,19 @@ func Discover(ctx context.Context, cfg *rest.Config, extra []string, log *slog.L
 		d.Servers = append(d.Servers, Server{URL: u.Scheme + "://" + hostPort(u), Via: via, Config: serverConfig(cfg, u)})
 	}
 
-	addrs, err := sliceAddresses(ctx, cfg, base.Scheme)
+	found, err := kube.APIServerAddresses(ctx, cfg, pageSize)
 	switch {
-	case err == nil && len(addrs) == 0:
-		d.Notes = append(d.Notes, "the default/kubernetes EndpointSlice lists no address: only the kubeconfig server is read")
 	case err == nil:
-	case apierrors.IsNotFound(err):
-		d.Notes = append(d.Notes, "no default/kubernetes EndpointSlice: only the kubeconfig server is read")
 	case apierrors.IsForbidden(err):
-		d.NotRead = append(d.NotRead, fmt.Sprintf("EndpointSlice default/kubernetes (get: %s): other API servers may exist", firstLine(err)))
+		d.NotRead = append(d.NotRead, fmt.Sprintf("%s: other API servers may exist", firstLine(err)))
 	default:
 		return nil, err
+	}
+	var addrs []*url.URL
+	for _, a := range found {
+		if a.Via != ViaKubeconfig && len(addrs) < maxServers {
+			addrs = append(addrs, &url.URL{Scheme: base.Scheme, Host: a.Address})
+		}
 	}
 	inSlice := false
 	for _, a := range addrs {
@@ -90,10 +90,15 @@ func Discover(ctx context.Context, cfg *rest.Config, extra []string, log *slog.L
 			inSlice = true
 		}
 	}
+	switch {
+	case err != nil:
+	case len(addrs) == 0:
+		d.Notes = append(d.Notes, "Service default/kubernetes has no endpoint address: only the kubeconfig server is read")
+	case !inSlice:
+		d.Notes = append(d.Notes, fmt.Sprintf("the kubeconfig server %s is not among the EndpointSlice's addresses: read as a name in front of them, not sampled itself", hostPort(base)))
+	}
 	if len(addrs) == 0 || inSlice {
 		add(base, ViaKubeconfig)
-	} else {
-		d.Notes = append(d.Notes, fmt.Sprintf("the kubeconfig server %s is not among the EndpointSlice's addresses: read as a name in front of them, not sampled itself", hostPort(base)))
 	}
 	for _, a := range addrs {
 		add(a, ViaEndpointSlice)
@@ -109,37 +114,6 @@ func Discover(ctx context.Context, cfg *rest.Config, extra []string, log *slog.L
 		log.Info("API servers", "count", len(d.Servers), "notes", d.Notes)
 	}
 	return d, nil
-}
-
-// sliceAddresses reads the default/kubernetes EndpointSlice with one GET.
-func sliceAddresses(ctx context.Context, cfg *rest.Config, scheme string) ([]*url.URL, error) {
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	es, err := client.DiscoveryV1().EndpointSlices("default").Get(ctx, "kubernetes", metav1.GetOptions{})
-	if err != nil {
-		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
-			return nil, err
-		}
-		return nil, &kube.ServerError{Host: cfg.Host, Stage: "GET EndpointSlice default/kubernetes", Limit: cfg.Timeout, Err: err}
-	}
-	port := int32(443)
-	for _, p := range es.Ports {
-		if p.Port != nil && (p.Name == nil || *p.Name == "https" || len(es.Ports) == 1) {
-			port = *p.Port
-		}
-	}
-	var out []*url.URL
-	for _, ep := range es.Endpoints {
-		for _, a := range ep.Addresses {
-			if net.ParseIP(a) == nil || len(out) >= maxServers {
-				continue
-			}
-			out = append(out, &url.URL{Scheme: scheme, Host: net.JoinHostPort(a, strconv.Itoa(int(port)))})
-		}
-	}
-	return out, nil
 }
 
 // parseServerURL reads an --apiserver value: https://HOST[:PORT] or
@@ -184,5 +158,5 @@ func serverConfig(cfg *rest.Config, u *url.URL) *rest.Config {
 
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return truncate(s, 200)
+	return truncate(s, 400)
 }

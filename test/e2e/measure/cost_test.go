@@ -28,7 +28,7 @@ func TestSamplerCost(t *testing.T) {
 	ctx := context.Background()
 	counter := &kube.Counter{}
 	cfg := kube.Configure(cluster.Config, kube.ClientOptions{UserAgent: "measure-cost", Counter: counter})
-	found, err := measure.Discover(ctx, cfg, nil, nil)
+	found, err := measure.Discover(ctx, cfg, kube.DefaultPageSize, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

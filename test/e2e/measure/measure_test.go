@@ -275,7 +275,7 @@ func TestWithoutPermission(t *testing.T) {
 	if code != cli.ExitIncomplete {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, cli.ExitIncomplete, errOut, out)
 	}
-	for _, want := range []string{"/metrics not read", measure.DumpPath + " not read", "403", "EndpointSlice default/kubernetes"} {
+	for _, want := range []string{"/metrics not read", measure.DumpPath + " not read", "403", "EndpointSlices of Service default/kubernetes"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr does not name %q:\n%s", want, errOut)
 		}
