@@ -142,3 +142,12 @@ func SeverityStyle(name string) Style {
 	}
 	return Plain
 }
+
+// Wrap is s wrapped at spaces to d's width (Wrap) when d is a terminal's
+// and not -o wide; elsewhere s stays one line, as scripts expect it.
+func (d Display) Wrap(s, indent string) string {
+	if d.Width <= 0 || d.Full {
+		return s
+	}
+	return Wrap(s, d.Width, indent)
+}

@@ -41,8 +41,8 @@ func writeTable(w io.Writer, r *check.Result) error {
 		shown, rest = shown[:cut], shown[cut:]
 	}
 	if summaryFirst {
-		fmt.Fprintln(w, wrap(fmt.Sprintf("%s (%s) by severity and check; the rows are those at high and above, --all shows every row:",
-			check.Plural(len(r.Findings), "finding", "findings"), severityCounts(r)), d))
+		fmt.Fprintln(w, d.Wrap(fmt.Sprintf("%s (%s) by severity and check; the rows are those at high and above, --all shows every row:",
+			check.Plural(len(r.Findings), "finding", "findings"), severityCounts(r)), ""))
 		writeCounts(w, d, r.Findings)
 		fmt.Fprintln(w)
 	}
@@ -70,12 +70,12 @@ func writeTable(w io.Writer, r *check.Result) error {
 	if len(r.Findings) > 0 {
 		fmt.Fprintln(w)
 	}
-	_, err := fmt.Fprintln(w, wrap(output.Text(Summary(r)), d))
+	_, err := fmt.Fprintln(w, d.Wrap(output.Text(Summary(r)), ""))
 	if err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
 	if len(r.Findings) > 0 {
-		_, err = fmt.Fprintln(w, wrap("Details: -o markdown or -o json; premortem checks explain <CHECK>.", d))
+		_, err = fmt.Fprintln(w, d.Wrap("Details: -o markdown or -o json; premortem checks explain <CHECK>.", ""))
 	}
 	return err
 }
@@ -91,14 +91,6 @@ func titleCell(f check.Finding, d output.Display) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// wrap breaks s at spaces to fit a fitted Display's width; elsewhere s
-// stays one line.
-func wrap(s string, d output.Display) string {
-	if d.Width <= 0 || d.Full {
-		return s
-	}
-	return output.Wrap(s, d.Width, "")
-}
 
 // writeCounts writes one line per severity with its findings' checks and
 // their counts, wrapped.

@@ -56,8 +56,9 @@ func writeTable(out io.Writer, p *Plan) error {
 		}
 		fmt.Fprintf(&b, "\n%s\n", title)
 		for _, l := range lines {
-			// Lines name workloads and quote the cluster's messages.
-			fmt.Fprintf(&b, "  %s\n", output.Text(l))
+			// Lines name workloads and quote the cluster's messages; on a
+			// terminal they wrap, indented under their start.
+			fmt.Fprintf(&b, "%s\n", output.DisplayOf(out).Wrap("  "+output.Text(l), "      "))
 		}
 	}
 	var held, forced, order, warn, other, critical, prepull, leftovers []string
