@@ -91,7 +91,6 @@ func titleCell(f check.Finding, d output.Display) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-
 // writeCounts writes one line per severity with its findings' checks and
 // their counts, wrapped.
 func writeCounts(w io.Writer, d output.Display, fs []check.Finding) {
