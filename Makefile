@@ -15,7 +15,7 @@ STATICCHECK  = $(GO) tool -modfile=tools/go.mod staticcheck
 # tools/): tracked or new, not ignored, still on disk.
 GOFILES      = $$(git ls-files --cached --others --exclude-standard '*.go' | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
 
-.PHONY: all examples build lab-bins demo test unit e2e vet lint fmt docs bench bench-scan bench-audit bench-preflight fuzz fuzz-preflight clean
+.PHONY: all examples build lab-bins tools demo test unit e2e vet lint fmt docs bench bench-scan bench-audit bench-preflight fuzz fuzz-preflight clean
 
 all: build
 
@@ -26,6 +26,11 @@ build:
 # at pinned versions into .cache/lab/bin; does nothing when they exist.
 lab-bins:
 	bash lab/bins/build.sh
+
+# Builds pinned tools that are programs of their own (promtool, for the
+# alert rules' tests) into .cache/tools/bin; does nothing when they exist.
+tools:
+	bash tools/build.sh
 
 # Starts a lab, applies the five incident scenarios, scans it, tears it down.
 demo: lab-bins build
@@ -45,8 +50,9 @@ lint:
 	if [ -n "$$bad" ]; then echo "not gofmt-formatted (make fmt fixes them):"; echo "$$bad"; exit 1; fi
 	$(STATICCHECK) ./...
 
-# Unit and end-to-end tests (e2e against the real lab).
-test: lab-bins vet
+# Unit and end-to-end tests (e2e against the real lab), and the alert
+# rules' promtool tests.
+test: lab-bins tools vet
 	$(GO) test $(TESTFLAGS) ./...
 
 unit:
