@@ -20,22 +20,10 @@ k8s_ldflags="-s -w \
  -X k8s.io/client-go/pkg/version.gitCommit=0000000000000000000000000000000000000000 \
  -X k8s.io/client-go/pkg/version.gitTreeState=clean"
 
+# shellcheck source=../../tools/pinned.sh
+source "$root/tools/pinned.sh"
 # build NAME MODULE_DIR VERSION PACKAGE [LDFLAGS]
-build() {
-  local name=$1 dir=$2 version=$3 pkg=$4 ldflags=${5:-"-s -w"}
-  local stamp="$bin/.$name.version"
-  # The stamp covers the flags and the module's go.sum too: changing either rebuilds.
-  version="$version $(cat "$here/$dir/go.sum" - <<<"$ldflags" | cksum | cut -d' ' -f1)"
-  if [[ -x "$bin/$name" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
-    return 0
-  fi
-  echo "lab-bins: building $name ${version% *} (cold builds take minutes; later ones reuse the Go build cache)" >&2
-  local start=$SECONDS
-  (cd "$here/$dir" && go build -trimpath -ldflags "$ldflags" -o "$bin/$name.tmp" "$pkg")
-  mv "$bin/$name.tmp" "$bin/$name"
-  echo "$version" > "$stamp"
-  echo "lab-bins: built $name in $((SECONDS - start))s" >&2
-}
+build() { pinned_build lab-bins "$bin" "$1" "$here/$2" "$3" "$4" "${5:-}"; }
 
 build kube-apiserver kubernetes "$k8s_version" k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
 build kube-controller-manager kubernetes "$k8s_version" k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
