@@ -375,20 +375,5 @@ func sparkline(vals []float64, width int) string {
 }
 
 func wrap(s string, width int) string {
-	var b strings.Builder
-	n := 0
-	for i, w := range strings.Fields(s) {
-		if i > 0 {
-			if n+1+len(w) > width {
-				b.WriteString("\n")
-				n = 0
-			} else {
-				b.WriteString(" ")
-				n++
-			}
-		}
-		b.WriteString(w)
-		n += len(w)
-	}
-	return b.String()
+	return output.Wrap(strings.Join(strings.Fields(s), " "), width, "")
 }

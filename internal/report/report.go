@@ -113,11 +113,3 @@ func objectsCell(f check.Finding) string {
 
 func incidentsCell(f check.Finding) string { return strings.Join(f.Incidents, ",") }
 
-// truncate shortens s to n runes with an ellipsis.
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}

@@ -86,7 +86,7 @@ func titleCell(f check.Finding, d output.Display) string {
 	if d.Full {
 		return output.Text(oneLine(f.Title))
 	}
-	return truncate(output.Text(oneLine(f.Title)), maxTitle)
+	return output.Truncate(output.Text(oneLine(f.Title)), maxTitle)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
