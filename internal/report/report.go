@@ -112,4 +112,3 @@ func objectsCell(f check.Finding) string {
 }
 
 func incidentsCell(f check.Finding) string { return strings.Join(f.Incidents, ",") }
-
