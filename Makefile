@@ -36,9 +36,12 @@ tools:
 demo: lab-bins build
 	$(GO) run ./lab/cmd/demo -premortem $(BIN)
 
-# Regenerates the offline example: a snapshot of the lab with every scenario.
+# Regenerates the offline example: a snapshot of the lab with every
+# scenario, and its HTML report, examples/incidents.html (a test fails when
+# the page is not what scan -o html of the snapshot prints).
 examples: lab-bins build
 	$(GO) run ./lab/cmd/demo -premortem $(BIN) -save examples/incidents.json.gz
+	$(GO) test ./internal/cli -run '^TestExampleHTML$$' -count=1 -update
 
 vet:
 	$(GO) vet ./...
