@@ -19,6 +19,26 @@ type crdObject[S any] struct {
 	Spec            S                 `json:"spec"`
 }
 
+// jsonList lists one page of a cluster-scoped kind premortem has no Go
+// types for, as JSON through a raw request (APIServices, Calico's kinds).
+func jsonList[O any](ctx context.Context, c *clients, res snapshot.Resource, opts metav1.ListOptions) (metav1.ListMeta, []O, error) {
+	body, err := c.rest.Get().AbsPath("/apis", res.Group, res.Version, res.Resource).
+		VersionedParams(&opts, scheme.ParameterCodec).
+		SetHeader("Accept", "application/json").
+		DoRaw(ctx)
+	if err != nil {
+		return metav1.ListMeta{}, nil, err
+	}
+	var l struct {
+		Metadata metav1.ListMeta `json:"metadata"`
+		Items    []O             `json:"items"`
+	}
+	if err := json.Unmarshal(body, &l); err != nil {
+		return metav1.ListMeta{}, nil, fmt.Errorf("decode %s: %w", res.Name(), err)
+	}
+	return l.Metadata, l.Items, nil
+}
+
 // crdKind reads a cluster-scoped custom resource as JSON through a raw
 // request (there are no Go types for it here), keeping what toSnap keeps.
 // fromSnap writes it back for a snapshot file.
@@ -30,29 +50,19 @@ func crdKind[S, T any](res snapshot.Resource, toSnap func(metav1.ObjectMeta, S) 
 	return &kindSpec{
 		res: res,
 		list: func(ctx context.Context, c *clients, _ string, opts metav1.ListOptions, _ interner) (page, string, error) {
-			body, err := c.rest.Get().AbsPath("/apis", res.Group, res.Version, res.Resource).
-				VersionedParams(&opts, scheme.ParameterCodec).
-				SetHeader("Accept", "application/json").
-				DoRaw(ctx)
+			meta, items, err := jsonList[crdObject[S]](ctx, c, res, opts)
 			if err != nil {
 				return page{}, "", err
 			}
-			var l struct {
-				Metadata metav1.ListMeta `json:"metadata"`
-				Items    []crdObject[S]  `json:"items"`
-			}
-			if err := json.Unmarshal(body, &l); err != nil {
-				return page{}, "", fmt.Errorf("decode %s: %w", res.Name(), err)
-			}
-			out := make([]T, len(l.Items))
-			for i := range l.Items {
-				out[i] = conv(&l.Items[i])
+			out := make([]T, len(items))
+			for i := range items {
+				out[i] = conv(&items[i])
 			}
 			var rem int64
-			if l.Metadata.RemainingItemCount != nil {
-				rem = *l.Metadata.RemainingItemCount
+			if meta.RemainingItemCount != nil {
+				rem = *meta.RemainingItemCount
 			}
-			return page{items: out, n: len(out), remaining: rem, rv: l.Metadata.ResourceVersion}, l.Metadata.Continue, nil
+			return page{items: out, n: len(out), remaining: rem, rv: meta.ResourceVersion}, meta.Continue, nil
 		},
 		decode: func(raw []byte, _ interner) (page, error) {
 			var o crdObject[S]

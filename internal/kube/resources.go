@@ -383,25 +383,15 @@ func apiServiceKind() *kindSpec {
 	return &kindSpec{
 		res: res,
 		list: func(ctx context.Context, c *clients, _ string, opts metav1.ListOptions, _ interner) (page, string, error) {
-			body, err := c.rest.Get().AbsPath("/apis", res.Group, res.Version, res.Resource).
-				VersionedParams(&opts, scheme.ParameterCodec).
-				SetHeader("Accept", "application/json").
-				DoRaw(ctx)
+			meta, items, err := jsonList[apiServiceObject](ctx, c, res, opts)
 			if err != nil {
 				return page{}, "", err
 			}
-			var l struct {
-				Metadata metav1.ListMeta    `json:"metadata"`
-				Items    []apiServiceObject `json:"items"`
+			out := make([]snapshot.APIService, len(items))
+			for i := range items {
+				out[i] = items[i].snapshot()
 			}
-			if err := json.Unmarshal(body, &l); err != nil {
-				return page{}, "", fmt.Errorf("decode apiservices: %w", err)
-			}
-			out := make([]snapshot.APIService, len(l.Items))
-			for i := range l.Items {
-				out[i] = l.Items[i].snapshot()
-			}
-			return page{items: out, n: len(out), rv: l.Metadata.ResourceVersion}, l.Metadata.Continue, nil
+			return page{items: out, n: len(out), rv: meta.ResourceVersion}, meta.Continue, nil
 		},
 		decode: func(raw []byte, _ interner) (page, error) {
 			var o apiServiceObject
