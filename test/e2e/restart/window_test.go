@@ -76,8 +76,6 @@ func bgpWorkloads(t *testing.T, ctx context.Context) {
 	waitBGPSettled(t, ctx)
 }
 
-var bgpIDs = []string{"deployment/bgp/calico-typha", "daemonset/bgp/calico-node"}
-
 func waitBGPSettled(t *testing.T, ctx context.Context) {
 	t.Helper()
 	ws := []workload{{kind: restart.Deployment, ns: bgpNS, name: "calico-typha", replicas: 2}, {kind: restart.DaemonSet, ns: bgpNS, name: "calico-node"}}
