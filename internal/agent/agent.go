@@ -27,6 +27,7 @@ import (
 	"github.com/premortem/premortem/internal/accept"
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/kube"
+	apfsample "github.com/premortem/premortem/internal/measure"
 	"github.com/premortem/premortem/internal/report"
 	"github.com/premortem/premortem/internal/snapshot"
 )
@@ -55,7 +56,10 @@ type Options struct {
 	TopNamespaces, MaxSeries int
 	// Version and Revision are premortem_build_info's labels.
 	Version, Revision string
-	Log               *slog.Logger
+	// APIServerSample, when set, samples the API servers' priority levels
+	// while the agent runs (--apiserver-sample); /metrics serves what it saw.
+	APIServerSample *apfsample.Monitor
+	Log             *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -127,6 +131,9 @@ func New(opts Options) (*Agent, error) {
 // Run watches and evaluates until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.stopAll()
+	if m := a.opts.APIServerSample; m != nil {
+		go m.Run(ctx)
+	}
 	if err := a.discover(ctx); err != nil {
 		return err
 	}

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"github.com/premortem/premortem/internal/agent"
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/measure"
 )
 
 type agentOptions struct {
@@ -21,6 +23,9 @@ type agentOptions struct {
 	maxSeries     int
 	only, skip    []string
 	params        []string
+	// apiserverSample: sample each API server's priority levels this often
+	// (0: off).
+	apiserverSample time.Duration
 }
 
 func newAgentCommand(e *env) *cobra.Command {
@@ -57,6 +62,7 @@ otherwise. It stops gracefully on SIGTERM. See docs/agent.md.`,
 	f.StringSliceVar(&o.only, "only", nil, "run only these check `IDS`")
 	f.StringSliceVar(&o.skip, "skip", nil, "do not run these check `IDS`")
 	f.StringArrayVar(&o.params, "param", nil, "set a check parameter, `ID.NAME=VALUE`")
+	f.DurationVar(&o.apiserverSample, "apiserver-sample", 0, "sample every API server's API Priority and Fairness levels every `INTERVAL` (e.g. 1s; needs the measure role, docs/measure.md); 0: off")
 	return cmd
 }
 
@@ -77,9 +83,15 @@ func runAgent(ctx context.Context, e *env, flags *kube.Flags, o agentOptions) er
 	if err != nil {
 		return err
 	}
+	var sample *measure.Monitor
+	if o.apiserverSample > 0 {
+		if sample, err = apiserverSample(ctx, e, cfg, flags.ChunkSize(), o.apiserverSample); err != nil {
+			return withExit(ExitError, err)
+		}
+	}
 	a, err := agent.New(agent.Options{Config: cfg, Namespace: flags.Namespace(), Checks: cs, Params: params,
 		Interval: o.interval, PageSize: flags.ChunkSize(), TopNamespaces: o.topNamespaces, MaxSeries: o.maxSeries,
-		Version: version, Revision: revision(), Log: e.log})
+		Version: version, Revision: revision(), APIServerSample: sample, Log: e.log})
 	if err != nil {
 		return withExit(ExitError, err)
 	}
@@ -87,6 +99,23 @@ func runAgent(ctx context.Context, e *env, flags *kube.Flags, o agentOptions) er
 		return withExit(ExitError, err)
 	}
 	return nil
+}
+
+// apiserverSample finds the API servers as measure does and returns a
+// monitor of them. What discovery could not read is logged: the agent
+// samples the servers it knows.
+func apiserverSample(ctx context.Context, e *env, cfg *rest.Config, pageSize int64, interval time.Duration) (*measure.Monitor, error) {
+	if interval < 10*time.Millisecond {
+		return nil, fmt.Errorf("--apiserver-sample %s: want at least 10ms", interval)
+	}
+	found, err := measure.Discover(ctx, cfg, pageSize, nil, e.log)
+	if err != nil {
+		return nil, fmt.Errorf("--apiserver-sample: %w", err)
+	}
+	for _, n := range found.NotRead {
+		e.log.Warn("--apiserver-sample: not read", "what", n)
+	}
+	return measure.NewMonitor(found.Servers, interval)
 }
 
 // checkParams parses --param ID.NAME=VALUE flags.

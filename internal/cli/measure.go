@@ -65,7 +65,7 @@ func (o *measureOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	ctx := cmd.Context()
 	dash := cmd.ArgsLenAtDash()
 	if dash > 0 || (dash < 0 && len(args) > 0) {
-		return withExit(ExitError, errors.New("the command to measure goes after --: premortem measure [flags] -- COMMAND ARGS..."))
+		return withExit(ExitError, errors.New("the command to measure goes after --, as in premortem measure [flags] -- COMMAND ARGS"))
 	}
 	command := args
 	switch {
@@ -109,7 +109,7 @@ func (o *measureOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	case report.CommandError != "":
 		return withExit(ExitError, fmt.Errorf("%s: %s", command[0], report.CommandError))
 	case report.Incomplete():
-		errs := []error{fmt.Errorf("incomplete: %d thing(s) not read:", len(report.NotRead))}
+		errs := []error{fmt.Errorf("incomplete: %d thing(s) not read", len(report.NotRead))}
 		for _, n := range report.NotRead {
 			errs = append(errs, errors.New("  "+n))
 		}

@@ -136,3 +136,12 @@ func (m *Monitor) Failed(server string) int64 {
 	defer m.mu.Unlock()
 	return m.failed[server]
 }
+
+// Servers are the URLs of the servers sampled.
+func (m *Monitor) Servers() []string {
+	out := make([]string, 0, len(m.samplers))
+	for _, s := range m.samplers {
+		out = append(out, s.Server().URL)
+	}
+	return out
+}

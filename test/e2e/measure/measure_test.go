@@ -151,56 +151,7 @@ func within(a, b, frac float64) bool {
 func TestBurstShowsInThePeak(t *testing.T) {
 	needLab(t)
 	ctx := context.Background()
-	c := cluster.Client
-	const ns, user = "measure-burst", "burst-user"
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// LISTs of 1,000 ConfigMaps of 2 KB take long enough to overlap.
-	data := strings.Repeat("x", 2048)
-	var wg sync.WaitGroup
-	errs := make(chan error, 1000)
-	for w := range 10 {
-		wg.Go(func() {
-			for i := w; i < 1000; i += 10 {
-				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%04d", i)}, Data: map[string]string{"d": data}}
-				if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "list-configmaps", Namespace: ns},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}}}
-	if _, err := c.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "list-configmaps", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}
-	if _, err := c.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := cluster.UserKubeconfig(user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst, cfg.UserAgent = -1, 0, "measure-e2e-burst"
-	burst, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	burst := burstClient(t)
 	type result struct {
 		code     int
 		out, err string
@@ -211,26 +162,7 @@ func TestBurstShowsInThePeak(t *testing.T) {
 		done <- result{code, out, errOut}
 	}()
 	time.Sleep(20 * time.Second)
-	var lists sync.WaitGroup
-	var mu sync.Mutex
-	var listErr error
-	end := time.Now().Add(2 * time.Second)
-	for range 100 {
-		lists.Go(func() {
-			for time.Now().Before(end) {
-				// Consistent: no resourceVersion.
-				if _, err := burst.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/" + ns + "/configmaps").DoRaw(ctx); err != nil {
-					mu.Lock()
-					listErr = err
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	lists.Wait()
-	if listErr != nil {
-		t.Logf("a burst LIST failed (the burst may be throttled): %v", listErr)
-	}
+	burstLists(t, burst)
 	res := <-done
 	if res.code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", res.code, res.err, res.out)
@@ -246,8 +178,8 @@ func TestBurstShowsInThePeak(t *testing.T) {
 	if level == nil {
 		t.Fatalf("no global-default level in %+v", s.Levels)
 	}
-	t.Logf("global-default: peak %d, mean %.2f, p99 %d, waiting peak %d, %.0f s at the limit of %.0f seats; all levels but exempt: peak %d, mean %.2f; %d samples, %d failed",
-		level.Executing.Peak, level.Executing.Mean, level.Executing.P99, level.Waiting.Peak, level.SecondsAtLimit, level.LimitSeats,
+	t.Logf("global-default: peak %d, mean %.2f, p99 %d, waiting peak %d, %.0f s at the limit of %.0f→%.0f seats; all levels but exempt: peak %d, mean %.2f; %d samples, %d failed",
+		level.Executing.Peak, level.Executing.Mean, level.Executing.P99, level.Waiting.Peak, level.SecondsAtLimit, level.LimitSeatsStart, level.LimitSeats,
 		s.Executing.Peak, s.Executing.Mean, s.SamplesTaken, s.SamplesFailed)
 	if level.Executing.Peak < 10 {
 		t.Errorf("peak executing %d: the burst of 100 parallel LISTs does not show at 1 s", level.Executing.Peak)
@@ -257,6 +189,99 @@ func TestBurstShowsInThePeak(t *testing.T) {
 	}
 	if r.Seconds < 59 || s.SamplesTaken < 50 {
 		t.Errorf("window %.1f s with %d samples: want about 60 of 1 s", r.Seconds, s.SamplesTaken)
+	}
+}
+
+const burstNamespace, burstUser = "measure-burst", "burst-user"
+
+var (
+	burstOnce  sync.Once
+	burstSetup error
+)
+
+// burstClient returns a client of burstUser, who may list the 1,000
+// ConfigMaps of 2 KB in burstNamespace (created once): LISTs that take long
+// enough to overlap, in priority level global-default.
+func burstClient(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	burstOnce.Do(func() { burstSetup = setupBurst(context.Background()) })
+	if burstSetup != nil {
+		t.Fatal(burstSetup)
+	}
+	kubeconfig, err := cluster.UserKubeconfig(burstUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst, cfg.UserAgent = -1, 0, "measure-e2e-burst"
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func setupBurst(ctx context.Context) error {
+	c := cluster.Client
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: burstNamespace}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	data := strings.Repeat("x", 2048)
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for w := range 10 {
+		wg.Go(func() {
+			for i := w; i < 1000; i += 10 {
+				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%04d", i)}, Data: map[string]string{"d": data}}
+				if _, err := c.CoreV1().ConfigMaps(burstNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "list-configmaps", Namespace: burstNamespace},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}}}
+	if _, err := c.RbacV1().Roles(burstNamespace).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "list-configmaps", Namespace: burstNamespace},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: burstUser}}}
+	_, err := c.RbacV1().RoleBindings(burstNamespace).Create(ctx, binding, metav1.CreateOptions{})
+	return err
+}
+
+// burstLists sends consistent LISTs (no resourceVersion) from 100
+// goroutines for 2 seconds.
+func burstLists(t *testing.T, c kubernetes.Interface) {
+	t.Helper()
+	var lists sync.WaitGroup
+	var mu sync.Mutex
+	var listErr error
+	end := time.Now().Add(2 * time.Second)
+	for range 100 {
+		lists.Go(func() {
+			for time.Now().Before(end) {
+				if _, err := c.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/" + burstNamespace + "/configmaps").DoRaw(context.Background()); err != nil {
+					mu.Lock()
+					listErr = err
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	lists.Wait()
+	if listErr != nil {
+		t.Logf("a burst LIST failed (the burst may be throttled): %v", listErr)
 	}
 }
 
