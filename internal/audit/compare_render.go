@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/premortem/premortem/internal/check"
@@ -14,6 +13,7 @@ import (
 
 var compareWriters = output.Writers[*Comparison]{
 	{Format: "table", Write: WriteComparisonText},
+	output.Wide(WriteComparisonText),
 	output.JSONWriter[*Comparison](),
 }
 
@@ -78,7 +78,7 @@ func writeSides(ew *errWriter, cs []Change, side func(Change) Side) {
 		ew.printf("  (none)\n")
 		return
 	}
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	tw := ew.table().Shrink(0).Drop(4, 3)
 	fmt.Fprintln(tw, "  USER\tREQUESTS\tQUERY TIME\tIN FLIGHT PEAK\tMEAN IN FLIGHT")
 	for _, ch := range cs {
 		s := side(ch)
@@ -88,7 +88,7 @@ func writeSides(ew *errWriter, cs []Change, side func(Change) Side) {
 }
 
 func writeChanges(ew *errWriter, indent, title string, cs []Change) {
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	tw := ew.table().Shrink(0).Drop(4, 3)
 	fmt.Fprintf(tw, "%s%s\tREQUESTS\tQUERY TIME\tIN FLIGHT PEAK\tMEAN IN FLIGHT\n", indent, title)
 	for _, ch := range cs {
 		fmt.Fprintf(tw, "%s%s\t%d → %d %s\t%s → %s %s\t%d → %d\t%s → %s\n", indent, truncate(named(ch.Name), 64),

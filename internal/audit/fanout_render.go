@@ -3,7 +3,6 @@ package audit
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 )
 
 // writeFanOut writes the table of LISTs that ran inside other identities'
@@ -13,7 +12,7 @@ func writeFanOut(ew *errWriter, r *Report) {
 		return
 	}
 	ew.printf("\nLIST FAN-OUT AFTER DELETES (LISTs made while another identity's DELETE was in flight: an admission webhook's backend listing on each call)\n")
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	tw := ew.table().Shrink(12, 11, 0, 1).Drop(10, 7, 6, 9, 8, 4)
 	fmt.Fprintln(tw, "USER\tTRIGGER\tDELETES\tBURSTS\tLISTS\tFAN-OUT\tMAX\tIN FLIGHT PEAK\tMAY READ ETCD\tQUERY TIME\tLISTED\tDELETED BY\tWEBHOOKS")
 	for _, f := range r.FanOut {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", named(f.User), named(f.Trigger), f.Deletes, f.Bursts, f.Lists,

@@ -5,14 +5,13 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/snapshot"
 )
 
-var certWriters = output.Writers[*CertResult]{{Format: "table", Write: writeCertTable}, output.JSONWriter[*CertResult]()}
+var certWriters = output.Writers[*CertResult]{{Format: "table", Write: writeCertTable}, output.Wide(writeCertTable), output.JSONWriter[*CertResult]()}
 
 // WriteCertificates renders r as "table" or "json" (Formats).
 func WriteCertificates(w io.Writer, format string, r *CertResult) error {
@@ -22,7 +21,7 @@ func WriteCertificates(w io.Writer, format string, r *CertResult) error {
 func writeCertTable(w io.Writer, r *CertResult) error {
 	for _, s := range r.Servers {
 		fmt.Fprintf(w, "%s (%s)\n", output.Text(s.Address), output.Text(s.Via))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw := output.NewTable(w, output.DisplayOf(w), 2).Shrink(2, 0)
 		fmt.Fprintln(tw, "  NAME\tCOVERED\tCERTIFICATE")
 		var last *snapshot.Certificate
 		for _, nc := range s.Names {

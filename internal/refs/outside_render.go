@@ -6,14 +6,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/premortem/premortem/internal/audit"
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/output"
 )
 
-var outsideWriters = output.Writers[*OutsideResult]{{Format: "table", Write: writeOutsideTable}, output.JSONWriter[*OutsideResult]()}
+var outsideWriters = output.Writers[*OutsideResult]{{Format: "table", Write: writeOutsideTable}, output.Wide(writeOutsideTable), output.JSONWriter[*OutsideResult]()}
 
 // WriteOutside renders r as "table" or "json" (Formats).
 func WriteOutside(w io.Writer, format string, r *OutsideResult) error {
@@ -44,7 +43,7 @@ func writeOutsideTable(w io.Writer, r *OutsideResult) error {
 	} else {
 		fmt.Fprintf(w, "%s reached the API server from outside the cluster (neither a node nor a pod):\n",
 			check.Plural(len(r.Identities), "identity", "identities"))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw := output.NewTable(w, output.DisplayOf(w), 2).Shrink(5, 0, 4).Drop(2, 3)
 		fmt.Fprintln(tw, "  USER\tREQUESTS\tFIRST SEEN\tLAST SEEN\tSOURCES\tUSER AGENTS")
 		for _, id := range r.Identities {
 			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", output.Text(id.User), id.Requests, check.FormatTime(id.First), check.FormatTime(id.Last),
