@@ -82,8 +82,13 @@ func WriteText(w io.Writer, r *Report) error {
 	writeFanOut(ew, r)
 
 	if len(r.Timeline.Series) > 0 {
+		end := r.Timeline.Start.Add(time.Duration(int64(r.Timeline.Steps)*r.Timeline.StepSeconds) * time.Second)
+		endFormat := "15:04"
+		if end.Sub(r.Timeline.Start) >= 24*time.Hour || end.Day() != r.Timeline.Start.Day() {
+			endFormat = "2006-01-02 15:04" // a log of days
+		}
 		ew.printf("\nTIMELINE: query seconds per %s, top users (%s to %s UTC)\n", stepName(r.Timeline.StepSeconds),
-			r.Timeline.Start.Format("2006-01-02 15:04"), r.Timeline.Start.Add(time.Duration(int64(r.Timeline.Steps)*r.Timeline.StepSeconds)*time.Second).Format("15:04"))
+			r.Timeline.Start.Format("2006-01-02 15:04"), end.Format(endFormat))
 		tw = ew.table().Shrink(0, 1)
 		for _, s := range r.Timeline.Series {
 			peak := 0.0
@@ -93,6 +98,20 @@ func WriteText(w io.Writer, r *Report) error {
 			fmt.Fprintf(tw, "%s\t%s\tmax %s/%s\n", truncate(s.User, 48), sparkline(s.QuerySeconds, 72), seconds(peak), stepName(r.Timeline.StepSeconds))
 		}
 		tw.Flush()
+		if len(r.Timeline.Bursts) > 0 {
+			// A burst is a column or two of a long log's sparkline.
+			ew.printf("\nBURSTS: minutes far above the rest of the log (-o json has them a minute a step, -o html draws them)\n")
+			tw = ew.table()
+			fmt.Fprintln(tw, "FROM\tTO\tREQUESTS\tQUERY TIME\tTOP USER")
+			for _, b := range r.Timeline.Bursts {
+				top := ""
+				if len(b.Window.Series) > 0 {
+					top = b.Window.Series[0].User
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", b.From.Format("2006-01-02 15:04"), b.To.Format("2006-01-02 15:04"), b.Requests, seconds(b.QuerySeconds), named(top))
+			}
+			tw.Flush()
+		}
 	}
 	if r.ClippedRequests > 0 {
 		ew.printf("\n%d requests lasted longer than the concurrency window (%s) or arrived out of order; their in-flight time was clipped.\n", r.ClippedRequests, time.Duration(sweepWindow))
