@@ -290,9 +290,11 @@ func start(ctx context.Context) (*browser, error) {
 		return nil, err
 	}
 	b := &browser{profile: profile, w: cmdIn, msgs: make(chan message, 64), stderr: &tailBuffer{max: 8 << 10}}
+	// --disable-dev-shm-usage: containers often give /dev/shm 64 MB,
+	// which a renderer outgrows.
 	b.cmd = exec.Command(Path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
-		"--hide-scrollbars", "--mute-audio", "--user-data-dir="+profile, "--remote-debugging-pipe", "about:blank")
+		"--hide-scrollbars", "--mute-audio", "--disable-dev-shm-usage", "--user-data-dir="+profile, "--remote-debugging-pipe", "about:blank")
 	b.cmd.ExtraFiles = []*os.File{toBrowser, fromBrowser}
 	b.cmd.Stderr = b.stderr
 	// Its own process group: close kills the renderers with the browser.
