@@ -15,7 +15,7 @@ STATICCHECK  = $(GO) tool -modfile=tools/go.mod staticcheck
 # tools/): tracked or new, not ignored, still on disk.
 GOFILES      = $$(git ls-files --cached --others --exclude-standard '*.go' | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
 
-.PHONY: all examples build lab-bins tools demo test unit e2e vet lint fmt docs bench bench-scan bench-audit bench-preflight fuzz fuzz-preflight clean
+.PHONY: all examples build lab-bins tools demo test unit e2e vet lint fmt docs bench bench-scan bench-agent bench-audit bench-preflight fuzz fuzz-preflight clean
 
 all: build
 
@@ -85,6 +85,13 @@ bench-audit:
 #   make bench-scan BENCH_SCAN_FLAGS="-nodes 500 -pods 15000"
 bench-scan: lab-bins build
 	$(GO) run ./lab/cmd/bench-scan -premortem $(BIN) $(BENCH_SCAN_FLAGS)
+
+# premortem agent against the same kind of cluster: time to ready, then RSS
+# and requests per hour over a 10-minute steady window (docs/benchmarks.md).
+# The full 5,000 nodes / 150,000 pods by default; for a quicker look:
+#   make bench-agent BENCH_AGENT_FLAGS="-nodes 1000 -pods 30000 -namespaces 100"
+bench-agent: lab-bins build
+	$(GO) run ./lab/cmd/bench-scan -premortem $(BIN) -scans 0 -uncompressed=false -agent 10m $(BENCH_AGENT_FLAGS)
 
 # premortem preflight weighing a namespace of 6,000 objects in the lab:
 # requests, KiB received and time per preflight (docs/preflight.md).
