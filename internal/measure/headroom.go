@@ -136,10 +136,10 @@ func headroom(servers []ServerReport, seconds float64) *Headroom {
 	}
 	if fits {
 		h.Verdict = "fits"
-		h.Summary = fmt.Sprintf("estimate: without %s, the %d other server(s) would stay within their priority levels' limits at this window's peaks; CPU and egress rise as shown", heaviest.Server, len(read)-1)
+		h.Summary = fmt.Sprintf("without %s, the %d other server(s) would stay within their priority levels' limits at this window's peaks; CPU and egress rise as shown", heaviest.Server, len(read)-1)
 	} else {
 		h.Verdict = "does not fit"
-		h.Summary = fmt.Sprintf("estimate: without %s, priority levels would exceed their limits: %s; requests would queue and may be rejected (429)", heaviest.Server, strings.Join(over, "; "))
+		h.Summary = fmt.Sprintf("without %s, priority levels would exceed their limits: %s; requests would queue and may be rejected (429)", heaviest.Server, strings.Join(over, "; "))
 	}
 	return h
 }

@@ -100,8 +100,12 @@ func seriesChart(offsets []float64, executing, waiting []int, mean, limit float6
 	fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#2ca02c" stroke-width="2" stroke-dasharray="6 4"/><text x="%.0f" y="%.1f" class="a">mean %.2f</text>`,
 		left, W-right, y(mean), y(mean), W-right-90, y(mean)-4, mean)
 	if limit > 0 {
+		ly := y(limit) - 4
+		if ly < top+12 { // no room above the line: label it below
+			ly = y(limit) + 12
+		}
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#d62728" stroke-width="1"/><text x="%.0f" y="%.1f" class="a">limit %s seats</text>`,
-			left, W-right, y(limit), y(limit), left+4, y(limit)-4, template.HTMLEscapeString(limitLabel))
+			left, W-right, y(limit), y(limit), left+4, ly, template.HTMLEscapeString(limitLabel))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
