@@ -22,6 +22,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -63,7 +64,8 @@ func TestAgent(t *testing.T) {
 	}
 	ctx := context.Background()
 	root := repoRoot(t)
-	kubeconfig := serviceAccountKubeconfig(t, ctx, loadRole(t, filepath.Join(root, rolePath)))
+	role := loadRole(t, filepath.Join(root, rolePath))
+	kubeconfig := serviceAccountKubeconfig(t, ctx, role, agentSA)
 	bin := filepath.Join(t.TempDir(), "premortem")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/premortem/premortem/cmd/premortem").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -218,6 +220,56 @@ func TestAgent(t *testing.T) {
 			}
 		}
 		t.Logf("relists per kind after the outage: %v", relists)
+	})
+
+	t.Run("a kind it may not read", func(t *testing.T) {
+		// The same role without Secrets: the agent says what it cannot
+		// read, reports incomplete, never clean, and keeps going.
+		narrow := role.DeepCopy()
+		narrow.Name += "-no-secrets"
+		for i := range narrow.Rules {
+			narrow.Rules[i].Resources = slices.DeleteFunc(slices.Clone(narrow.Rules[i].Resources), func(r string) bool { return r == "secrets" })
+		}
+		other := startAgent(t, bin, serviceAccountKubeconfig(t, ctx, narrow, agentSA+"-narrow"))
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			code, body := other.status(t, "/findings")
+			if code == http.StatusOK && strings.Contains(body, `"reason": "forbidden: `) {
+				var out struct {
+					Complete bool `json:"complete"`
+					Info     struct {
+						Skipped []struct {
+							Resource struct{ Resource string } `json:"resource"`
+							Reason   string                    `json:"reason"`
+						} `json:"skipped"`
+					} `json:"info"`
+				}
+				if err := json.Unmarshal([]byte(body), &out); err != nil {
+					t.Fatal(err)
+				}
+				if out.Complete || len(out.Info.Skipped) != 1 || out.Info.Skipped[0].Resource.Resource != "secrets" {
+					t.Errorf("complete %v, skipped %+v; want incomplete with secrets forbidden", out.Complete, out.Info.Skipped)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no evaluation with secrets forbidden: %d %s", code, firstLine(body))
+			}
+			time.Sleep(time.Second)
+		}
+		if code, body := other.status(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "secrets: forbidden") {
+			t.Errorf("/readyz: %d %q, want 503 naming secrets", code, body)
+		}
+		metrics := string(other.get(t, "/metrics"))
+		for _, want := range []string{`premortem_resource_readable{resource="secrets"} 0`, "premortem_evaluation_complete 0",
+			`premortem_resource_readable{resource="pods"} 1`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %q", want)
+			}
+		}
+		if !regexp.MustCompile(`premortem_(list|watch)_requests_total\{resource="secrets",result="forbidden"\} [1-9]`).MatchString(metrics) {
+			t.Errorf("no forbidden request counted for secrets")
+		}
 	})
 
 	t.Run("SIGTERM", func(t *testing.T) {
@@ -428,9 +480,9 @@ func loadRole(t *testing.T, path string) *rbacv1.ClusterRole {
 	return nil
 }
 
-// serviceAccountKubeconfig creates the agent's ServiceAccount, binds it to
-// role, and writes a kubeconfig with a token for it.
-func serviceAccountKubeconfig(t *testing.T, ctx context.Context, role *rbacv1.ClusterRole) string {
+// serviceAccountKubeconfig creates the ServiceAccount sa, binds it to role,
+// and writes a kubeconfig with a token for it.
+func serviceAccountKubeconfig(t *testing.T, ctx context.Context, role *rbacv1.ClusterRole, sa string) string {
 	t.Helper()
 	c := cluster.Client
 	role = role.DeepCopy()
@@ -438,22 +490,23 @@ func serviceAccountKubeconfig(t *testing.T, ctx context.Context, role *rbacv1.Cl
 	if _, err := c.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: agentNamespace}}, metav1.CreateOptions{}); err != nil {
+	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: agentNamespace}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	if _, err := c.CoreV1().ServiceAccounts(agentNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: agentSA}}, metav1.CreateOptions{}); err != nil {
+	if _, err := c.CoreV1().ServiceAccounts(agentNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	crb := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: agentSA},
+		ObjectMeta: metav1.ObjectMeta{Name: sa},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: agentNamespace, Name: agentSA}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: agentNamespace, Name: sa}},
 	}
 	if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expiry := int64(2 * 60 * 60)
-	tr, err := c.CoreV1().ServiceAccounts(agentNamespace).CreateToken(ctx, agentSA,
+	tr, err := c.CoreV1().ServiceAccounts(agentNamespace).CreateToken(ctx, sa,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
