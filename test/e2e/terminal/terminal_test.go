@@ -237,6 +237,9 @@ func TestNoColor(t *testing.T) {
 	}
 }
 
+// drawn is one draw of the live read's progress line: kinds done, kinds.
+var drawn = regexp.MustCompile(`\rreading: (\d+)/(\d+) kinds`)
+
 // TestProgress: a live read draws its progress line on the terminal,
 // redraws it in place (carriage returns, no new line), and erases it when
 // the read ends: the screen then shows the table and no trace of it.
@@ -246,6 +249,13 @@ func TestProgress(t *testing.T) {
 			s := run(t, width, 50, []string{"NO_COLOR=1"}, "scan", "--kubeconfig", cluster.Kubeconfig)
 			draws := strings.Count(s.Raw, "\rreading: ")
 			t.Logf("%d progress draws in %d bytes written to the terminal", draws, len(s.Raw))
+			partial := false
+			for _, m := range drawn.FindAllStringSubmatch(s.Raw, -1) {
+				partial = partial || m[1] != m[2]
+			}
+			if !partial {
+				t.Errorf("no progress drawn while reading, only when done:\n%q", s.Raw)
+			}
 			if draws < 2 {
 				t.Fatalf("%d progress draws, want at least 2 (one while reading, the final one):\n%q", draws, s.Raw)
 			}
