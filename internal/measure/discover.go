@@ -60,6 +60,15 @@ func Discover(ctx context.Context, cfg *rest.Config, pageSize int64, extra []str
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("kubeconfig server %q: not a URL", cfg.Host)
 	}
+	// Bad input fails before any request.
+	var extras []*url.URL
+	for _, e := range extra {
+		u, err := parseServerURL(e)
+		if err != nil {
+			return nil, err
+		}
+		extras = append(extras, u)
+	}
 	seen := map[string]bool{}
 	add := func(u *url.URL, via string) {
 		key := strings.ToLower(hostPort(u))
@@ -103,11 +112,7 @@ func Discover(ctx context.Context, cfg *rest.Config, pageSize int64, extra []str
 	for _, a := range addrs {
 		add(a, ViaEndpointSlice)
 	}
-	for _, e := range extra {
-		u, err := parseServerURL(e)
-		if err != nil {
-			return nil, err
-		}
+	for _, u := range extras {
 		add(u, ViaFlag)
 	}
 	if log != nil {
@@ -118,13 +123,14 @@ func Discover(ctx context.Context, cfg *rest.Config, pageSize int64, extra []str
 
 // parseServerURL reads an --apiserver value: https://HOST[:PORT] or
 // HOST[:PORT].
-func parseServerURL(s string) (*url.URL, error) {
+func parseServerURL(u0 string) (*url.URL, error) {
+	s := u0
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("--apiserver %q: want https://HOST[:PORT]", s)
+		return nil, fmt.Errorf("--apiserver %q: want https://HOST[:PORT]", u0)
 	}
 	return u, nil
 }

@@ -135,6 +135,12 @@ func TestCommandCountsMatchAuditLog(t *testing.T) {
 		t.Errorf("measure counts %d resource requests, the audit log %d: more than 5%% apart\nmeasure: %v\naudit: %v", measuredTotal, auditTotal, measured, audited)
 	}
 
+	// A command that fails: the report is still written, then exit 2.
+	code, out, errOut = premortem(ctx, "measure", "--kubeconfig", cluster.Kubeconfig, "--settle", "0s", "-o", "json", "--", "false")
+	if r := decode(t, out); code != cli.ExitError || r.CommandError == "" || !strings.Contains(errOut, "false: exit status 1") {
+		t.Errorf("failing command: exit %d, commandError %q\n%s", code, r.CommandError, errOut)
+	}
+
 	// The same window as a table: it names the rows.
 	if code, out, _ := premortem(ctx, "measure", "--kubeconfig", cluster.Kubeconfig, "--duration", "2s"); code != cli.ExitOK || !strings.Contains(out, "N-1 headroom (an estimate)") {
 		t.Errorf("table: exit %d\n%s", code, out)
