@@ -41,7 +41,8 @@ func render(t *testing.T, name string, args ...string) string {
 func TestScanHTML(t *testing.T) {
 	browsertest.Need(t)
 	file := render(t, "scan.html", "scan", "--snapshot", "../../examples/incidents.json.gz", "-o", "html")
-	browsertest.Fits(t, file, widths...)
+	// And 1,000 px, the width issue 18 asks the report to read at.
+	browsertest.Fits(t, file, 1400, 1000, 400)
 	// Printed (a page of A4 is about 800 px wide): the evidence boxes
 	// grow rather than scroll, and nothing is cut at the right.
 	dir := os.Getenv("PREMORTEM_SCREENSHOTS")
