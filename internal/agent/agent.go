@@ -157,7 +157,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			continue
 		case <-a.changed:
 			if soon == nil {
-				soon = time.After(a.opts.Debounce)
+				soon = time.After(a.debounce())
 			}
 			continue
 		case <-soon:
@@ -336,6 +336,17 @@ func (a *Agent) evaluate(ctx context.Context) {
 	a.last = e
 	a.mu.Unlock()
 	a.log.Debug("evaluated", "findings", len(res.Findings), "complete", res.Complete(), "seconds", e.duration.Seconds())
+}
+
+// debounce is how long after a change the next evaluation runs: Debounce,
+// or five times the last evaluation's duration when that is longer, so
+// that a large cluster where something always changes is not evaluated
+// back to back.
+func (a *Agent) debounce() time.Duration {
+	if e := a.latest(); e != nil {
+		return max(a.opts.Debounce, 5*e.duration)
+	}
+	return a.opts.Debounce
 }
 
 func (a *Agent) latest() *evaluation {

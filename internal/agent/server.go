@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/premortem/premortem/internal/output"
@@ -25,7 +26,9 @@ const (
 // Handler serves /metrics, /healthz, /readyz and /findings.
 func (a *Agent) Handler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(a))
+	// The Go runtime's and the process's own metrics (go_*, process_*):
+	// the agent's memory is watched like any other component's.
+	reg.MustRegister(newCollector(a), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m := a.opts.APIServerSample; m != nil {
 		reg.MustRegister(newSampleCollector(m))
 	}

@@ -44,7 +44,8 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("/findings before an evaluation: %d", code)
 	}
 	_, metrics := get(t, h, "/metrics")
-	for _, want := range []string{`premortem_build_info{goversion="go`, `revision="abc",version="v9"} 1`, "premortem_evaluation_complete 0"} {
+	for _, want := range []string{`premortem_build_info{goversion="go`, `revision="abc",version="v9"} 1`, "premortem_evaluation_complete 0",
+		"process_resident_memory_bytes ", "go_memstats_heap_inuse_bytes "} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, metrics)
 		}
