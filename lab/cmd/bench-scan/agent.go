@@ -89,6 +89,7 @@ func measureAgent(ctx context.Context, auditLog, kubeconfig, binary string, wind
 		case <-time.After(5 * time.Second):
 		}
 	}
+	heap := scrape(client, "http://"+addr+"/metrics", "go_memstats_heap_inuse_bytes")
 	time.Sleep(time.Second) // let the audit backend flush
 	initial, err := agentRequests(auditLog, start, steadyFrom)
 	if err != nil {
@@ -102,7 +103,7 @@ func measureAgent(ctx context.Context, auditLog, kubeconfig, binary string, wind
 	fmt.Fprintf(w, "\n%s %s\n", binary, strings.Join(args, " "))
 	fmt.Fprintf(w, "  ready in %s (first evaluation at %s); peak RSS before ready %s\n", ready.Round(time.Millisecond), firstEval.Round(time.Millisecond), mib(peakBefore))
 	fmt.Fprintf(w, "  until ready: %s\n", initial)
-	fmt.Fprintf(w, "  steady RSS over %s: last %s, peak %s\n", window, mib(samples[len(samples)-1]), mib(peak))
+	fmt.Fprintf(w, "  steady RSS over %s: last %s, peak %s; Go heap in use at the end %s\n", window, mib(samples[len(samples)-1]), mib(peak), mib(heap))
 	hours := window.Hours()
 	fmt.Fprintf(w, "  steady requests: %s; per hour: %.0f (LIST %.0f)\n", steady, float64(steady.total)/hours, float64(steady.byVerb["list"])/hours)
 	return nil
@@ -165,6 +166,26 @@ func agentRequests(path string, from, to int64) (requestCount, error) {
 		}
 	}
 	return c, sc.Err()
+}
+
+// scrape returns the value of an unlabelled metric on a /metrics page, or
+// 0.
+func scrape(client *http.Client, url, name string) int64 {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return int64(f)
+			}
+		}
+	}
+	return 0
 }
 
 // rssOf is a process's resident set size in bytes.
