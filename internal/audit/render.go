@@ -56,7 +56,7 @@ func WriteText(w io.Writer, r *Report) error {
 	writeLoads(ew, "VERB RESOURCE", r.VerbResources)
 
 	ew.printf("\nLIST READS BY SEMANTICS\n")
-	tw = ew.table().Shrink(5, 0).Drop(3, 4)
+	tw = ew.table().Shrink(5).Drop(3, 4)
 	fmt.Fprintln(tw, "CLASS\tLISTS\tQUERY TIME\tWITH SELECTOR\tCLUSTER-WIDE\tSERVED FROM")
 	for _, c := range r.Lists.Classes {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", c.Class, c.Count, seconds(c.QuerySeconds), c.Selector, c.ClusterWide, c.Served)
