@@ -59,6 +59,18 @@ type Streams struct {
 	// Display is how Out is laid out: Main detects it, tests set it to
 	// stand for a terminal; the zero Display is a pipe.
 	Display output.Display
+	// Name is the command's name in help and errors: "premortem", or
+	// "kubectl premortem" as a kubectl plugin (Main reads it from argv[0]);
+	// empty is "premortem".
+	Name string
+}
+
+// name is the command's name, "premortem" unless Name says otherwise.
+func (s Streams) name() string {
+	if s.Name == "" {
+		return name
+	}
+	return s.Name
 }
 
 // Main runs premortem with args and returns the process exit code.
@@ -67,12 +79,13 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	// cluster undoes what it must (restart's pre-pull DaemonSets) on either.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, args, Streams{In: in, Out: out, ErrOut: errOut, Display: output.Detect(out, os.Getenv)})
+	return Run(ctx, args, Streams{In: in, Out: out, ErrOut: errOut, Display: output.Detect(out, os.Getenv), Name: commandName(os.Args[0])})
 }
 
 // Run is Main with a caller-supplied context, for tests.
 func Run(ctx context.Context, args []string, streams Streams) int {
 	root := newRootCommand(streams)
+	rename(root, streams.name())
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -81,11 +94,11 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(streams.ErrOut, "premortem: %s\n", withHint(ee.err))
+			fmt.Fprintf(streams.ErrOut, "%s: %s\n", streams.name(), withHint(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(streams.ErrOut, "premortem: %s\n", withHint(err))
+	fmt.Fprintf(streams.ErrOut, "%s: %s\n", streams.name(), withHint(err))
 	return ExitError
 }
 

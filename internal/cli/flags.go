@@ -107,5 +107,5 @@ func withLimitHint(err error) error {
 // warn prints one warning line on stderr, escaped: warnings quote paths
 // and file contents, which must not rewrite the terminal.
 func (e *env) warn(msg string) {
-	fmt.Fprintf(e.ErrOut, "premortem: warning: %s\n", output.Text(msg))
+	fmt.Fprintf(e.ErrOut, "%s: warning: %s\n", e.name(), output.Text(msg))
 }
