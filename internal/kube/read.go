@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
@@ -17,8 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 )
 
@@ -85,21 +82,9 @@ type ReadResult struct {
 // does not answer one kind will not answer the others, and a read that
 // waits out every kind in turn would hang the command for many minutes.
 func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResult, error) {
-	typed, err := kubernetes.NewForConfig(r.Config)
+	c, dc, err := newClients(r.Config)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	md, err := metadata.NewForConfig(r.Config)
-	if err != nil {
-		return nil, fmt.Errorf("metadata client: %w", err)
-	}
-	c := &clients{typed: typed, metadata: md, rest: typed.CoreV1().RESTClient()}
-	// Discovery is served in JSON (aggregated discovery); no disk cache.
-	dcfg := rest.CopyConfig(r.Config)
-	dcfg.ContentType, dcfg.AcceptContentTypes = "", ""
-	dc, err := discovery.NewDiscoveryClientForConfig(dcfg)
-	if err != nil {
-		return nil, fmt.Errorf("discovery client: %w", err)
+		return nil, err
 	}
 
 	snap := &snapshot.Snapshot{Info: snapshot.Info{Source: "live:" + r.Config.Host}}

@@ -38,39 +38,41 @@ type Feeds struct {
 // bounds LIST pages and discovery; watches are bounded by their own
 // timeout (Feed.Watch), not by it.
 func NewFeeds(cfg *rest.Config) (*Feeds, error) {
-	typed, err := kubernetes.NewForConfig(cfg)
+	c, dc, err := newClients(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	md, err := metadata.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("metadata client: %w", err)
+		return nil, err
 	}
 	// Watches stay open for minutes: a client-wide timeout would cut them.
 	wcfg := rest.CopyConfig(cfg)
 	wcfg.Timeout = 0
-	wtyped, err := kubernetes.NewForConfig(wcfg)
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+	if c.streams, _, err = newClients(wcfg); err != nil {
+		return nil, err
 	}
-	wmd, err := metadata.NewForConfig(wcfg)
-	if err != nil {
-		return nil, fmt.Errorf("metadata client: %w", err)
-	}
-	dyn, err := dynamic.NewForConfig(wcfg)
-	if err != nil {
+	if c.streams.dynamic, err = dynamic.NewForConfig(wcfg); err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
 	}
+	return &Feeds{cfg: cfg, dc: dc, c: c}, nil
+}
+
+// newClients returns the clients of a read of the cluster cfg points at,
+// and its discovery client.
+func newClients(cfg *rest.Config) (*clients, discovery.DiscoveryInterface, error) {
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: %w", err)
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metadata client: %w", err)
+	}
+	// Discovery is served in JSON (aggregated discovery); no disk cache.
 	dcfg := rest.CopyConfig(cfg)
 	dcfg.ContentType, dcfg.AcceptContentTypes = "", ""
 	dc, err := discovery.NewDiscoveryClientForConfig(dcfg)
 	if err != nil {
-		return nil, fmt.Errorf("discovery client: %w", err)
+		return nil, nil, fmt.Errorf("discovery client: %w", err)
 	}
-	return &Feeds{cfg: cfg, dc: dc,
-		c: &clients{typed: typed, metadata: md, rest: typed.CoreV1().RESTClient(),
-			streams: &clients{typed: wtyped, metadata: wmd, rest: wtyped.CoreV1().RESTClient(), dynamic: dyn}},
-	}, nil
+	return &clients{typed: typed, metadata: md, rest: typed.CoreV1().RESTClient()}, dc, nil
 }
 
 // Discovery is what the API server serves, for the kinds a reader wants.
