@@ -121,3 +121,26 @@ func TestWebhooksOf(t *testing.T) {
 		}
 	}
 }
+
+// TestFanOutRendered: the table and the HTML page show the fan-out rows.
+func TestFanOutRendered(t *testing.T) {
+	r, err := Analyze(context.Background(), []Input{StringInput("audit.log",
+		fanOutLog(t, WebhookDeletes{At: 5 * time.Second, Every: 4 * time.Second, Count: 4, Lists: 12, Mutating: true}))}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text, page bytes.Buffer
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"table": text.String(), "html": page.String()} {
+		for _, want := range []string{FanOutBackend, "delete nodegroups.nodegroups.example.com", "12.0", FanOutWebhook, FanOutDeleter + ":4"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s output lacks %q", name, want)
+			}
+		}
+	}
+}

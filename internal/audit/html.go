@@ -233,7 +233,11 @@ td.w{white-space:normal;overflow-wrap:anywhere;min-width:18em;text-align:left}td
 <div class="scroll"><table><tr><th>user</th><th>lists</th><th>query time</th><th>with selector</th><th>cluster-wide</th><th>peak in flight</th><th class="l">user agent</th></tr>
 {{range .R.Lists.Clients}}<tr><td class="u">{{breakable .User}}</td><td>{{.Count}}</td><td>{{dur .QuerySeconds}}</td><td>{{.Selector}}</td><td>{{.ClusterWide}}</td><td>{{.PeakInFlight}}</td><td class="w">{{.UserAgent}}</td></tr>{{end}}</table></div>{{end}}
 <p class="note">{{.R.Lists.Caveat}}</p>
-<ul class="note">{{range .R.Lists.Metrics}}<li><code>{{.}}</code></li>{{end}}</ul>
+<ul class="note">{{range .R.Lists.Metrics}}<li><code>{{.}}</code></li>{{end}}</ul>{{if .R.FanOut}}
+<h2>LIST fan-out after deletes</h2>
+<p class="note">LISTs made while another identity's DELETE was in flight: an admission webhook's backend listing on each call. Validating webhooks leave no annotation unless they fail open: the backend is the user.</p>
+<div class="scroll"><table><tr><th>user</th><th class="l">trigger</th><th>deletes</th><th>bursts</th><th>lists</th><th>fan-out</th><th>max</th><th>peak in flight</th><th>may read etcd</th><th>query time</th><th class="l">listed</th><th class="l">deleted by</th><th class="l">webhooks</th></tr>
+{{range .R.FanOut}}<tr><td class="u">{{breakable .User}}</td><td class="w">{{.Trigger}}</td><td>{{.Deletes}}</td><td>{{.Bursts}}</td><td>{{.Lists}}</td><td>{{printf "%.1f" .FanOutFactor}}</td><td>{{.MaxBurst}}</td><td>{{.PeakInFlight}}</td><td>{{.MayReadEtcd}}</td><td>{{dur .QuerySeconds}}</td><td class="w">{{range .Listed}}{{.Name}}:{{.Requests}} {{end}}</td><td class="w">{{range .Deleters}}{{.Name}}:{{.Requests}} {{end}}</td><td class="w">{{range .Webhooks}}{{.}} {{end}}</td></tr>{{end}}</table></div>{{end}}
 {{end}}
 </body></html>
 `))
