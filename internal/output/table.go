@@ -133,22 +133,8 @@ func (t *Table) fit(width []int) []bool {
 			keep[c] = false
 		}
 	}
-	// The shrinking columns share the room left in proportion to their
-	// widths; then the widest gives up what rounding left over.
-	if over := total(false) - t.d.Width; over > 0 {
-		sum := 0
-		for _, c := range t.shrink {
-			if c < len(width) && keep[c] {
-				sum += width[c]
-			}
-		}
-		room := sum - over
-		for _, c := range t.shrink {
-			if c < len(width) && keep[c] && sum > 0 {
-				width[c] = max(width[c]*room/sum, min(width[c], shrinkMin))
-			}
-		}
-	}
+	// The widest shrinking column gives up a cell at a time: in the end the
+	// narrower ones are whole and the wider ones cut to one width.
 	for over := total(false) - t.d.Width; over > 0; over-- {
 		widest := -1
 		for _, c := range t.shrink {

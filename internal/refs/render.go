@@ -36,7 +36,7 @@ func writeTable(w io.Writer, r *Result) error {
 			continue
 		}
 		fmt.Fprintf(w, "%s: %s\n", output.Text(q), check.Plural(len(mine), "reference", "references"))
-		tw := output.NewTable(w, output.DisplayOf(w), 2).Shrink(2, 3, 0)
+		tw := output.NewTable(w, output.DisplayOf(w), 2).Shrink(3, 2, 1, 0)
 		fmt.Fprintln(tw, "  OBJECT\tFIELD\tDETAIL\tCONSUMED BY")
 		for _, ref := range mine {
 			// Names, keys, servers and lines come from the cluster: escaped,

@@ -47,7 +47,7 @@ func writeTable(w io.Writer, r *check.Result) error {
 		fmt.Fprintln(w)
 	}
 	if len(shown) > 0 {
-		tw := output.NewTable(w, d, 2).Shrink(3, 2).Drop(4).Paint(0, output.SeverityStyle)
+		tw := output.NewTable(w, d, 2).Shrink(2, 3).Drop(4).Paint(0, output.SeverityStyle)
 		fmt.Fprintln(tw, "SEVERITY\tCHECK\tOBJECT\tFINDING\tINCIDENT")
 		last := check.Severity(-1)
 		for _, f := range shown {
