@@ -37,11 +37,12 @@ demo: lab-bins build
 	$(GO) run ./lab/cmd/demo -premortem $(BIN)
 
 # Regenerates the offline example: a snapshot of the lab with every
-# scenario, and its HTML report, examples/incidents.html (a test fails when
-# the page is not what scan -o html of the snapshot prints).
+# scenario, and its HTML report, examples/incidents.html, and the README's
+# excerpt of its table at 100 columns (tests fail when the page or the
+# excerpt is not what scan of the snapshot prints).
 examples: lab-bins build
 	$(GO) run ./lab/cmd/demo -premortem $(BIN) -save examples/incidents.json.gz
-	$(GO) test ./internal/cli -run '^TestExampleHTML$$' -count=1 -update
+	$(GO) test ./internal/cli -run '^(TestExampleHTML|TestREADMEScanExcerpt)$$' -count=1 -update
 
 vet:
 	$(GO) vet ./...
