@@ -19,7 +19,7 @@ func TestMeasureFlags(t *testing.T) {
 		{[]string{"measure", "--duration", "1m", "--", "helmfile"}, "--duration and a command exclude each other"},
 		{[]string{"measure", "--interval", "1ms", "--duration", "1m"}, "--interval 1ms: want at least 10ms"},
 		{[]string{"measure", "--settle", "-1s", "--", "true"}, "--settle -1s"},
-		{[]string{"measure", "-o", "yaml", "--duration", "1m"}, `--output "yaml": want table, json or html`},
+		{[]string{"measure", "-o", "yaml", "--duration", "1m"}, `--output "yaml": want table, wide, json or html`},
 		{[]string{"measure", "--duration", "1m", "--apiserver", "ftp://x", "--server", "https://127.0.0.1:1"}, `--apiserver "ftp://x": want https://HOST[:PORT]`},
 		{[]string{"measure", "--duration", "1m", "--apiserver", "https://10.0.0.1:6443/path", "--server", "https://127.0.0.1:1"}, "want https://HOST[:PORT]"},
 	} {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/premortem/premortem/internal/output"
@@ -13,6 +12,7 @@ import (
 // Writers are measure's -o formats, the table first.
 var Writers = output.Writers[*Report]{
 	{Format: "table", Write: WriteTable},
+	output.Wide(WriteTable),
 	output.JSONWriter[*Report](),
 	{Format: "html", Write: WriteHTML},
 }
@@ -24,6 +24,7 @@ const maxTableRows = 25
 // or the command line is escaped (output.Text).
 func WriteTable(w io.Writer, r *Report) error {
 	b := &strings.Builder{}
+	d := output.DisplayOf(w)
 	fmt.Fprintf(b, "Window: %s to %s UTC (%.1f s), priority levels sampled every %s.\n",
 		r.Start.Format("2006-01-02 15:04:05"), r.End.Format("15:04:05"), r.Seconds, seconds(r.IntervalSeconds))
 	if len(r.Command) > 0 {
@@ -34,7 +35,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
-	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	tw := output.NewTable(b, d, 2).Shrink(0).Drop(9, 8, 6, 1)
 	fmt.Fprintln(tw, "SERVER\tVIA\tREQUESTS\t429\tCPU SECONDS\tEGRESS\tWATCHERS\tEXECUTING PEAK\tMEAN\tSAMPLES")
 	for _, s := range r.Servers {
 		if !s.MetricsRead {
@@ -51,7 +52,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	tw.Flush()
 
 	b.WriteString("\nPriority levels: executing requests per sample, peak beside the mean over the window.\n")
-	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	tw = output.NewTable(b, d, 2).Shrink(0, 1).Drop(4, 5)
 	fmt.Fprintln(tw, "SERVER\tLEVEL\tLIMIT SEATS\tPEAK\tMEAN\tP99\tPEAK WAITING\tSECONDS AT LIMIT")
 	idle := 0
 	for _, s := range r.Servers {
@@ -72,7 +73,7 @@ func WriteTable(w io.Writer, r *Report) error {
 
 	rows := r.Total.Requests
 	b.WriteString("\nRequests by verb and resource (all servers):\n")
-	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	tw = output.NewTable(b, d, 2).Shrink(1)
 	fmt.Fprintln(tw, "VERB\tRESOURCE\tREQUESTS\t429\tRESPONSE BYTES")
 	for i, row := range rows {
 		if i == maxTableRows {
@@ -91,7 +92,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	if h := r.Headroom; h != nil {
 		fmt.Fprintf(b, "\nN-1 headroom (an estimate): %s\n", output.Text(h.Summary))
 		if len(h.Remaining) > 0 {
-			tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+			tw = output.NewTable(b, d, 2).Shrink(0).Drop(6, 5)
 			fmt.Fprintln(tw, "SERVER\tWATCHERS\tREQUESTS/S\tCPU CORES\tEGRESS/S\tRE-LISTS\tRE-LIST BYTES")
 			for _, f := range h.Remaining {
 				fmt.Fprintf(tw, "%s\t%d → %d\t%.1f → %.1f\t%.2f → %.2f\t%s → %s\t%d\t%s\n", output.Text(f.Server), f.Watchers, f.WatchersAfter,
