@@ -101,12 +101,14 @@ bench-preflight: lab-bins
 
 # Every parser of hostile input under the fuzzer, FUZZTIME each (not in CI):
 # snapshot files (JSON, YAML, gzip), audit lines and their scanner, Helm
-# release records, manifests, kubeconfigs from ConfigMaps, argument values.
+# release records, manifests, kubeconfigs from ConfigMaps, argument values,
+# API server /metrics and APF dumps (measure).
 FUZZTIME ?= 30s
 FUZZ_TARGETS = ./internal/kube:FuzzLoad ./internal/audit:FuzzParse ./internal/audit:FuzzAnalyze \
 	./internal/audit:FuzzParseTarget ./internal/preflight:FuzzParseManifest \
 	./internal/address:FuzzKubeconfig ./internal/address:FuzzParseQuery \
-	./internal/output:FuzzText ./internal/sizelimit:FuzzParse
+	./internal/output:FuzzText ./internal/sizelimit:FuzzParse \
+	./internal/measure:FuzzParseMetrics ./internal/measure:FuzzParseDump
 fuzz: fuzz-preflight
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "$(GO) test $${t%%:*} -fuzz ^$${t##*:}\$$ -fuzztime $(FUZZTIME)"; \

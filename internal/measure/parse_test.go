@@ -116,3 +116,31 @@ func TestParseMetricsRefuses(t *testing.T) {
 }
 
 var timeZero = time.Time{}
+
+// FuzzParseMetrics: any answer to GET /metrics parses or fails with an
+// error, never a panic, within its bounds.
+func FuzzParseMetrics(f *testing.F) {
+	f.Add(metricsText)
+	f.Add(`m{a="\`)
+	f.Add("m{a=\"x\",} 1\n# TYPE m counter\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := readScrape(strings.NewReader(in), 1<<16, timeZero)
+		if err == nil && s == nil {
+			t.Fatal("no scrape and no error")
+		}
+	})
+}
+
+// FuzzParseDump: any answer to the APF dump parses or fails with an error.
+func FuzzParseDump(f *testing.F) {
+	f.Add("PriorityLevelName, ExecutingRequests, WaitingRequests\nx, 1, 0\n")
+	f.Add("PriorityLevelName,,,\n,,,")
+	f.Fuzz(func(t *testing.T, in string) {
+		levels, err := parseDump(strings.NewReader(in))
+		for _, l := range levels {
+			if err == nil && (l.Name == "" || l.Executing < 0 || l.Waiting < 0) {
+				t.Fatalf("level %+v from %q", l, in)
+			}
+		}
+	})
+}
