@@ -6,7 +6,7 @@
 // the same rules under other names.
 package rbac
 
-//go:generate go run ./genrbac -dir ../../deploy/rbac -docs ../../docs
+//go:generate go run ./genrbac -dir ../../deploy/rbac -docs ../../docs -chart ../../deploy/helm/premortem
 
 import (
 	"cmp"

@@ -1,10 +1,12 @@
 // Command genrbac writes deploy/rbac, the manifests of premortem's
-// least-privilege RBAC, and docs/reference/rbac.md, what they grant and
-// why, from the check catalog:
+// least-privilege RBAC, the Helm chart's ClusterRole template
+// (deploy/helm/premortem/templates/clusterrole.yaml), and
+// docs/reference/rbac.md, what they grant and why, from the check catalog:
 //
 //	go generate ./internal/rbac
 //
-// (which runs `go run ./genrbac -dir ../../deploy/rbac -docs ../../docs`;
+// (which runs `go run ./genrbac -dir ../../deploy/rbac -docs ../../docs -chart
+// ../../deploy/helm/premortem`;
 // `make docs` runs it too). Its test fails when a committed file differs
 // from what it generates.
 package main
@@ -24,14 +26,15 @@ import (
 func main() {
 	dir := flag.String("dir", "deploy/rbac", "the directory to write the manifests into")
 	docs := flag.String("docs", "docs", "the docs directory to write the reference into")
+	chart := flag.String("chart", "deploy/helm/premortem", "the Helm chart to write the ClusterRole template into")
 	flag.Parse()
-	if err := write(*dir, *docs); err != nil {
+	if err := write(*dir, *docs, *chart); err != nil {
 		fmt.Fprintf(os.Stderr, "genrbac: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func write(dir, docs string) error {
+func write(dir, docs, chart string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -41,8 +44,14 @@ func write(dir, docs string) error {
 			return err
 		}
 	}
+	if err := os.WriteFile(filepath.Join(chart, filepath.FromSlash(rbac.ChartClusterRoleFile)), chartRole(), 0o644); err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(docs, filepath.FromSlash(rbac.ReferenceFile)), reference(), 0o644)
 }
+
+// chartRole returns the Helm chart's ClusterRole template.
+func chartRole() []byte { return rbac.ChartClusterRole(checks.All()) }
 
 // manifests returns every manifest by its file name under deploy/rbac.
 func manifests() map[string][]byte { return rbac.Manifests(rbac.Default, checks.All()) }
