@@ -32,7 +32,7 @@ plus --settle; without a command it measures a window of --duration (for a
 deploy that runs elsewhere).
 
 It reads every API server directly: the kubeconfig server, the addresses of
-the default/kubernetes EndpointSlice, and each --apiserver, with the
+Service default/kubernetes (its EndpointSlices), and each --apiserver, with the
 kubeconfig's credentials and its TLS server name. For each server it reads
 /metrics once before and once after (requests by verb, resource and code,
 CPU seconds, response and watch event bytes, watchers, APF rejections), and
@@ -43,9 +43,9 @@ estimates whether the other servers could absorb the heaviest one's load
 (N-1). COMMAND's output goes to stderr. See docs/measure.md.
 
 It needs get on the non-resource URLs /metrics and
-/debug/api_priority_and_fairness/dump_priority_levels, and get on the
-EndpointSlice default/kubernetes (deploy/rbac/); without them it says what
-it could not read and exits 3.`,
+/debug/api_priority_and_fairness/dump_priority_levels (deploy/rbac/), and
+list on EndpointSlices in namespace default; without them it says what it
+could not read and exits 3.`,
 		Example: `  premortem measure -- helmfile -e prod apply
   premortem measure --duration 10m -o html > deploy.html
   premortem measure --apiserver https://10.64.0.117:6443 --duration 2m -o json`,
