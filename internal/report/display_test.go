@@ -52,3 +52,38 @@ func TestTerminalTableEscapesClusterData(t *testing.T) {
 		outputtest.CheckEscaped(t, "terminal table", plain, "| forged")
 	}
 }
+
+// On a terminal, more findings than its height start with their counts,
+// even when every one of them is high and stays a row.
+func TestCountsFirstWhenRowsDoNotFit(t *testing.T) {
+	for _, tt := range []struct {
+		sev          check.Severity
+		height, rows int
+		first        bool
+	}{
+		{check.High, 8, 10, true},     // all high: counts first, every row
+		{check.Medium, 8, 0, true},    // all medium: counts alone
+		{check.Medium, 40, 10, false}, // fits: rows
+		{check.Medium, 0, 10, false},  // a pipe: 10 are under 30 rows
+	} {
+		r := &check.Result{Ran: []string{"a", "b"}}
+		for i := range 10 {
+			r.Findings = append(r.Findings, check.Finding{ID: []string{"a", "b"}[i%2], Severity: tt.sev, Title: "t",
+				Objects: []check.Object{{Kind: "Pod", Namespace: "default", Name: "p"}}})
+		}
+		var b bytes.Buffer
+		if err := Write(output.WithDisplay(&b, output.Display{Width: 100, Height: tt.height}), "table", r); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if first := strings.HasPrefix(out, "10 findings (10 "+tt.sev.String()+") by severity and check"); first != tt.first {
+			t.Errorf("%s, height %d: counts first %v, want %v:\n%s", tt.sev, tt.height, first, tt.first, out)
+		}
+		if first := strings.Contains(out, "  "+strings.ToUpper(tt.sev.String())); tt.first && !first {
+			t.Errorf("%s, height %d: no line of counts:\n%s", tt.sev, tt.height, out)
+		}
+		if rows := strings.Count(out, " t\n"); rows != tt.rows {
+			t.Errorf("%s, height %d: %d rows, want %d:\n%s", tt.sev, tt.height, rows, tt.rows, out)
+		}
+	}
+}

@@ -29,15 +29,17 @@ func writeTable(w io.Writer, r *check.Result) error {
 	cut := slices.IndexFunc(shown, func(f check.Finding) bool { return f.Severity < check.High })
 	summaryFirst := false
 	switch {
-	case d.All || cut < 0:
+	case d.All:
 	case d.Height > 0:
 		// A terminal: when the rows do not fit on one screen, the counts
 		// by severity and check come first, then the rows at high and above.
 		if len(shown)+tableLines > d.Height {
 			summaryFirst = true
-			shown, rest = shown[:cut], shown[cut:]
+			if cut >= 0 {
+				shown, rest = shown[:cut], shown[cut:]
+			}
 		}
-	case len(shown) > maxRows:
+	case cut >= 0 && len(shown) > maxRows:
 		shown, rest = shown[:cut], shown[cut:]
 	}
 	if summaryFirst {
