@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,7 +24,11 @@ import (
 var cluster *lab.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(lab.TestMain(m, lab.Options{}, setup, func(c *lab.Cluster) { cluster = c }))
+	code := lab.TestMain(m, lab.Options{}, setup, func(c *lab.Cluster) { cluster = c })
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
 }
 
 // ns holds the objects the tests' verbs read: enough kinds and objects
