@@ -26,10 +26,12 @@ func controlPlaneKinds() []*kindSpec {
 	}
 }
 
-// configMapKind reads ConfigMaps whole: the access checks look for API
-// server addresses in the configuration workloads mount. The same LIST fills
-// Metadata[ConfigMaps], so checks that count ConfigMaps see them as before
-// and the kind is still listed once. binaryData is dropped.
+// configMapKind reads ConfigMaps whole from files, and from watches: the
+// access checks look for API server addresses in the configuration
+// workloads mount. The same objects fill Metadata[ConfigMaps], so checks
+// that count ConfigMaps see them as before. binaryData is dropped. A live
+// Reader lists the kind metadata-only and reads data by name
+// (configmapdata.go).
 func configMapKind() *kindSpec {
 	k := fullKind[corev1.ConfigMap, corev1.ConfigMapList](snapshot.ConfigMaps, trimConfigMap, func(s *snapshot.Snapshot) *[]corev1.ConfigMap { return &s.ConfigMaps })
 	addFull, objectsFull, growFull, resetFull := k.add, k.objects, k.grow, k.reset
@@ -46,11 +48,26 @@ func configMapKind() *kindSpec {
 		}
 	}
 	k.objects = func(s *snapshot.Snapshot, emit func(any) error) error {
-		if len(s.ConfigMaps) == 0 {
-			// A snapshot loaded from an older file: metadata only.
-			return metadataKind(snapshot.ConfigMaps).objects(s, emit)
+		// A live read keeps the data of some ConfigMaps only (the rest in
+		// Metadata; configmapdata.go), an older file none: the ones with
+		// data whole, the others as metadata.
+		if err := objectsFull(s, emit); err != nil {
+			return err
 		}
-		return objectsFull(s, emit)
+		whole := make(map[string]bool, len(s.ConfigMaps))
+		for i := range s.ConfigMaps {
+			whole[s.ConfigMaps[i].Namespace+"/"+s.ConfigMaps[i].Name] = true
+		}
+		for _, o := range s.Metadata[snapshot.ConfigMaps] {
+			if whole[o.Namespace+"/"+o.Name] {
+				continue
+			}
+			o.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}
+			if err := emit(&o); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	return k
 }

@@ -72,6 +72,9 @@ type ReadResult struct {
 	Restarts int
 	// CountRequests are the limit=1 LISTs of Reader.Count.
 	CountRequests int
+	// ConfigMapGets are the GETs of the ConfigMaps whose data checks read
+	// (the kind itself is listed metadata-only).
+	ConfigMapGets int
 }
 
 // Read lists the requested kinds. A kind the server does not serve is not
@@ -115,11 +118,23 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		spec := specFor(k.res)
 		if vs, visitable := visitSpecs[k.res]; visitable && r.Visit != nil {
 			spec = visitKind(k.res, vs, r.Visit, &visitMu)
+		} else if k.res == snapshot.ConfigMaps {
+			// Metadata only; the data of the ones checks open is read by
+			// name once the workloads are (configmapdata.go).
+			spec = metadataKind(snapshot.ConfigMaps)
 		}
 		jobs = append(jobs, job{spec: spec, namespaced: k.namespaced})
 	}
 	snap.Info.Skipped = append(snap.Info.Skipped, plan.skipped...)
 	res.Covered = append(res.Covered, plan.covered...)
+	var cmFetch *configMapFetch
+	if r.Visit == nil {
+		var kinds []snapshot.Resource
+		for _, j := range jobs {
+			kinds = append(kinds, j.spec.res)
+		}
+		cmFetch = configMapFetchFor(kinds)
+	}
 
 	conc := r.Concurrency
 	if conc <= 0 {
@@ -140,6 +155,34 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		if r.Progress != nil {
 			r.Progress(Progress{KindsDone: done, KindsTotal: len(jobs), Items: items.Load()})
 		}
+	}
+	// startConfigMapData GETs the ConfigMaps checks read data of
+	// (configmapdata.go); called with mu held, once.
+	startConfigMapData := func(keys []string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cms, n, err := r.readConfigMapData(ctx, keys, 4*conc)
+			mu.Lock()
+			defer mu.Unlock()
+			res.ConfigMapGets = n
+			switch {
+			case fatal != nil || parent.Err() != nil:
+			case err == nil:
+				snap.ConfigMaps = cms
+			default:
+				if se := (&ServerError{Host: r.Config.Host, Stage: "GET configmaps", Limit: r.Config.Timeout, Err: err}); se.Timeout() {
+					fatal = se
+					cancel()
+					return
+				}
+				// ConfigMaps whose data cannot be read are not read:
+				// checks must not see half of them.
+				delete(snap.Metadata, snapshot.ConfigMaps)
+				res.Covered = slices.DeleteFunc(res.Covered, func(k snapshot.Resource) bool { return k == snapshot.ConfigMaps })
+				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: snapshot.ConfigMaps, Reason: SkipReason(err)})
+			}
+		}()
 	}
 	// Pods first: their chain of pages is the longest by far and sets the
 	// wall time; the other kinds fill the remaining slots around it. Slots
@@ -192,6 +235,11 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			defer func() {
+				if cmFetch.kindDone(j.spec.res) && fatal == nil && ctx.Err() == nil && slices.Contains(res.Covered, snapshot.ConfigMaps) {
+					startConfigMapData(configMapsWithData(snap))
+				}
+			}()
 			if fatal != nil {
 				return // the read was ended by an earlier kind's timeout
 			}
