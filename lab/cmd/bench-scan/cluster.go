@@ -28,6 +28,7 @@ import (
 type sizes struct {
 	nodes, pods, namespaces, deployments, services, configMaps, secrets int
 	podBytes                                                            int
+	largeConfigMaps                                                     int
 }
 
 // countObjects fills b.sz from the API server's apiserver_storage_objects
@@ -229,6 +230,13 @@ func (b *builder) configMap(ctx context.Context, i int) error {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("config-%d", i), Namespace: b.ns(i), Labels: labelsFor(i)},
 		Data:       map[string]string{"config.yaml": strings.Repeat("key: value\n", 200)},
+	}
+	// The large ones are the last ConfigMaps: with no more Deployments
+	// than ConfigMaps less them, no workload mounts one (dashboards, CA
+	// bundles, Helm 2 records), so a scan need not read their data.
+	if j := i - (b.sz.configMaps - b.sz.largeConfigMaps); j >= 0 {
+		cm.Name = fmt.Sprintf("large-%d", j)
+		cm.Data = map[string]string{"dashboard.json": strings.Repeat("x", 500_000+(j*7919)%(1<<20-500_000-64))}
 	}
 	_, err := b.cs.CoreV1().ConfigMaps(b.ns(i)).Create(ctx, cm, create)
 	return err

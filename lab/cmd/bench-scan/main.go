@@ -42,6 +42,7 @@ func run() error {
 	flag.IntVar(&sz.deployments, "deployments", 5000, "Deployments")
 	flag.IntVar(&sz.services, "services", 5000, "Services")
 	flag.IntVar(&sz.configMaps, "configmaps", 20000, "ConfigMaps")
+	flag.IntVar(&sz.largeConfigMaps, "large-configmaps", 0, "of the ConfigMaps, how many hold 500 KB to 1 MiB of data (no workload mounts them)")
 	flag.IntVar(&sz.secrets, "secrets", 10000, "Secrets")
 	flag.IntVar(&sz.podBytes, "pod-bytes", 16384, "target JSON size of one pod, managedFields included")
 	workers := flag.Int("workers", 48, "concurrent creates")
