@@ -30,8 +30,12 @@ snapshot) with every name clients are configured to reach it by: the
 kubernetes Service's names (kubernetes.default.svc.<cluster-domain> and
 shorter forms) and cluster IP, the server of the kubeconfig in use, the
 servers of kubeconfigs stored in ConfigMaps, and the values of API server
-environment variables in workloads (KUBE_MASTER, ...). Kubeconfigs stored in
-Secrets are not read by a scan; "premortem refs NAME" finds those.
+environment variables in workloads (KUBE_MASTER, ...). A live read reads the
+data of the ConfigMaps workloads mount or take env from (and Helm release
+records), not of every ConfigMap: a kubeconfig in a ConfigMap no workload
+uses is not seen live (a snapshot file is read whole). Kubeconfigs stored in
+Secrets, or in ConfigMaps no workload uses, are not read by a scan;
+"premortem refs NAME" finds those.
 
 In incident 002, moving a checker from a removed public name to the
 internal one failed with "hostname doesn't match": the internal name was

@@ -40,8 +40,15 @@ ConfigMap is also sent whole to every watcher, every kubelet whose pods
 mount it included. Immutable ConfigMaps are never written again, and no
 kubelet watches them: they are left out.
 
-Only data is measured: binaryData is not kept by the read, so a ConfigMap
-holding binary data may be larger than reported. Secrets have the same
+Which ConfigMaps are measured: a live read lists ConfigMaps metadata-only
+and reads the data only of the ones workloads mount or take env from and of
+Helm release records (labels owner=helm and name, or OWNER=TILLER and NAME),
+one GET each: the data of every ConfigMap would be the most expensive read
+of a scan (up to 1 MiB each). A large ConfigMap that no workload uses and
+that is not a Helm record (a controller's state, as in incident 258) is
+measured only in a snapshot file, which is read whole. Only data is
+measured: binaryData is not kept by the read, so a ConfigMap holding binary
+data may be larger than reported. Secrets have the same
 limit but are read metadata-only; their data is never read, so their size
 is not checked (Helm 3's release Secrets included). Severity is medium at
 min-ratio, high at high-ratio.`,
