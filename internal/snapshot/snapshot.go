@@ -45,8 +45,9 @@ type Snapshot struct {
 
 	// Kinds read in full for the control-plane access checks (who talks to
 	// the API server, and how). ConfigMaps keep their data (binaryData is
-	// dropped); the same LIST fills Metadata[ConfigMaps]. Secret data is
-	// never in a snapshot.
+	// dropped); a live read keeps only those workloads use and Helm
+	// records (kube/configmapdata.go), a file all. Metadata[ConfigMaps]
+	// holds every one. Secret data is never in a snapshot.
 	ConfigMaps                  []corev1.ConfigMap
 	Leases                      []coordinationv1.Lease
 	ClusterRoles                []rbacv1.ClusterRole
