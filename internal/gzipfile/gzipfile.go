@@ -5,9 +5,12 @@ package gzipfile
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
+
+	// The standard library's API, inflating about twice as fast
+	// (docs/benchmarks.md, "gzip input").
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/premortem/premortem/internal/sizelimit"
 )
