@@ -15,12 +15,27 @@ STATICCHECK  = $(GO) tool -modfile=tools/go.mod staticcheck
 # tools/): tracked or new, not ignored, still on disk.
 GOFILES      = $$(git ls-files --cached --others --exclude-standard '*.go' | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
 
-.PHONY: all examples build lab-bins tools demo test unit e2e vet lint fmt docs bench bench-scan bench-agent bench-audit bench-preflight fuzz fuzz-preflight clean
+.PHONY: all examples build dist image lab-bins tools demo test unit e2e vet lint fmt docs bench bench-scan bench-agent bench-audit bench-preflight fuzz fuzz-preflight clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/premortem
+
+# Release archives for linux and darwin, amd64 and arm64 (reproducible:
+# fixed order, mtimes and owners; SOURCE_DATE_EPOCH sets the time), their
+# sha256 sums and the filled krew manifest, in dist/ (docs/install.md).
+dist:
+	$(GO) run ./internal/dist/mkdist -version $(VERSION) -out dist
+
+# The container image as an OCI image layout tar, bin/premortem.oci.tar,
+# without a daemon or a base image: a static linux binary for IMAGE_ARCH
+# and tools/image (go-containerregistry, a module of its own).
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "-s -w -buildid= $(LDFLAGS)" -o bin/linux_$(IMAGE_ARCH)/premortem ./cmd/premortem
+	cd tools/image && $(GO) run . -binary ../../bin/linux_$(IMAGE_ARCH)/premortem -arch $(IMAGE_ARCH) \
+		-version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)" -out ../../bin/premortem.oci.tar
 
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok
 # at pinned versions into .cache/lab/bin; does nothing when they exist.
@@ -28,7 +43,8 @@ lab-bins:
 	bash lab/bins/build.sh
 
 # Builds pinned tools that are programs of their own (promtool, for the
-# alert rules' tests) into .cache/tools/bin; does nothing when they exist.
+# alert rules' tests; krew and helm, for the packaging tests) into
+# .cache/tools/bin; does nothing when they exist.
 tools:
 	bash tools/build.sh
 
