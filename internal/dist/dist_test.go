@@ -71,16 +71,8 @@ func TestWriteArchive(t *testing.T) {
 	if !zr.ModTime.IsZero() || zr.Name != "" {
 		t.Errorf("gzip header: time %v, name %q; want neither", zr.ModTime, zr.Name)
 	}
-	tr := tar.NewReader(zr)
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range tarEntries(t, zr) {
 		names = append(names, h.Name)
 		if h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" || !h.ModTime.Equal(epoch) {
 			t.Errorf("%s: owner %d:%d %q:%q, mtime %v; want 0:0, no names, %v", h.Name, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime, epoch)

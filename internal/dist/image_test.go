@@ -26,7 +26,23 @@ func readOCITar(t *testing.T, path string) ociTar {
 	}
 	defer f.Close()
 	out := ociTar{}
-	tr := tar.NewReader(f)
+	for _, e := range tarEntries(t, f) {
+		out[e.Name] = e.data
+	}
+	return out
+}
+
+// entry is one regular file of a tar stream.
+type entry struct {
+	*tar.Header
+	data []byte
+}
+
+// tarEntries reads the regular files of a tar stream, in order.
+func tarEntries(t *testing.T, r io.Reader) []entry {
+	t.Helper()
+	var out []entry
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -40,7 +56,7 @@ func readOCITar(t *testing.T, path string) ociTar {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[h.Name] = data
+			out = append(out, entry{h, data})
 		}
 	}
 }
@@ -153,20 +169,10 @@ func TestImage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h.Typeflag == tar.TypeReg {
-				files[h.Name], _ = io.ReadAll(tr)
-				if h.Name == "premortem" && h.Mode&0o111 == 0 {
-					t.Errorf("premortem mode %o: not executable", h.Mode)
-				}
+		for _, e := range tarEntries(t, zr) {
+			files[e.Name] = e.data
+			if e.Name == "premortem" && e.Mode&0o111 == 0 {
+				t.Errorf("premortem mode %o: not executable", e.Mode)
 			}
 		}
 	}
