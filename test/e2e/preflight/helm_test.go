@@ -398,7 +398,7 @@ func TestHelmErrors(t *testing.T) {
 		{name: "bad allow", args: []string{"nope", "-n", "pf-errors", "-f", good, "--allow", "justaname"}, code: cli.ExitError,
 			wantErr: "want KIND/NAME"},
 		{name: "no -f", args: []string{"nope", "-n", "pf-errors"}, code: cli.ExitError, wantErr: "-f is required"},
-		{name: "bad output", args: []string{"nope", "-n", "pf-errors", "-f", good, "-o", "yaml"}, code: cli.ExitError, wantErr: `--output "yaml": want table or json`},
+		{name: "bad output", args: []string{"nope", "-n", "pf-errors", "-f", good, "-o", "yaml"}, code: cli.ExitError, wantErr: `--output "yaml": want table, wide or json`},
 		{name: "missing file", args: []string{"nope", "-n", "pf-errors", "-f", good + ".missing"}, code: cli.ExitError, wantErr: "no such file"},
 	}
 	for _, tt := range tests {
