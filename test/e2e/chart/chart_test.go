@@ -15,6 +15,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/yaml"
@@ -99,6 +100,25 @@ func TestChartAgent(t *testing.T) {
 	}
 	if _, err := cluster.Client.PolicyV1().PodDisruptionBudgets(agentNamespace).Get(ctx, releaseName, metav1.GetOptions{}); err == nil {
 		t.Error("a PodDisruptionBudget by default")
+	}
+
+	// The API server's PodSecurity admission takes the chart's pod in a
+	// namespace that enforces the restricted level (a dry run: no
+	// controller here creates the Deployment's pods).
+	restricted := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "psa-restricted",
+		Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
+	if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, restricted, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	probe := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: restricted.Name}, Spec: *pod.DeepCopy()}
+	probe.Spec.ServiceAccountName = "default"
+	if _, err := cluster.Client.CoreV1().Pods(restricted.Name).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Errorf("restricted Pod Security refuses the chart's pod: %v", err)
+	}
+	// And it does refuse one without the container's securityContext.
+	probe.Spec.Containers[0].SecurityContext = nil
+	if _, err := cluster.Client.CoreV1().Pods(restricted.Name).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err == nil {
+		t.Error("the restricted namespace took a pod without a container securityContext: the check above proves nothing")
 	}
 
 	// The pod's args, with a loopback address to listen on.
