@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/premortem/premortem/internal/accept"
@@ -89,13 +88,9 @@ func runScan(ctx context.Context, e *env, flags *kube.Flags, o scanOptions) erro
 		}
 		failOn, failOnSet = s, true
 	}
-	params := map[string]string{}
-	for _, p := range o.params {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok || !strings.Contains(k, ".") {
-			return withExit(ExitError, fmt.Errorf("--param %q: want CHECK-ID.NAME=VALUE", p))
-		}
-		params[k] = v
+	params, err := checkParams(o.params)
+	if err != nil {
+		return withExit(ExitError, err)
 	}
 	cs, err := checks.Select(o.only, o.skip)
 	if err != nil {
