@@ -64,11 +64,13 @@ vet:
 	$(GO) vet ./...
 
 # Style gate that CI runs before the tests: gofmt, then staticcheck (root
-# module; lab/ is part of it; lab/bins/* and tools/ hold no Go packages).
+# module; lab/ is part of it; lab/bins/* and tools/ hold no Go packages but
+# tools/image, the image builder, a module of its own: vet checks it).
 lint:
 	@files="$(GOFILES)"; bad=$$($(GOFMT) -l $$files) || exit 1; \
 	if [ -n "$$bad" ]; then echo "not gofmt-formatted (make fmt fixes them):"; echo "$$bad"; exit 1; fi
 	$(STATICCHECK) ./...
+	cd tools/image && $(GO) vet ./...
 
 # Unit and end-to-end tests (e2e against the real lab), and the alert
 # rules' promtool tests.
