@@ -26,6 +26,10 @@ import (
 // thousands of others (dashboards, CA bundles, scripts) no check opens are
 // never transferred. Files are read whole, as before.
 
+// ReadByName are the kinds a live read GETs one object at a time besides
+// listing them: the RBAC a read needs (internal/rbac) comes from here.
+var ReadByName = []snapshot.Resource{snapshot.ConfigMaps}
+
 // defaultGetTimeout bounds one GET when the rest.Config sets no timeout.
 const defaultGetTimeout = 30 * time.Second
 

@@ -20,9 +20,13 @@ import (
 )
 
 // ReadVerbs are the verbs the read role grants: premortem reads every kind
-// with one paginated LIST and then WATCHes it (the agent's informers). It
-// never GETs a single object, so get is not granted.
+// with one paginated LIST and then WATCHes it (the agent's informers).
 var ReadVerbs = []string{"list", "watch"}
+
+// ReadByNameVerbs are granted on the kinds a live read also GETs by name
+// (kube.ReadByName: the data of the ConfigMaps workloads use, after a
+// metadata-only LIST); get on nothing else.
+var ReadByNameVerbs = []string{"get", "list", "watch"}
 
 // AllowedVerbs are the only verbs any role premortem ships may grant.
 var AllowedVerbs = []string{"get", "list", "watch"}
@@ -65,25 +69,36 @@ func Grants(cs []*check.Check) []Grant {
 	return out
 }
 
-// Rules returns the read role's rules: one per API group, its resources
-// sorted, ReadVerbs only. No wildcard, no resourceNames (premortem reads
+// Rules returns the read role's rules: one per API group and verb set, its
+// resources sorted, ReadVerbs (ReadByNameVerbs for kube.ReadByName). No wildcard, no resourceNames (premortem reads
 // every object of a kind), no non-resource URL (discovery and /version are
 // granted to every authenticated user by the built-in system:discovery and
 // system:public-info-viewer roles).
 func Rules(cs []*check.Check) []rbacv1.PolicyRule {
 	var out []rbacv1.PolicyRule
 	for _, g := range Grants(cs) {
-		if n := len(out); n > 0 && out[n-1].APIGroups[0] == g.Resource.Group {
-			out[n-1].Resources = append(out[n-1].Resources, g.Resource.Resource)
+		verbs := VerbsFor(g.Resource)
+		if i := slices.IndexFunc(out, func(r rbacv1.PolicyRule) bool {
+			return r.APIGroups[0] == g.Resource.Group && slices.Equal(r.Verbs, verbs)
+		}); i >= 0 {
+			out[i].Resources = append(out[i].Resources, g.Resource.Resource)
 			continue
 		}
 		out = append(out, rbacv1.PolicyRule{
 			APIGroups: []string{g.Resource.Group},
 			Resources: []string{g.Resource.Resource},
-			Verbs:     slices.Clone(ReadVerbs),
+			Verbs:     slices.Clone(verbs),
 		})
 	}
 	return out
+}
+
+// VerbsFor returns the verbs the read role grants on r.
+func VerbsFor(r snapshot.Resource) []string {
+	if slices.ContainsFunc(kube.ReadByName, r.Same) {
+		return ReadByNameVerbs
+	}
+	return ReadVerbs
 }
 
 // MeasureRules returns the measure role's one rule: get on MeasureURLs.
