@@ -15,7 +15,7 @@ STATICCHECK  = $(GO) tool -modfile=tools/go.mod staticcheck
 # tools/): tracked or new, not ignored, still on disk.
 GOFILES      = $$(git ls-files --cached --others --exclude-standard '*.go' | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
 
-.PHONY: all examples build dist image lab-bins tools demo test unit e2e vet lint fmt docs bench bench-scan bench-agent bench-audit bench-preflight fuzz fuzz-preflight clean
+.PHONY: all examples build dist image lab-bins tools test-deps demo test unit e2e vet lint fmt docs bench bench-scan bench-agent bench-audit bench-preflight fuzz fuzz-preflight clean
 
 all: build
 
@@ -74,8 +74,12 @@ lint:
 
 # Unit and end-to-end tests (e2e against the real lab), and the alert
 # rules' promtool tests.
-test: lab-bins tools vet
+test: lab-bins tools test-deps vet
 	$(GO) test $(TESTFLAGS) ./...
+
+# Debian's chromium and tmux for the browser and terminal tests, when missing.
+test-deps:
+	bash tools/test-deps.sh
 
 unit:
 	$(GO) test -short ./...
