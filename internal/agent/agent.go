@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -272,18 +273,8 @@ func (a *Agent) kindsNow() (*kube.Discovery, []*kind) {
 	for _, k := range a.kinds {
 		ks = append(ks, k)
 	}
-	slices.SortFunc(ks, func(x, y *kind) int { return compareStrings(x.res.Name(), y.res.Name()) })
+	slices.SortFunc(ks, func(x, y *kind) int { return strings.Compare(x.res.Name(), y.res.Name()) })
 	return a.disc, ks
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // evaluate runs the checks over the informer caches, as `premortem scan`
