@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/premortem/premortem/internal/output"
 	"github.com/premortem/premortem/internal/sizelimit"
 )
 
@@ -50,7 +51,7 @@ func parseDump(r io.Reader) ([]LevelSample, error) {
 			}
 			for _, need := range []string{"PriorityLevelName", "ExecutingRequests", "WaitingRequests"} {
 				if _, ok := col[need]; !ok {
-					return nil, fmt.Errorf("no %s column in the header %q", need, truncate(sc.Text(), 200))
+					return nil, fmt.Errorf("no %s column in the header %q", need, output.Truncate(sc.Text(), 201))
 				}
 			}
 			continue
@@ -104,14 +105,7 @@ func intCell(cells []string, col map[string]int, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(c)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s %q: not a count", name, truncate(c, 40))
+		return 0, fmt.Errorf("%s %q: not a count", name, output.Truncate(c, 41))
 	}
 	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 )
 
 // Server is one API server measure reads directly.
@@ -164,5 +165,5 @@ func serverConfig(cfg *rest.Config, u *url.URL) *rest.Config {
 
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return truncate(s, 400)
+	return output.Truncate(s, 401)
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/internal/output"
 )
 
 // reader sends measure's two kinds of request to one API server, with the
@@ -84,7 +85,7 @@ func statusError(code int, body []byte) error {
 	if json.Unmarshal(body, &st) == nil && st.Kind == "Status" && st.Code != 0 {
 		return &apierrors.StatusError{ErrStatus: st}
 	}
-	return apierrors.NewGenericServerResponse(code, "get", schema.GroupResource{}, "", truncate(strings.TrimSpace(string(body)), 200), 0, false)
+	return apierrors.NewGenericServerResponse(code, "get", schema.GroupResource{}, "", output.Truncate(strings.TrimSpace(string(body)), 201), 0, false)
 }
 
 // scrapeMetrics reads /metrics once, in the text format.
