@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -171,7 +172,7 @@ func (k *kind) state() state {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	s := state{synced: synced, readable: synced && k.healthy, objects: len(k.informer.GetStore().ListKeys()),
-		lists: clone(k.lists), watches: clone(k.watches)}
+		lists: maps.Clone(k.lists), watches: maps.Clone(k.watches)}
 	switch {
 	case k.lastErr != nil:
 		s.reason = kube.SkipReason(k.lastErr)
@@ -181,14 +182,6 @@ func (k *kind) state() state {
 		s.reason = "error: watch not established"
 	}
 	return s
-}
-
-func clone(m map[string]float64) map[string]float64 {
-	out := make(map[string]float64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // observedWatch passes a watch's events on, observing each, and reports
