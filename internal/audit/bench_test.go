@@ -3,7 +3,6 @@ package audit
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -132,24 +131,7 @@ func report(b *testing.B, bytes, events int64, cpu float64) {
 
 // BenchmarkAnalyzeFile: premortem audit's whole analysis of the file, all
 // cores (GOMAXPROCS).
-func BenchmarkAnalyzeFile(b *testing.B) {
-	path, size := benchFile(b)
-	ins, _, err := Inputs([]string{path}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var events int64
-	b.ResetTimer()
-	cpu := cpuSeconds()
-	for b.Loop() {
-		r, err := Analyze(context.Background(), ins, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		events = r.Events
-	}
-	report(b, size, events, cpuSeconds()-cpu)
-}
+func BenchmarkAnalyzeFile(b *testing.B) { benchAnalyzeMode(b, Options{}, 1) }
 
 // BenchmarkDecodeFileEncodingJSON: the file through bufio.Scanner and
 // encoding/json into auditv1.Event in one goroutine, as existing tools do.
