@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,18 +14,18 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/premortem/premortem/lab"
 )
 
 // measureAgent runs `premortem agent` against the lab for window after it
 // is ready, and reports its time to ready, its resident memory once
 // steady, and the requests it sent, from the audit log (make bench-agent).
 func measureAgent(ctx context.Context, auditLog, kubeconfig, binary string, window time.Duration) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := lab.FreeAddr()
 	if err != nil {
 		return err
 	}
-	addr := l.Addr().String()
-	l.Close()
 	start, err := fileSize(auditLog)
 	if err != nil {
 		return err

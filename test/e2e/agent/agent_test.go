@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/premortem/premortem/internal/checks"
 	"github.com/premortem/premortem/internal/kube"
+	"github.com/premortem/premortem/lab"
 	"github.com/premortem/premortem/lab/scenario"
 	"github.com/premortem/premortem/test/e2e/auditlog"
 )
@@ -298,7 +298,10 @@ type agentProcess struct {
 
 func startAgent(t *testing.T, bin, kubeconfig string) *agentProcess {
 	t.Helper()
-	addr := freeAddr(t)
+	addr, err := lab.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	logPath := filepath.Join(t.TempDir(), "agent.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -582,16 +585,6 @@ func diff(a, b []byte) string {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func repoRoot(t *testing.T) string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/premortem/premortem/internal/rbac"
+	"github.com/premortem/premortem/lab"
 	"github.com/premortem/premortem/test/e2e/auditlog"
 )
 
@@ -122,7 +122,10 @@ func TestChartAgent(t *testing.T) {
 	}
 
 	// The pod's args, with a loopback address to listen on.
-	addr := freeAddr(t)
+	addr, err := lab.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var args []string
 	for _, a := range pod.Containers[0].Args {
 		if strings.HasPrefix(a, "--listen=") {
@@ -213,14 +216,4 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/premortem/premortem/internal/cli"
+	"github.com/premortem/premortem/lab"
 )
 
 // TestAgentSample: `premortem agent --apiserver-sample 1s` serves, per API
@@ -22,12 +22,10 @@ import (
 func TestAgentSample(t *testing.T) {
 	needLab(t)
 	burst := burstClient(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	listen, err := lab.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	listen := ln.Addr().String()
-	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out syncBuffer
