@@ -312,7 +312,7 @@ func totals(servers []ServerReport, interval time.Duration) Totals {
 	sortRows(t.Requests)
 	series := func(m map[int]int) []int {
 		out := make([]int, 0, len(m))
-		for _, k := range sortedInts(m) {
+		for _, k := range sortedKeys(m) {
 			out = append(out, m[k])
 		}
 		return out
@@ -328,15 +328,6 @@ func totals(servers []ServerReport, interval time.Duration) Totals {
 
 func bucket(offset float64, interval time.Duration) int {
 	return int(math.Round(offset / interval.Seconds()))
-}
-
-func sortedInts(m map[int]int) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Incomplete reports that something could not be read.

@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"cmp"
 	"io"
 	"maps"
 	"slices"
@@ -153,7 +154,7 @@ func deltas[K comparable](before, after map[K]float64) map[K]float64 {
 	return out
 }
 
-func sortedKeys[K interface{ ~string }, V any](m map[K]V) []K {
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
 	return slices.Sorted(maps.Keys(m))
 }
 
