@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/premortem/premortem/internal/check"
+	"github.com/premortem/premortem/internal/checks/apiservice"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/premortem/premortem/internal/workload"
 )
@@ -71,10 +72,11 @@ func measure(s *snapshot.Snapshot, r *check.Result, counts map[snapshot.Resource
 		}
 		var avail, blocked []sample
 		for _, a := range s.APIServices {
-			if a.Service == nil {
+			if !apiservice.Aggregated(a) {
 				continue // served by kube-apiserver itself
 			}
-			up := apiServiceAvailable(a)
+			c := apiservice.Available(a)
+			up := c != nil && c.Status == "True"
 			avail = append(avail, sample{[]string{a.Name}, b2f(up)})
 			// The namespace controller cannot finish any deletion while an
 			// aggregated API fails discovery: every Terminating namespace
@@ -178,15 +180,6 @@ func measure(s *snapshot.Snapshot, r *check.Result, counts map[snapshot.Resource
 		g.add("premortem_apiserver_certificate_expiry_timestamp_seconds", sample{[]string{host}, float64(a.Certificate.NotAfter.Unix())})
 	}
 	return g
-}
-
-func apiServiceAvailable(a snapshot.APIService) bool {
-	for _, c := range a.Conditions {
-		if c.Type == "Available" {
-			return c.Status == "True"
-		}
-	}
-	return false
 }
 
 func finished(j *batchv1.Job) bool {
