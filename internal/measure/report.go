@@ -134,12 +134,7 @@ func serverReport(s Server, before, after *scrape, series *Series, interval time
 		bytes := deltas(before.responseBytes, after.responseBytes)
 		rows := map[requestKey]*RequestRow{}
 		for k, v := range reqs {
-			key := requestKey{Verb: k.Verb, Resource: k.Resource}
-			row := rows[key]
-			if row == nil {
-				row = &RequestRow{Verb: k.Verb, Resource: k.Resource}
-				rows[key] = row
-			}
+			row := rowOf(rows, k.Verb, k.Resource)
 			n := int64(math.Round(v))
 			row.Requests += n
 			r.RequestsTotal += n
@@ -149,11 +144,7 @@ func serverReport(s Server, before, after *scrape, series *Series, interval time
 			}
 		}
 		for k, v := range bytes {
-			row := rows[k]
-			if row == nil {
-				row = &RequestRow{Verb: k.Verb, Resource: k.Resource}
-				rows[k] = row
-			}
+			row := rowOf(rows, k.Verb, k.Resource)
 			row.ResponseBytes += v
 			r.ResponseBytes += v
 		}
@@ -242,6 +233,17 @@ func sumExecuting(series map[string]*LevelSeries, n int) []int {
 	return out
 }
 
+// rowOf is the row of verb and resource in rows, added when not there.
+func rowOf(rows map[requestKey]*RequestRow, verb, resource string) *RequestRow {
+	k := requestKey{Verb: verb, Resource: resource}
+	row := rows[k]
+	if row == nil {
+		row = &RequestRow{Verb: verb, Resource: resource}
+		rows[k] = row
+	}
+	return row
+}
+
 func sortRows(rows []RequestRow) {
 	slices.SortFunc(rows, func(a, b RequestRow) int {
 		if a.Requests != b.Requests {
@@ -264,12 +266,7 @@ func totals(servers []ServerReport, interval time.Duration) Totals {
 	all := map[int]int{}
 	for _, s := range servers {
 		for _, r := range s.Requests {
-			k := requestKey{Verb: r.Verb, Resource: r.Resource}
-			row := rows[k]
-			if row == nil {
-				row = &RequestRow{Verb: r.Verb, Resource: r.Resource}
-				rows[k] = row
-			}
+			row := rowOf(rows, r.Verb, r.Resource)
 			row.Requests += r.Requests
 			row.Throttled += r.Throttled
 			row.ResponseBytes += r.ResponseBytes
