@@ -121,12 +121,15 @@ func discoveryFailures(failed map[schema.GroupVersion]error) []snapshot.Discover
 
 // readPlan sorts the wanted kinds by what discovery said of them.
 type readPlan struct {
-	read []struct {
-		res        snapshot.Resource
-		namespaced bool
-	}
+	read    []plannedKind
 	covered []snapshot.Resource
 	skipped []snapshot.Skipped
+}
+
+// plannedKind is a kind a read lists.
+type plannedKind struct {
+	res        snapshot.Resource
+	namespaced bool
 }
 
 // planRead: a kind served with the verbs is read; one whose group's
@@ -138,10 +141,7 @@ func planRead(want []snapshot.Resource, served map[schema.GroupVersionResource]m
 		ar, ok := served[schema.GroupVersionResource{Group: w.Group, Version: w.Version, Resource: w.Resource}]
 		switch {
 		case ok && slices.Contains(ar.Verbs, "list") && !slices.ContainsFunc(verbs, func(v string) bool { return !slices.Contains(ar.Verbs, v) }):
-			p.read = append(p.read, struct {
-				res        snapshot.Resource
-				namespaced bool
-			}{w, ar.Namespaced})
+			p.read = append(p.read, plannedKind{w, ar.Namespaced})
 		case failed[gv] != nil:
 			p.skipped = append(p.skipped, snapshot.Skipped{Resource: w, Reason: "discovery failed for " + gv.String() + ": " + failed[gv].Error()})
 		default:
