@@ -110,8 +110,8 @@ type partial struct {
 	minT, maxT int64
 	keyBuf     []byte
 	registry   *registry
-	vrIDs      map[string]uint32 // verb and resource flight ids (Options.VerbResourceFlight)
-	outside    outsideAgg        // Options.Outside
+	vrIDs      interner   // verb and resource flight ids (Options.VerbResourceFlight)
+	outside    outsideAgg // Options.Outside
 }
 
 func newPartial(r *registry) *partial {
@@ -145,6 +145,22 @@ func (r *registry) id(name string) uint32 {
 	id := uint32(len(r.names))
 	r.ids[name] = id
 	r.names = append(r.names, name)
+	return id
+}
+
+// interner is one worker's cache of a registry's ids, so the worker takes
+// the registry's lock once per key it meets, not once per event.
+type interner struct{ ids map[string]uint32 }
+
+func (in *interner) id(k []byte, reg *registry) uint32 {
+	id, ok := in.ids[string(k)]
+	if !ok {
+		if in.ids == nil {
+			in.ids = map[string]uint32{}
+		}
+		id = reg.id(string(k))
+		in.ids[string(k)] = id
+	}
 	return id
 }
 

@@ -82,7 +82,7 @@ type fanEvent struct {
 // fanWorker makes fanEvents in one parse worker, interning keys through
 // a registry shared by the workers.
 type fanWorker struct {
-	ids map[string]uint32
+	ids interner
 	buf []byte
 }
 
@@ -103,15 +103,7 @@ func (w *fanWorker) event(ev *Event, user uint32, reg *registry) (fanEvent, bool
 		}
 	}
 	w.buf = k
-	id, ok := w.ids[string(k)]
-	if !ok {
-		if w.ids == nil {
-			w.ids = map[string]uint32{}
-		}
-		id = reg.id(string(k))
-		w.ids[string(k)] = id
-	}
-	e := fanEvent{start: ev.Received, end: ev.StageTime, user: user, key: id, del: del}
+	e := fanEvent{start: ev.Received, end: ev.StageTime, user: user, key: w.ids.id(k, reg), del: del}
 	if !del {
 		e.etcd = classifyList(ev.RequestURI).Class.MayReadEtcd()
 	}

@@ -4,19 +4,11 @@ package audit
 // one (interval.vr). The ids are shared by all workers through reg; each
 // worker asks it once per pair it meets.
 func (p *partial) verbResourceFlight(ev *Event, reg *registry) uint32 {
-	if p.vrIDs == nil {
-		p.vrIDs = map[string]uint32{}
-	}
 	k := append(p.keyBuf[:0], ev.Verb...)
 	k = append(k, ' ')
 	k = appendResource(k, ev)
 	p.keyBuf = k
-	id, ok := p.vrIDs[string(k)]
-	if !ok {
-		id = reg.id(string(k)) + 1
-		p.vrIDs[string(k)] = id
-	}
-	return id
+	return p.vrIDs.id(k, reg) + 1
 }
 
 // flightPeaks names the peaks of the verb and resource flights.
