@@ -11,7 +11,6 @@ import (
 	"github.com/premortem/premortem/internal/snapshot"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -151,9 +150,7 @@ func (r *Reader) readConfigMapData(ctx context.Context, keys []string, conc int)
 			for i := range next {
 				ns, name, _ := strings.Cut(keys[i], "/")
 				gctx, gcancel := context.WithTimeout(ctx, timeout)
-				// resourceVersion "0": from the watch cache, as the LIST's
-				// first page, never a quorum read of etcd.
-				cm, err := typed.CoreV1().ConfigMaps(ns).Get(gctx, name, metav1.GetOptions{ResourceVersion: "0"})
+				cm, err := typed.CoreV1().ConfigMaps(ns).Get(gctx, name, CachedGet())
 				gcancel()
 				mu.Lock()
 				sent++

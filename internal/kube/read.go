@@ -347,6 +347,17 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 // it from the cache unpaginated, exactly as they would "0".
 const FirstPageResourceVersion = "1"
 
+// CachedGet are the options of a GET by name that may be served from the
+// watch cache, as the first page of a LIST is: for a GET, a set
+// resourceVersion means "not older than", and revision 1 is always
+// satisfied by the cache; unset would be a quorum read of etcd. Not "0"
+// either, for the same reason as FirstPageResourceVersion: one spelling of
+// "from the cache" for every read. A GET that must see the current state
+// (restart, preflight before acting) passes empty options instead.
+func CachedGet() metav1.GetOptions {
+	return metav1.GetOptions{ResourceVersion: FirstPageResourceVersion}
+}
+
 // SkipReason is the Info.Skipped reason of a kind whose read failed with
 // err: the vocabulary every verb reports an unread kind in.
 func SkipReason(err error) string {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/premortem/premortem/internal/cli"
+	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/report"
 	"github.com/premortem/premortem/lab/scenario"
 	"github.com/premortem/premortem/test/e2e/auditlog"
@@ -63,6 +64,10 @@ func TestScanReadsConfigMapDataByName(t *testing.T) {
 	for _, ev := range auditlog.Since(t, cluster.AuditLog, before, "premortem/") {
 		if ev.Verb == "get" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "configmaps" {
 			got[ev.ObjectRef.Namespace+"/"+ev.ObjectRef.Name] = true
+			// From the watch cache, spelled as the LIST's first page.
+			if !strings.Contains(ev.RequestURI, "resourceVersion="+kube.FirstPageResourceVersion) {
+				t.Errorf("GET not served from the watch cache: %s", ev.RequestURI)
+			}
 		}
 	}
 	if !got["tool-checker/checker-kubeconfig"] {
