@@ -178,11 +178,16 @@ func namespaceLabels(s *snapshot.Snapshot) func(string) labels.Set {
 	}
 }
 
-// podLabels returns the label sets of the pods in namespace ns.
+// podLabels returns the label sets of the pods in namespace ns that
+// selector matches (all of them when it is nil).
 func podLabels(s *snapshot.Snapshot, ns string, selector map[string]string) []labels.Set {
+	sel := labels.Everything()
+	if selector != nil {
+		sel = labels.SelectorFromSet(selector)
+	}
 	var out []labels.Set
 	for _, p := range s.Pods {
-		if p.Namespace == ns && (selector == nil || labels.SelectorFromSet(selector).Matches(labels.Set(p.Labels))) {
+		if p.Namespace == ns && sel.Matches(labels.Set(p.Labels)) {
 			out = append(out, labels.Set(p.Labels))
 		}
 	}
