@@ -67,10 +67,7 @@ func Run(ctx context.Context, servers []Server, opts Options) (*Report, error) {
 	samplers := make([]*Sampler, len(servers))
 	for i, s := range servers {
 		var err error
-		// A sample that takes longer than the interval is late for the
-		// next one; one that takes longer than a second at the default
-		// interval is itself a sign of saturation, counted as failed.
-		if samplers[i], err = NewSampler(s, max(opts.Interval, time.Second)); err != nil {
+		if samplers[i], err = NewSampler(s, sampleTimeout(opts.Interval)); err != nil {
 			return nil, err
 		}
 	}

@@ -54,7 +54,7 @@ type LevelWindow struct {
 func NewMonitor(servers []Server, interval time.Duration) (*Monitor, error) {
 	m := &Monitor{interval: interval, windows: map[levelKey]*levelWindow{}, failed: map[string]int64{}}
 	for _, s := range servers {
-		sp, err := NewSampler(s, max(interval, time.Second))
+		sp, err := NewSampler(s, sampleTimeout(interval))
 		if err != nil {
 			return nil, err
 		}

@@ -27,6 +27,12 @@ func NewSampler(s Server, timeout time.Duration) (*Sampler, error) {
 	return &Sampler{r: r, Timeout: timeout}, nil
 }
 
+// sampleTimeout bounds one sample taken every interval. A sample that
+// takes longer than the interval is late for the next one; one that takes
+// longer than a second at the default interval is itself a sign of
+// saturation, counted as failed.
+func sampleTimeout(interval time.Duration) time.Duration { return max(interval, time.Second) }
+
 // Server is the server sampled.
 func (s *Sampler) Server() Server { return s.r.server }
 
