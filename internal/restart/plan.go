@@ -285,6 +285,8 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 				}
 			}
 		}
+		// On typha and calico-node the BGP window bounds each wait (window.go).
+		windowed := win != nil && slices.Contains(windowRoles, class.Component.Role)
 		run := w.Meta.Annotations[RunAnnotation]
 		switch {
 		case run == opts.RunID && w.Paused:
@@ -303,7 +305,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 			prepull := opts.Prepull && class.Critical() && w.ref.Kind != DaemonSet
 			s.Gates = append(s.Gates, gates(w, class, images, nodesRead, pdbs, prepull)...)
 			s.Warnings = append(s.Warnings, warnings(w, class, images, nodesRead, prepull)...)
-			if win != nil && slices.Contains(windowRoles, class.Component.Role) {
+			if windowed {
 				s.Warnings = append(s.Warnings, windowWarnings(w, win, images, nodesRead, prepull)...)
 			}
 			s.Action = ActionRestart
@@ -321,7 +323,7 @@ func NewPlan(snap *snapshot.Snapshot, opts Options) (*Plan, error) {
 				}
 			}
 		}
-		if win != nil && slices.Contains(windowRoles, class.Component.Role) {
+		if windowed {
 			s.BGPWindowSeconds = win.Seconds
 		}
 		if run != "" && run != opts.RunID {
