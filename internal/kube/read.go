@@ -276,9 +276,8 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 			return nil, err
 		}
 	}
-	sort.Slice(snap.Info.Skipped, func(i, j int) bool { return resourceLess(snap.Info.Skipped[i].Resource, snap.Info.Skipped[j].Resource) })
 	sort.Slice(res.Covered, func(i, j int) bool { return resourceLess(res.Covered[i], res.Covered[j]) })
-	snap.Info.TakenAt = time.Now().UTC().Truncate(time.Second)
+	FinishSnapshot(snap, time.Now())
 	return res, nil
 }
 
