@@ -133,16 +133,7 @@ func burstWindow(p *partial, c *consumer, start, n int64) Timeline {
 		if i == timelineUsers {
 			break
 		}
-		s := Series{User: us.name, QuerySeconds: make([]float64, n), PeakInFlight: make([]int32, n)}
-		for k := range n {
-			if cell, ok := us.u.timeline[start+k]; ok {
-				s.QuerySeconds[k] = float64(cell.QueryNanos) / 1e9
-			}
-			if int(us.u.id) < len(c.sweep.users) {
-				s.PeakInFlight[k] = c.sweep.users[us.u.id].minutes[start+k]
-			}
-		}
-		t.Series = append(t.Series, s)
+		t.Series = append(t.Series, userSeries(us.name, us.u, c, start, 1, int(n)))
 	}
 	return t
 }

@@ -383,22 +383,27 @@ func buildTimeline(p *partial, c *consumer, ranked []UserLoad) Timeline {
 		if i == timelineUsers {
 			break
 		}
-		u := p.users[ul.Name]
-		s := Series{User: ul.Name, QuerySeconds: make([]float64, t.Steps), PeakInFlight: make([]int32, t.Steps)}
-		for m, cell := range u.timeline {
-			if k := (m - first) / step; k >= 0 && k < int64(t.Steps) {
-				s.QuerySeconds[k] += float64(cell.QueryNanos) / 1e9
-			}
-		}
-		if int(u.id) < len(c.sweep.users) {
-			for m, peak := range c.sweep.users[u.id].minutes {
-				if k := (m - first) / step; k >= 0 && k < int64(t.Steps) && peak > s.PeakInFlight[k] {
-					s.PeakInFlight[k] = peak
-				}
-			}
-		}
-		t.Series = append(t.Series, s)
+		t.Series = append(t.Series, userSeries(ul.Name, p.users[ul.Name], c, first, step, t.Steps))
 	}
 	t.Bursts = findBursts(p, c, first, minutes)
 	return t
+}
+
+// userSeries is u's query seconds and peak requests in flight in steps
+// of step minutes from minute first.
+func userSeries(name string, u *userAgg, c *consumer, first, step int64, steps int) Series {
+	s := Series{User: name, QuerySeconds: make([]float64, steps), PeakInFlight: make([]int32, steps)}
+	for m, cell := range u.timeline {
+		if k := (m - first) / step; k >= 0 && k < int64(steps) {
+			s.QuerySeconds[k] += float64(cell.QueryNanos) / 1e9
+		}
+	}
+	if int(u.id) < len(c.sweep.users) {
+		for m, peak := range c.sweep.users[u.id].minutes {
+			if k := (m - first) / step; k >= 0 && k < int64(steps) && peak > s.PeakInFlight[k] {
+				s.PeakInFlight[k] = peak
+			}
+		}
+	}
+	return s
 }
