@@ -105,8 +105,8 @@ func runAgent(ctx context.Context, e *env, flags *kube.Flags, o agentOptions) er
 // monitor of them. What discovery could not read is logged: the agent
 // samples the servers it knows.
 func apiserverSample(ctx context.Context, e *env, cfg *rest.Config, pageSize int64, interval time.Duration) (*measure.Monitor, error) {
-	if interval < 10*time.Millisecond {
-		return nil, fmt.Errorf("--apiserver-sample %s: want at least 10ms", interval)
+	if interval < minSampleInterval {
+		return nil, fmt.Errorf("--apiserver-sample %s: want at least %s", interval, minSampleInterval)
 	}
 	found, err := measure.Discover(ctx, cfg, pageSize, nil, e.log)
 	if err != nil {

@@ -22,6 +22,10 @@ type measureOptions struct {
 	output     *outputFlag
 }
 
+// minSampleInterval is the shortest time between two samples of the
+// priority levels (measure --interval, agent --apiserver-sample).
+const minSampleInterval = 10 * time.Millisecond
+
 func newMeasureCommand(e *env) *cobra.Command {
 	o := &measureOptions{flags: kube.NewFlags()}
 	cmd := &cobra.Command{
@@ -69,8 +73,8 @@ func (o *measureOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	}
 	command := args
 	switch {
-	case o.interval < 10*time.Millisecond:
-		return withExit(ExitError, fmt.Errorf("--interval %s: want at least 10ms", o.interval))
+	case o.interval < minSampleInterval:
+		return withExit(ExitError, fmt.Errorf("--interval %s: want at least %s", o.interval, minSampleInterval))
 	case len(command) == 0 && o.duration <= 0:
 		return withExit(ExitError, errors.New("give a command after -- or a --duration"))
 	case len(command) > 0 && cmd.Flags().Changed("duration"):
