@@ -396,9 +396,7 @@ func (c *fanCorrelator) report(users, keys []string, top int) []FanOut {
 		for id, n := range m {
 			out = append(out, NamedCount{Name: strings.TrimPrefix(name(names, id), strip), Requests: n})
 		}
-		slices.SortFunc(out, func(a, b NamedCount) int {
-			return cmp.Or(cmp.Compare(b.Requests, a.Requests), strings.Compare(a.Name, b.Name))
-		})
+		slices.SortFunc(out, byRequests)
 		return out
 	}
 	nested := map[uint32]int64{} // per user, over every kind of deletion

@@ -224,11 +224,11 @@ func rankCounts(m map[string]int64) []NamedCount {
 	for k, n := range m {
 		out = append(out, NamedCount{Name: k, Requests: n})
 	}
-	slices.SortFunc(out, func(x, y NamedCount) int {
-		if c := cmp.Compare(y.Requests, x.Requests); c != 0 {
-			return c
-		}
-		return strings.Compare(x.Name, y.Name)
-	})
+	slices.SortFunc(out, byRequests)
 	return out
+}
+
+// byRequests orders NamedCounts most requests first, then by name.
+func byRequests(x, y NamedCount) int {
+	return cmp.Or(cmp.Compare(y.Requests, x.Requests), strings.Compare(x.Name, y.Name))
 }
