@@ -105,20 +105,22 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintf(b, "  - %s\n", a)
 		}
 	}
-	if len(r.NotRead) > 0 {
-		b.WriteString("\nNot read (the measurement is incomplete):\n")
-		for _, n := range r.NotRead {
-			fmt.Fprintf(b, "  - %s\n", output.Text(n))
-		}
-	}
-	if len(r.Notes) > 0 {
-		b.WriteString("\nNotes:\n")
-		for _, n := range r.Notes {
-			fmt.Fprintf(b, "  - %s\n", output.Text(n))
-		}
-	}
+	writeList(b, "Not read (the measurement is incomplete):", r.NotRead)
+	writeList(b, "Notes:", r.Notes)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeList writes items, escaped, under heading after a blank line;
+// nothing when there are none.
+func writeList(b *strings.Builder, heading string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s\n", heading)
+	for _, n := range items {
+		fmt.Fprintf(b, "  - %s\n", output.Text(n))
+	}
 }
 
 // limitText is a level's limit in seats, "56→159" when it moved.
