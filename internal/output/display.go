@@ -38,11 +38,10 @@ func IsTerminal(w io.Writer) bool {
 // terminal, the zero Display when it is not. Color follows no-color.org:
 // any non-empty NO_COLOR turns it off, and so does TERM=dumb.
 func Detect(w io.Writer, getenv func(string) string) Display {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !IsTerminal(w) {
 		return Display{}
 	}
-	width, height, err := term.GetSize(int(f.Fd()))
+	width, height, err := term.GetSize(int(w.(*os.File).Fd()))
 	if err != nil || width <= 0 {
 		// A terminal of unknown size: colored, not fitted.
 		width, height = 0, 0
