@@ -201,21 +201,25 @@ func serverReport(s Server, before, after *scrape, series *Series, interval time
 func levels(series map[string]*LevelSeries, startLimits, limits, nominal map[string]float64, interval time.Duration) []Level {
 	var out []Level
 	for _, name := range sortedKeys(series) {
-		ls := series[name]
-		l := Level{Name: name, NominalSeats: nominal[name], Executing: StatsOf(ls.Executing), Waiting: StatsOf(ls.Waiting),
-			ExecutingSeries: ls.Executing, WaitingSeries: ls.Waiting}
-		if name != exempt {
-			l.LimitSeats, l.LimitSeatsStart = limits[name], startLimits[name]
-		}
-		limit := lowerLimit(l)
-		for i := range ls.Executing {
-			if name != exempt && (ls.Waiting[i] > 0 || (limit > 0 && float64(ls.Executing[i]) >= limit)) {
-				l.SecondsAtLimit += interval.Seconds()
-			}
-		}
-		out = append(out, l)
+		out = append(out, level(name, series[name], startLimits[name], limits[name], nominal[name], interval))
 	}
 	return out
+}
+
+// level summarises one level's series (see levels).
+func level(name string, ls *LevelSeries, startLimit, limit, nominal float64, interval time.Duration) Level {
+	l := Level{Name: name, NominalSeats: nominal, Executing: StatsOf(ls.Executing), Waiting: StatsOf(ls.Waiting),
+		ExecutingSeries: ls.Executing, WaitingSeries: ls.Waiting}
+	if name != exempt {
+		l.LimitSeats, l.LimitSeatsStart = limit, startLimit
+	}
+	lower := lowerLimit(l)
+	for i := range ls.Executing {
+		if name != exempt && (ls.Waiting[i] > 0 || (lower > 0 && float64(ls.Executing[i]) >= lower)) {
+			l.SecondsAtLimit += interval.Seconds()
+		}
+	}
+	return l
 }
 
 // sumExecuting adds the executing requests of every level but exempt,
@@ -317,7 +321,7 @@ func totals(servers []ServerReport, interval time.Duration) Totals {
 	for _, name := range sortedKeys(lv) {
 		a := lv[name]
 		ls := &LevelSeries{Executing: series(a.exec), Waiting: series(a.wait)}
-		t.Levels = append(t.Levels, levels(map[string]*LevelSeries{name: ls}, map[string]float64{name: a.start}, map[string]float64{name: a.limit}, map[string]float64{name: a.nomin}, interval)...)
+		t.Levels = append(t.Levels, level(name, ls, a.start, a.limit, a.nomin, interval))
 	}
 	t.Executing = StatsOf(series(all))
 	return t
