@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -484,7 +483,7 @@ func loadRole(t *testing.T, path string) *rbacv1.ClusterRole {
 }
 
 // serviceAccountKubeconfig creates the ServiceAccount sa, binds it to role,
-// and writes a kubeconfig with a token for it.
+// and returns a kubeconfig with a token for it.
 func serviceAccountKubeconfig(t *testing.T, ctx context.Context, role *rbacv1.ClusterRole, sa string) string {
 	t.Helper()
 	c := cluster.Client
@@ -508,30 +507,8 @@ func serviceAccountKubeconfig(t *testing.T, ctx context.Context, role *rbacv1.Cl
 	if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	expiry := int64(2 * 60 * 60)
-	tr, err := c.CoreV1().ServiceAccounts(agentNamespace).CreateToken(ctx, sa,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	path, err := cluster.ServiceAccountKubeconfig(ctx, agentNamespace, sa, 2*time.Hour)
 	if err != nil {
-		t.Fatal(err)
-	}
-	kc := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: lab
-  cluster:
-    server: %s
-    certificate-authority: %s
-users:
-- name: agent
-  user:
-    token: %s
-contexts:
-- name: agent
-  context: {cluster: lab, user: agent}
-current-context: agent
-`, cluster.Server, cluster.CAFile, tr.Status.Token)
-	path := filepath.Join(t.TempDir(), "agent.kubeconfig")
-	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
