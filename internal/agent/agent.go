@@ -203,7 +203,7 @@ func (a *Agent) rediscoverOnce(ctx context.Context) error {
 	defer a.mu.Unlock()
 	a.disc = d
 	want := map[snapshot.Resource]bool{}
-	for _, res := range d.Watch {
+	for _, res := range d.Kinds {
 		want[res] = true
 		if a.kinds[res] != nil {
 			continue

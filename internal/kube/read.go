@@ -90,21 +90,11 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		return nil, err
 	}
 
-	snap := &snapshot.Snapshot{Info: snapshot.Info{Source: "live:" + r.Config.Host}}
-	v, err := dc.ServerVersion()
+	d, served, preferred, err := discoverKinds(r.Config, dc, want)
 	if err != nil {
-		return nil, &ServerError{Host: r.Config.Host, Stage: "discovery (server version)", Limit: r.Config.Timeout, Err: err}
+		return nil, err
 	}
-	snap.Info.ServerVersion = v.GitVersion
-	// One TLS handshake with the same server, to record the names its
-	// certificate covers (apiserver-cert-names); never any other address.
-	snap.Info.APIServer = ServingCertificate(ctx, r.Config)
-
-	served, preferred, failedGroups, err := r.discover(dc)
-	if err != nil {
-		return nil, &ServerError{Host: r.Config.Host, Stage: "discovery (API groups)", Limit: r.Config.Timeout, Err: err}
-	}
-	snap.Info.DiscoveryFailures = discoveryFailures(failedGroups)
+	snap := startSnapshot(ctx, r.Config, d)
 
 	res := &ReadResult{Snapshot: snap, Pages: map[snapshot.Resource]int{}}
 	type job struct {
@@ -113,20 +103,18 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	}
 	var jobs []job
 	var visitMu sync.Mutex
-	plan := planRead(want, served, failedGroups)
-	for _, k := range plan.read {
-		spec := specFor(k.res)
-		if vs, visitable := visitSpecs[k.res]; visitable && r.Visit != nil {
-			spec = visitKind(k.res, vs, r.Visit, &visitMu)
-		} else if k.res == snapshot.ConfigMaps {
+	for _, k := range d.Kinds {
+		spec := specFor(k)
+		if vs, visitable := visitSpecs[k]; visitable && r.Visit != nil {
+			spec = visitKind(k, vs, r.Visit, &visitMu)
+		} else if k == snapshot.ConfigMaps {
 			// Metadata only; the data of the ones checks open is read by
 			// name once the workloads are (configmapdata.go).
 			spec = metadataKind(snapshot.ConfigMaps)
 		}
-		jobs = append(jobs, job{spec: spec, namespaced: k.namespaced})
+		jobs = append(jobs, job{spec: spec, namespaced: d.Namespaced[k]})
 	}
-	snap.Info.Skipped = append(snap.Info.Skipped, plan.skipped...)
-	res.Covered = append(res.Covered, plan.covered...)
+	res.Covered = append(res.Covered, d.Covered...)
 	var cmFetch *configMapFetch
 	if r.Visit == nil {
 		var kinds []snapshot.Resource
@@ -285,7 +273,7 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 // of each group and the group versions whose discovery failed. Aggregated
 // discovery makes this one or two requests; a failing aggregated
 // APIService fails only its own group.
-func (r *Reader) discover(dc discovery.DiscoveryInterface) (map[schema.GroupVersionResource]metav1.APIResource, map[string]string, map[schema.GroupVersion]error, error) {
+func discover(dc discovery.DiscoveryInterface) (map[schema.GroupVersionResource]metav1.APIResource, map[string]string, map[schema.GroupVersion]error, error) {
 	groups, lists, err := discovery.ServerGroupsAndResources(dc)
 	failed := map[schema.GroupVersion]error{}
 	if err != nil {

@@ -78,9 +78,9 @@ func newClients(cfg *rest.Config) (*clients, discovery.DiscoveryInterface, error
 // Discovery is what the API server serves, for the kinds a reader wants.
 type Discovery struct {
 	ServerVersion string
-	// Watch are the wanted kinds served with list and watch, Namespaced
-	// says which of them are.
-	Watch      []snapshot.Resource
+	// Kinds are the wanted kinds served with list (and, for feeds, watch),
+	// Namespaced says which of them are.
+	Kinds      []snapshot.Resource
 	Namespaced map[snapshot.Resource]bool
 	// Covered are wanted kinds the server does not serve: there are none.
 	Covered []snapshot.Resource
@@ -92,22 +92,31 @@ type Discovery struct {
 
 // Discover asks the server what it serves of want, as Reader.Read does.
 func (f *Feeds) Discover(want []snapshot.Resource) (*Discovery, error) {
-	v, err := f.dc.ServerVersion()
+	d, _, _, err := discoverKinds(f.cfg, f.dc, want, "watch")
+	return d, err
+}
+
+// discoverKinds asks dc for the server's version and what it serves of
+// want: the kinds served with list and verbs are read. It also returns
+// what Reader.Count needs: every resource served and each group's
+// preferred version.
+func discoverKinds(cfg *rest.Config, dc discovery.DiscoveryInterface, want []snapshot.Resource, verbs ...string) (*Discovery, map[schema.GroupVersionResource]metav1.APIResource, map[string]string, error) {
+	v, err := dc.ServerVersion()
 	if err != nil {
-		return nil, &ServerError{Host: f.cfg.Host, Stage: "discovery (server version)", Limit: f.cfg.Timeout, Err: err}
+		return nil, nil, nil, &ServerError{Host: cfg.Host, Stage: "discovery (server version)", Limit: cfg.Timeout, Err: err}
 	}
-	served, _, failed, err := (&Reader{}).discover(f.dc)
+	served, preferred, failed, err := discover(dc)
 	if err != nil {
-		return nil, &ServerError{Host: f.cfg.Host, Stage: "discovery (API groups)", Limit: f.cfg.Timeout, Err: err}
+		return nil, nil, nil, &ServerError{Host: cfg.Host, Stage: "discovery (API groups)", Limit: cfg.Timeout, Err: err}
 	}
 	d := &Discovery{ServerVersion: v.GitVersion, Namespaced: map[snapshot.Resource]bool{}, Failures: discoveryFailures(failed)}
-	p := planRead(want, served, failed, "watch")
+	p := planRead(want, served, failed, verbs...)
 	for _, k := range p.read {
-		d.Watch = append(d.Watch, k.res)
+		d.Kinds = append(d.Kinds, k.res)
 		d.Namespaced[k.res] = k.namespaced
 	}
 	d.Covered, d.Skipped = p.covered, p.skipped
-	return d, nil
+	return d, served, preferred, nil
 }
 
 func discoveryFailures(failed map[schema.GroupVersion]error) []snapshot.DiscoveryFailure {
@@ -353,9 +362,15 @@ func watchAsJSON(k *kindSpec) {
 // failures and skipped groups, and the API server's serving certificate
 // (one TLS handshake).
 func (f *Feeds) StartSnapshot(ctx context.Context, d *Discovery) *snapshot.Snapshot {
-	s := &snapshot.Snapshot{Info: snapshot.Info{Source: "live:" + f.cfg.Host, ServerVersion: d.ServerVersion,
+	return startSnapshot(ctx, f.cfg, d)
+}
+
+func startSnapshot(ctx context.Context, cfg *rest.Config, d *Discovery) *snapshot.Snapshot {
+	s := &snapshot.Snapshot{Info: snapshot.Info{Source: "live:" + cfg.Host, ServerVersion: d.ServerVersion,
 		DiscoveryFailures: slices.Clone(d.Failures), Skipped: slices.Clone(d.Skipped)}}
-	s.Info.APIServer = ServingCertificate(ctx, f.cfg)
+	// One TLS handshake with the same server, to record the names its
+	// certificate covers (apiserver-cert-names); never any other address.
+	s.Info.APIServer = ServingCertificate(ctx, cfg)
 	return s
 }
 
