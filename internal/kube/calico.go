@@ -58,11 +58,7 @@ func crdKind[S, T any](res snapshot.Resource, toSnap func(metav1.ObjectMeta, S) 
 			for i := range items {
 				out[i] = conv(&items[i])
 			}
-			var rem int64
-			if meta.RemainingItemCount != nil {
-				rem = *meta.RemainingItemCount
-			}
-			return page{items: out, n: len(out), remaining: rem, rv: meta.ResourceVersion}, meta.Continue, nil
+			return page{items: out, n: len(out), remaining: remainingOf(&meta), rv: meta.ResourceVersion}, meta.Continue, nil
 		},
 		decode: func(raw []byte, _ interner) (page, error) {
 			var o crdObject[S]

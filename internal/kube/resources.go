@@ -287,11 +287,7 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			for i := range l.Items {
 				out[i] = trimPartialInterned(&l.Items[i], in)
 			}
-			var rem int64
-			if l.RemainingItemCount != nil {
-				rem = *l.RemainingItemCount
-			}
-			return page{items: out, n: len(out), remaining: rem, rv: l.ResourceVersion}, l.Continue, nil
+			return page{items: out, n: len(out), remaining: remainingOf(l), rv: l.ResourceVersion}, l.Continue, nil
 		},
 		decode: func(raw []byte, in interner) (page, error) {
 			// Only metadata is decoded: a Secret's data never reaches memory
