@@ -62,8 +62,7 @@ func TestAgent(t *testing.T) {
 		t.Skip("-short: starts a control plane")
 	}
 	ctx := context.Background()
-	root := repoRoot(t)
-	role := loadRole(t, filepath.Join(root, rolePath))
+	role := loadRole(t, filepath.Join("..", "..", "..", rolePath)) // go test runs in the package's directory
 	kubeconfig := serviceAccountKubeconfig(t, ctx, role, agentSA)
 	bin := filepath.Join(t.TempDir(), "premortem")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/premortem/premortem/cmd/premortem").CombinedOutput(); err != nil {
@@ -562,20 +561,4 @@ func diff(a, b []byte) string {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			t.Fatal("no go.mod above " + wd)
-		}
-	}
 }
