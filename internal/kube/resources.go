@@ -204,6 +204,12 @@ func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 		},
 		add: func(s *snapshot.Snapshot, p page) {
 			f := field(s)
+			if *f == nil {
+				// The page's own slice: a second copy of a large kind is
+				// what an agent's evaluation would otherwise allocate.
+				*f = p.items.([]T)
+				return
+			}
 			*f = append(*f, p.items.([]T)...)
 		},
 		grow: func(s *snapshot.Snapshot, n int) {
@@ -305,7 +311,12 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			if s.Metadata == nil {
 				s.Metadata = map[snapshot.Resource][]metav1.PartialObjectMetadata{}
 			}
-			s.Metadata[res] = append(s.Metadata[res], p.items.([]metav1.PartialObjectMetadata)...)
+			items := p.items.([]metav1.PartialObjectMetadata)
+			if s.Metadata[res] == nil {
+				s.Metadata[res] = items // as fullKind's add
+				return
+			}
+			s.Metadata[res] = append(s.Metadata[res], items...)
 		},
 		grow: func(s *snapshot.Snapshot, n int) {
 			if s.Metadata == nil {

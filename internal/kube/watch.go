@@ -270,9 +270,7 @@ func (f *Feed) Fill(s *snapshot.Snapshot, objs []any) {
 	if len(sorted) == 0 {
 		return
 	}
-	if f.spec.grow != nil {
-		f.spec.grow(s, len(sorted))
-	}
+	// No grow: collect makes the one slice add keeps.
 	f.spec.add(s, f.spec.collect(sorted))
 }
 
