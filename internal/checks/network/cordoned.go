@@ -92,15 +92,20 @@ func runNodesCordoned(p *check.Pass) error {
 		stale bool // cordoned longer than max-age
 	}
 	var found []entry
-	for _, n := range check.SortedByName(p.Snapshot.Nodes) {
-		if virtualNode(&n) {
+	// Sort only the closed nodes: most of a large cluster's are open.
+	var closed []corev1.Node
+	for i := range p.Snapshot.Nodes {
+		n := &p.Snapshot.Nodes[i]
+		if virtualNode(n) {
 			continue
 		}
 		total++
-		by, since, ok := cordonedSince(&n)
-		if !ok {
-			continue
+		if _, _, ok := cordonedSince(n); ok {
+			closed = append(closed, *n)
 		}
+	}
+	for _, n := range check.SortedByName(closed) {
+		by, since, _ := cordonedSince(&n)
 		ev := map[string]any{"node": n.Name, "by": by}
 		e := entry{name: n.Name, ev: ev}
 		if !since.IsZero() {

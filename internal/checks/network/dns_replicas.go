@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -75,13 +76,20 @@ func wantedDNS(p *check.Pass, n int) int {
 }
 
 // dnsDeployments are the cluster DNS Deployments, sorted by namespace/name.
+// It picks them before sorting: a copy of every Deployment of a large
+// cluster to find two was most of what the catalog allocated.
 func dnsDeployments(snap *snapshot.Snapshot) []workload.Workload {
-	var out []workload.Workload
-	for _, d := range check.SortedByName(snap.Deployments) {
-		w := workload.FromDeployment(&d)
+	var dns []appsv1.Deployment
+	for i := range snap.Deployments {
+		w := workload.FromDeployment(&snap.Deployments[i])
 		if c, ok := w.Names().Identify(); ok && c.Role == workload.RoleDNS && c.Name != "node-local-dns" {
-			out = append(out, w)
+			dns = append(dns, snap.Deployments[i])
 		}
+	}
+	dns = check.SortedByName(dns)
+	out := make([]workload.Workload, 0, len(dns))
+	for i := range dns {
+		out = append(out, workload.FromDeployment(&dns[i]))
 	}
 	return out
 }
@@ -149,13 +157,18 @@ func runDNSReplicas(p *check.Pass) error {
 // nodeLocalCache names the node-local DNS cache DaemonSet that runs pods,
 // if any.
 func nodeLocalCache(snap *snapshot.Snapshot) string {
-	for _, d := range check.SortedByName(snap.DaemonSets) {
-		w := workload.FromDaemonSet(&d)
+	var caches []appsv1.DaemonSet
+	for i := range snap.DaemonSets {
+		w := workload.FromDaemonSet(&snap.DaemonSets[i])
 		if c, ok := w.Names().Identify(); ok && c.Name == "node-local-dns" && w.Counts.Ready > 0 {
-			return d.Namespace + "/" + d.Name
+			caches = append(caches, snap.DaemonSets[i])
 		}
 	}
-	return ""
+	if len(caches) == 0 {
+		return ""
+	}
+	d := check.SortedByName(caches)[0]
+	return d.Namespace + "/" + d.Name
 }
 
 // readyPodsByNode counts the ready pods sel selects in namespace, per node.

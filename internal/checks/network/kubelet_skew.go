@@ -88,7 +88,10 @@ func runKubeletSkew(p *check.Pass) error {
 	if smaj == 1 && smin < 28 {
 		maxBehind = min(maxBehind, 2) // the policy before 1.28
 	}
-	for _, n := range check.SortedByName(p.Snapshot.Nodes) {
+	// Nodes are cluster-scoped: sorting the names of each group afterwards
+	// gives the order of sorted nodes without a sorted copy of them all.
+	for i := range p.Snapshot.Nodes {
+		n := &p.Snapshot.Nodes[i]
 		v := n.Status.NodeInfo.KubeletVersion
 		maj, minor, ok := minorOf(v)
 		if !ok || maj != smaj {
@@ -113,6 +116,7 @@ func runKubeletSkew(p *check.Pass) error {
 		if len(g.nodes) == 0 {
 			continue
 		}
+		slices.Sort(g.nodes)
 		versions := make([]string, 0, len(g.versions))
 		for v := range g.versions {
 			versions = append(versions, v)

@@ -62,18 +62,29 @@ overcommitting, and tune the kubelet's image GC and eviction thresholds.`,
 
 var pressures = []corev1.NodeConditionType{corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure}
 
+// underPressure returns the Ready nodes whose condition kind is True. The
+// check sorts only these: a sorted copy of every node, three times, was
+// most of what it allocated.
+func underPressure(nodes []corev1.Node, kind corev1.NodeConditionType) []corev1.Node {
+	var out []corev1.Node
+	for i := range nodes {
+		ready := workload.NodeCondition(&nodes[i], corev1.NodeReady)
+		c := workload.NodeCondition(&nodes[i], kind)
+		if ready != nil && ready.Status == corev1.ConditionTrue && c != nil && c.Status == corev1.ConditionTrue {
+			out = append(out, nodes[i])
+		}
+	}
+	return out
+}
+
 func runNodePressure(p *check.Pass) error {
 	total := len(p.Snapshot.Nodes)
 	for _, kind := range pressures {
 		var names []string
 		var list []map[string]any
 		on := map[string]bool{}
-		for _, n := range check.SortedByName(p.Snapshot.Nodes) {
-			ready := workload.NodeCondition(&n, corev1.NodeReady)
+		for _, n := range check.SortedByName(underPressure(p.Snapshot.Nodes, kind)) {
 			c := workload.NodeCondition(&n, kind)
-			if ready == nil || ready.Status != corev1.ConditionTrue || c == nil || c.Status != corev1.ConditionTrue {
-				continue
-			}
 			e := map[string]any{"node": n.Name, "reason": c.Reason, "message": c.Message}
 			if !c.LastTransitionTime.IsZero() {
 				age := p.Now.Sub(c.LastTransitionTime.Time)
