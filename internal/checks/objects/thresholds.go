@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -78,7 +79,7 @@ work. If the size is intended, split the namespace or the cluster.`,
 }
 
 // podLimit is min(pods-per-node, pods-per-core x cores) for a node.
-func podLimit(p *check.Pass, n corev1.Node) int {
+func podLimit(p *check.Pass, n *corev1.Node) int {
 	limit := p.Int("pods-per-node")
 	if cpu, ok := n.Status.Capacity[corev1.ResourceCPU]; ok {
 		if byCores := p.Int("pods-per-core") * int(cpu.Value()); byCores > 0 && byCores < limit {
@@ -121,8 +122,8 @@ func runThresholds(p *check.Pass) error {
 	}
 	if n, ok := c.total[snapshot.Pods.Name()]; ok && nodes > 0 {
 		sum := 0
-		for _, node := range snap.Nodes {
-			sum += podLimit(p, node)
+		for i := range snap.Nodes {
+			sum += podLimit(p, &snap.Nodes[i])
 		}
 		limit := min(sum, p.Int("pods"))
 		report(n, limit, nil, "Pods in the cluster", fmt.Sprintf("sum over %d nodes of min(%d, %d x cores), at most %d",
@@ -152,8 +153,8 @@ func runThresholds(p *check.Pass) error {
 	// hundreds, and they share a cause.
 	if _, ok := c.total[snapshot.Pods.Name()]; ok {
 		onNode := map[string]int{}
-		for _, pod := range snap.Pods {
-			if pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
+		for i := range snap.Pods {
+			if pod := &snap.Pods[i]; pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
 				onNode[pod.Spec.NodeName]++
 			}
 		}
@@ -162,15 +163,17 @@ func runThresholds(p *check.Pass) error {
 			pods, limit int
 		}
 		var overs []over
-		for _, node := range check.SortedByName(snap.Nodes) {
+		for i := range snap.Nodes {
+			node := &snap.Nodes[i]
 			if limit := podLimit(p, node); onNode[node.Name] > limit {
 				overs = append(overs, over{node.Name, onNode[node.Name], limit})
 			}
 		}
 		if len(overs) > 0 {
-			// Most loaded (relative to its limit) first.
-			slices.SortStableFunc(overs, func(a, b over) int {
-				return cmp.Compare(float64(b.pods)/float64(b.limit), float64(a.pods)/float64(a.limit))
+			// Most loaded (relative to its limit) first, then by name (nodes
+			// are cluster-scoped: the order of a sorted node list).
+			slices.SortFunc(overs, func(a, b over) int {
+				return cmp.Or(cmp.Compare(float64(b.pods)/float64(b.limit), float64(a.pods)/float64(a.limit)), strings.Compare(a.node, b.node))
 			})
 			sev := check.Medium
 			var objects []check.Object
