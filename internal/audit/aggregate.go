@@ -40,6 +40,10 @@ func (s *stats) add(dur int64, code int, long bool) {
 	}
 }
 
+// load is the stats itself; verbResource has it too, so tables of either
+// rank and merge alike.
+func (s *stats) load() *stats { return s }
+
 func (s *stats) merge(o *stats) {
 	s.Requests += o.Requests
 	s.QueryNanos += o.QueryNanos
@@ -96,7 +100,7 @@ type clientLoad struct {
 type partial struct {
 	users   map[string]*userAgg
 	agents  map[string]*stats
-	verbRes map[string]*stats
+	verbRes map[string]*verbResource
 	clients map[string]*clientLoad
 	lists   [numListClasses]listStats
 
@@ -110,15 +114,50 @@ type partial struct {
 	minT, maxT int64
 	keyBuf     []byte
 	registry   *registry
-	vrIDs      interner   // verb and resource flight ids (Options.VerbResourceFlight)
 	outside    outsideAgg // Options.Outside
+}
+
+// verbResource is the load of one "verb resource" key, with the ids the
+// concurrency sweep and the fan-out correlation know the key by: each
+// worker asks their registries once per key, not once per event.
+type verbResource struct {
+	stats
+	name   string
+	flight uint32 // flight id plus one, 0 until asked
+	fan    uint32 // fan-out key id plus one, 0 until asked
+}
+
+// flightID returns the key's verb and resource flight id plus one
+// (interval.vr).
+func (v *verbResource) flightID(reg *registry) uint32 {
+	if v.flight == 0 {
+		v.flight = reg.id(v.name) + 1
+	}
+	return v.flight
+}
+
+// fanID returns the key's id in the fan-out correlation's registry.
+func (v *verbResource) fanID(reg *registry) uint32 {
+	if v.fan == 0 {
+		v.fan = reg.id(v.name) + 1
+	}
+	return v.fan - 1
+}
+
+// added is what partial.add learnt of an event that the concurrency sweep
+// and the fan-out correlation use again.
+type added struct {
+	user uint32
+	vr   *verbResource
+	// list is the query of a LIST that is not long-running.
+	list ListQuery
 }
 
 func newPartial(r *registry) *partial {
 	return &partial{
 		users:    map[string]*userAgg{},
 		agents:   map[string]*stats{},
-		verbRes:  map[string]*stats{},
+		verbRes:  map[string]*verbResource{},
 		clients:  map[string]*clientLoad{},
 		stages:   map[string]int64{},
 		registry: r,
@@ -184,9 +223,8 @@ func isLongRunning(verb, sub []byte) bool {
 	return false
 }
 
-// add records one completed, timed event that passed the filters. It
-// returns the user's id for the concurrency sweep.
-func (p *partial) add(ev *Event, long bool) uint32 {
+// add records one completed, timed event that passed the filters.
+func (p *partial) add(ev *Event, long bool) added {
 	dur := ev.StageTime - ev.Received
 	if dur < 0 {
 		dur = 0
@@ -245,14 +283,16 @@ func (p *partial) add(ev *Event, long bool) uint32 {
 	k = appendResource(k, ev)
 	vr, ok := p.verbRes[string(k)]
 	if !ok {
-		vr = &stats{}
-		p.verbRes[string(k)] = vr
+		vr = &verbResource{name: string(k)}
+		p.verbRes[vr.name] = vr
 	}
 	p.keyBuf = k
 	vr.add(dur, ev.Code, long)
+	a := added{user: u.id, vr: vr}
 
 	if !long && string(ev.Verb) == "list" {
 		q := classifyList(ev.RequestURI)
+		a.list = q
 		for _, ls := range []*listStats{&u.lists[q.Class], &p.lists[q.Class]} {
 			ls.Count++
 			ls.Nanos += dur
@@ -264,7 +304,7 @@ func (p *partial) add(ev *Event, long bool) uint32 {
 			}
 		}
 	}
-	return u.id
+	return a
 }
 
 // appendResource writes "resource[.group][/subresource]", or the path of a
@@ -353,10 +393,10 @@ func (l *listStats) merge(o *listStats) {
 	l.ClusterWide += o.ClusterWide
 }
 
-func mergeStats(dst, src map[string]*stats) {
+func mergeStats[S interface{ load() *stats }](dst, src map[string]S) {
 	for k, o := range src {
 		if s, ok := dst[k]; ok {
-			s.merge(o)
+			s.load().merge(o.load())
 		} else {
 			dst[k] = o
 		}

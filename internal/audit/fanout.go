@@ -79,34 +79,38 @@ type fanEvent struct {
 	del, etcd  bool
 }
 
-// fanWorker makes fanEvents in one parse worker, interning keys through
-// a registry shared by the workers.
+// fanWorker makes fanEvents in one parse worker. A LIST's or a plain
+// DELETE's key is its verb and resource, whose id partial.add's entry
+// keeps; a DELETE that names webhooks is interned here, through the same
+// registry.
 type fanWorker struct {
 	ids interner
 	buf []byte
 }
 
-// event returns ev as a fanEvent when it is a LIST or a DELETE.
-func (w *fanWorker) event(ev *Event, user uint32, reg *registry) (fanEvent, bool) {
+// event returns ev as a fanEvent when it is a LIST or a DELETE; a is what
+// partial.add returned for it.
+func (w *fanWorker) event(ev *Event, a added, reg *registry) (fanEvent, bool) {
 	v := string(ev.Verb)
 	del := v == "delete" || v == "deletecollection"
 	if !del && v != "list" {
 		return fanEvent{}, false
 	}
-	k := append(w.buf[:0], v...)
-	k = append(k, ' ')
-	k = appendResource(k, ev)
-	if del {
-		if hooks := webhooksOf(ev.Annotations); len(hooks) > 0 {
-			k = append(k, 0)
-			k = append(k, strings.Join(hooks, ",")...)
-		}
-	}
-	w.buf = k
-	e := fanEvent{start: ev.Received, end: ev.StageTime, user: user, key: w.ids.id(k, reg), del: del}
+	e := fanEvent{start: ev.Received, end: ev.StageTime, user: a.user, del: del}
 	if !del {
-		e.etcd = classifyList(ev.RequestURI).Class.MayReadEtcd()
+		e.key, e.etcd = a.vr.fanID(reg), a.list.Class.MayReadEtcd()
+		return e, true
 	}
+	hooks := webhooksOf(ev.Annotations)
+	if len(hooks) == 0 {
+		e.key = a.vr.fanID(reg)
+		return e, true
+	}
+	k := append(w.buf[:0], a.vr.name...)
+	k = append(k, 0)
+	k = append(k, strings.Join(hooks, ",")...)
+	w.buf = k
+	e.key = w.ids.id(k, reg)
 	return e, true
 }
 

@@ -424,14 +424,14 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 				ev.Code = 500
 			}
 			long := isLongRunning(ev.Verb, ev.Subresource)
-			id := p.add(&ev, long)
+			a := p.add(&ev, long)
 			if !long {
-				iv := interval{user: id, start: ev.Received, end: ev.StageTime}
+				iv := interval{user: a.user, start: ev.Received, end: ev.StageTime}
 				if opts.vrs != nil {
-					iv.vr = p.verbResourceFlight(&ev, opts.vrs)
+					iv.vr = a.vr.flightID(opts.vrs)
 				}
 				res.intervals = append(res.intervals, iv)
-				if fe, ok := fans.event(&ev, id, opts.fans); ok {
+				if fe, ok := fans.event(&ev, a, opts.fans); ok {
 					res.fanout = append(res.fanout, fe)
 				}
 				res.requests++

@@ -205,10 +205,10 @@ func toLoad(name string, s *stats, total int64) Load {
 	return l
 }
 
-func rankLoads(m map[string]*stats, total int64, top int) []Load {
+func rankLoads[S interface{ load() *stats }](m map[string]S, total int64, top int) []Load {
 	out := make([]Load, 0, len(m))
 	for k, s := range m {
-		out = append(out, toLoad(k, s, total))
+		out = append(out, toLoad(k, s.load(), total))
 	}
 	sortLoads(out)
 	if len(out) > top {
