@@ -93,9 +93,16 @@ type birth struct {
 func runChurnWithoutQuota(p *check.Pass) error {
 	since := p.Now.Add(-p.Duration("window"))
 	byNS := map[string]map[*churnKind][]birth{}
-	add := func(k *churnKind, m *metav1.ObjectMeta, detail map[string]any) {
+	// add records m when it was created within the window; release names
+	// its Helm release, if any. The detail map is made only then: most
+	// objects of a large cluster are older.
+	add := func(k *churnKind, m *metav1.ObjectMeta, release string) {
 		if m.Namespace == "" || m.CreationTimestamp.Time.Before(since) {
 			return
+		}
+		detail := map[string]any{}
+		if release != "" {
+			detail["release"] = release
 		}
 		if byNS[m.Namespace] == nil {
 			byNS[m.Namespace] = map[*churnKind][]birth{}
@@ -108,7 +115,7 @@ func runChurnWithoutQuota(p *check.Pass) error {
 		j := &p.Snapshot.Jobs[i]
 		// A CronJob's history limits bound its Jobs.
 		if ref := metav1.GetControllerOfNoCopy(j); ref == nil || ref.Kind != "CronJob" {
-			add(churnJobs, &j.ObjectMeta, map[string]any{})
+			add(churnJobs, &j.ObjectMeta, "")
 		}
 	}
 	for _, r := range []snapshot.Resource{snapshot.Secrets, snapshot.ConfigMaps} {
@@ -118,18 +125,14 @@ func runChurnWithoutQuota(p *check.Pass) error {
 		for i := range p.Snapshot.Metadata[r] {
 			m := &p.Snapshot.Metadata[r][i].ObjectMeta
 			if rel, ok := helmRecord(m.Labels); ok {
-				add(churnReleases, m, map[string]any{"release": rel})
+				add(churnReleases, m, rel)
 			}
 		}
 	}
 	if p.Has(snapshot.NetworkPolicies) {
 		for i := range p.Snapshot.Metadata[snapshot.NetworkPolicies] {
 			m := &p.Snapshot.Metadata[snapshot.NetworkPolicies][i].ObjectMeta
-			d := map[string]any{}
-			if rel := m.Annotations["meta.helm.sh/release-name"]; rel != "" {
-				d["release"] = rel
-			}
-			add(churnPolicies, m, d)
+			add(churnPolicies, m, m.Annotations["meta.helm.sh/release-name"])
 		}
 	}
 	// The count keys each namespace's quotas set.
