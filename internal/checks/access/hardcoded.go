@@ -71,6 +71,53 @@ var hostPort = regexp.MustCompile(`(?i)(?:https?://)?(\[[0-9a-f:.]+\]|[a-z0-9](?
 // httpsURL finds the host of an https URL.
 var httpsURL = regexp.MustCompile(`(?i)https://(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)`)
 
+// addressByte reports whether c may be part of a hostPort or httpsURL
+// match (ASCII letters and digits, . - : / [ ], any byte of a multi-byte
+// rune, which case folding may match: the Kelvin sign is a k) or is '_',
+// a word character the \b after a port looks at. Every other byte is a
+// non-word character no match contains, so the matches in the runs between
+// such bytes are exactly the matches in the whole text.
+func addressByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80 ||
+		c == '.' || c == '-' || c == ':' || c == '/' || c == '[' || c == ']' || c == '_'
+}
+
+// eachSubmatch calls fn with re's submatches in value, in the order
+// FindAllStringSubmatch returns them, running re only on the runs of
+// address bytes that need accepts: a regular expression without a literal
+// prefix costs far more per byte than this scan, and most runs (words,
+// numbers, YAML keys) cannot match.
+func eachSubmatch(re *regexp.Regexp, value string, need func(run string) bool, fn func(m []string)) {
+	for i := 0; i < len(value); {
+		for i < len(value) && !addressByte(value[i]) {
+			i++
+		}
+		start := i
+		for i < len(value) && addressByte(value[i]) {
+			i++
+		}
+		if run := value[start:i]; run != "" && need(run) {
+			for _, m := range re.FindAllStringSubmatch(run, -1) {
+				fn(m)
+			}
+		}
+	}
+}
+
+// hasPort reports whether run has a colon followed by a digit, which every
+// hostPort match does.
+func hasPort(run string) bool {
+	for i := 0; i+1 < len(run); i++ {
+		if run[i] == ':' && run[i+1] >= '0' && run[i+1] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// hasScheme reports whether run has "://", which every httpsURL match does.
+func hasScheme(run string) bool { return strings.Contains(run, "://") }
+
 // apiServerEnv matches environment variable names that hold an API server
 // address.
 var apiServerEnv = regexp.MustCompile(`^(KUBERNETES_SERVICE_HOST|KUBERNETES_MASTER|(KUBE|K8S)_(MASTER|API)[A-Z_]*|[A-Z_]*API_?SERVER[A-Z_]*)$`)
@@ -179,16 +226,16 @@ func (f *literalFinder) find(value, envName, where string) []literal {
 	for _, c := range address.Kubeconfig(value) {
 		add(c.Server, fmt.Sprintf("server of kubeconfig cluster %q", c.Name))
 	}
-	for _, m := range hostPort.FindAllStringSubmatch(value, -1) {
+	eachSubmatch(hostPort, value, hasPort, func(m []string) {
 		if _, known := f.current(address.HostOf(m[1])); known || slices.Contains(f.ports, m[2]) {
 			add(m[1], "port "+m[2]+", an API server port")
 		}
-	}
-	for _, m := range httpsURL.FindAllStringSubmatch(value, -1) {
+	})
+	eachSubmatch(httpsURL, value, hasScheme, func(m []string) {
 		if _, known := f.current(address.HostOf(m[1])); known {
 			add(m[1], "")
 		}
-	}
+	})
 	if isAPIServerEnv(envName) && looksLikeAddress(value) {
 		add(value, "the value of "+envName)
 	}
