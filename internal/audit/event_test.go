@@ -153,6 +153,11 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"verb":1,"user":[],"objectRef":"x","sourceIPs":null}`)
 	f.Add(`{"verb":"li`)
 	f.Add(`{}`)
+	// Keys out of the API server's order, repeated, escaped, or one byte off
+	// a known key: the scanner guesses keys by that order (keyOrder).
+	f.Add(`{"annotations":{},"stageTimestamp":"2024-05-28T12:23:11Z","objectRef":{"subresource":"status","name":"n","namespace":"ns","resource":"pods"},"user":{"extra":{},"username":"a"},"verb":"get","kind":"Event"}`)
+	f.Add(`{"kin":"x","kinds":"y","verb":"get","verbs":"list","verb":"watch","user":{"username":"a","usernames":"b"},"user":{"uid":"u","username":"c"},"userAgen":"x","userAgent":"ua","objectRef":{"resourc":"r","resource":"pods","resources":"x","name\u0022":"q","name":"n"}}`)
+	f.Add(`{"ver\u0062":"get","stage":"x","\u0076erb":"list","requestURI":"/a","requestURI":"/b"}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		var p Parser
 		var ev Event
