@@ -7,6 +7,7 @@ package address
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"net/netip"
 	"net/url"
@@ -85,30 +86,47 @@ func ParseQueries(args []string) ([]Query, error) {
 // not in "old-k8s-master.example.org" or "k8s-master.example.org.internal".
 // IP addresses match exactly: 10.64.0.11 is not found in 10.64.0.117.
 func (q Query) Find(text string) []int {
-	if len(text) < len(q.Host) {
-		return nil
-	}
-	hay := text
-	if !q.IP.IsValid() || q.IP.Is6() {
-		hay = asciiLower(text)
-	}
 	var out []int
-	for from := 0; ; {
-		i := strings.Index(hay[from:], q.Host)
-		if i < 0 {
-			return out
-		}
-		start := from + i
-		end := start + len(q.Host)
-		if q.boundary(hay, start, end) {
-			out = append(out, start)
-		}
-		from = start + 1
+	for i := range q.all(text) {
+		out = append(out, i)
 	}
+	return out
 }
 
 // Contains reports whether q occurs in text.
-func (q Query) Contains(text string) bool { return len(q.Find(text)) > 0 }
+func (q Query) Contains(text string) bool {
+	for range q.all(text) {
+		return true
+	}
+	return false
+}
+
+// all yields the byte offsets of the occurrences of q in text. Hostnames
+// and IPv6 addresses (hex) match ASCII letters in either case, compared in
+// place: a lowered copy of every text searched was most of what a search
+// allocated.
+func (q Query) all(text string) iter.Seq[int] {
+	index := strings.Index
+	if !q.IP.IsValid() || q.IP.Is6() {
+		index = indexFold
+	}
+	return func(yield func(int) bool) {
+		if len(text) < len(q.Host) {
+			return
+		}
+		for from := 0; ; {
+			i := index(text[from:], q.Host)
+			if i < 0 {
+				return
+			}
+			start := from + i
+			if q.boundary(text, start, start+len(q.Host)) && !yield(start) {
+				return
+			}
+			from = start + 1
+		}
+	}
+}
 
 // boundary reports whether hay[start:end] stands alone as a name or address.
 func (q Query) boundary(hay string, start, end int) bool {
@@ -146,20 +164,33 @@ func isAlnum(c byte) bool    { return isDigit(c) || c >= 'a' && c <= 'z' || c >=
 func isHostChar(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
 func isHex(c byte) bool      { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// asciiLower lowers ASCII letters only, so byte offsets stay those of text.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
+// indexFold is strings.Index for a lower-case ASCII needle whose letters
+// match either case in s; other bytes match only themselves.
+func indexFold(s, lower string) int {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if hasPrefixFold(s[i:], lower) {
+			return i
 		}
 	}
-	return s
+	return -1
+}
+
+// hasPrefixFold reports whether s starts with lower, ASCII letters of s
+// matching either case.
+func hasPrefixFold(s, lower string) bool {
+	if len(s) < len(lower) {
+		return false
+	}
+	for j := 0; j < len(lower); j++ {
+		c := s[j]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // HostOf returns the host of an address written as a URL, host:port or a

@@ -29,6 +29,8 @@ func TestFind(t *testing.T) {
 		{"10.64.0.117:6443", "[10.64.0.117, 10.64.0.117]", []int{1, 14}},
 		{"fd00::1", "https://[FD00::1]:6443", []int{9}},
 		{"fd00::1", "fd00::10", nil},
+		{"kube.example.org", "\u212aube.example.org", nil}, // only ASCII letters fold
+		{"kube.example.org", "kube.example.or", nil},
 	}
 	for _, tt := range tests {
 		q, err := ParseQuery(tt.query)
@@ -37,6 +39,9 @@ func TestFind(t *testing.T) {
 		}
 		if got := q.Find(tt.text); !slices.Equal(got, tt.want) {
 			t.Errorf("Find(%q in %q) = %v, want %v", tt.query, tt.text, got, tt.want)
+		}
+		if got := q.Contains(tt.text); got != (len(tt.want) > 0) {
+			t.Errorf("Contains(%q in %q) = %v", tt.query, tt.text, got)
 		}
 	}
 }
