@@ -62,11 +62,31 @@ there with helm uninstall -n <ns> <release>.`,
 	Run: runHelmReleasePerRun,
 }
 
+// A cluster holds tens of thousands of releases, most of one or two kinds
+// and one record: slices rather than maps and strings built per release.
 type release struct {
 	namespace, name string
-	chart           string         // "" when only the release record was seen
-	kinds           map[string]int // objects of the release, by kind
-	records         []string       // release record Secrets / ConfigMaps
+	chart           string      // "" when only the release record was seen
+	kinds           []kindCount // objects of the release, by kind
+	records         []record    // release record Secrets / ConfigMaps
+}
+
+type kindCount struct {
+	kind string
+	n    int
+}
+
+type record struct{ kind, name string }
+
+// count counts one object of kind.
+func (r *release) count(kind string) {
+	for i := range r.kinds {
+		if r.kinds[i].kind == kind {
+			r.kinds[i].n++
+			return
+		}
+	}
+	r.kinds = append(r.kinds, kindCount{kind, 1})
 }
 
 // releases collects Helm releases by namespace and name.
@@ -75,10 +95,11 @@ func releases(snap *snapshot.Snapshot) map[[2]string]*release {
 	get := func(ns, name string) *release {
 		k := [2]string{ns, name}
 		if out[k] == nil {
-			out[k] = &release{namespace: ns, name: name, kinds: map[string]int{}}
+			out[k] = &release{namespace: ns, name: name}
 		}
 		return out[k]
 	}
+	charts := map[string]string{} // helm.sh/chart label -> chart: a few charts label every release
 	eachObject(snap, func(res snapshot.Resource, _ string, m *metav1.ObjectMeta) {
 		if m.Namespace == "" {
 			return
@@ -86,7 +107,7 @@ func releases(snap *snapshot.Snapshot) map[[2]string]*release {
 		// Helm's storage: Secrets (default) or ConfigMaps, labelled owner=helm.
 		if (res == snapshot.Secrets || res == snapshot.ConfigMaps) && m.Labels["owner"] == "helm" && m.Labels["name"] != "" {
 			r := get(m.Namespace, m.Labels["name"])
-			r.records = append(r.records, res.Kind+"/"+m.Name)
+			r.records = append(r.records, record{res.Kind, m.Name})
 			return
 		}
 		name := releaseOf(m)
@@ -94,9 +115,12 @@ func releases(snap *snapshot.Snapshot) map[[2]string]*release {
 			return
 		}
 		r := get(m.Namespace, name)
-		r.kinds[res.Kind]++
+		r.count(res.Kind)
 		if c := m.Labels[labelChart]; c != "" && r.chart == "" {
-			r.chart = chartName(c)
+			if _, ok := charts[c]; !ok {
+				charts[c] = chartName(c)
+			}
+			r.chart = charts[c]
 		}
 	})
 	return out
@@ -133,15 +157,15 @@ func runHelmReleasePerRun(p *check.Pass) error {
 		var names []string
 		objects := []check.Object{{Kind: "Namespace", Name: g.namespace}}
 		for _, r := range g.releases {
-			slices.Sort(r.records) // the read path's order must not matter
+			// The read path's order must not matter.
+			slices.SortFunc(r.records, func(a, b record) int { return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.name, b.name)) })
 			names = append(names, r.name)
-			for k, n := range r.kinds {
-				kinds[k] += n
+			for _, kc := range r.kinds {
+				kinds[kc.kind] += kc.n
 			}
 			for _, rec := range r.records {
 				if len(objects) <= 20 {
-					kind, name, _ := strings.Cut(rec, "/")
-					objects = append(objects, check.Object{Kind: kind, Namespace: g.namespace, Name: name})
+					objects = append(objects, check.Object{Kind: rec.kind, Namespace: g.namespace, Name: rec.name})
 				}
 			}
 		}
