@@ -18,14 +18,22 @@ import (
 // visits in place: a copy of 150,000 pods' worth of references per check
 // would cost more than the checks.
 func eachObject(snap *snapshot.Snapshot, fn func(r snapshot.Resource, name string, m *metav1.ObjectMeta)) {
+	eachKind(snap, func(r snapshot.Resource, name string, n int, meta func(int) *metav1.ObjectMeta) {
+		for i := range n {
+			fn(r, name, meta(i))
+		}
+	})
+}
+
+// eachKind calls fn once for each kind eachObject visits, with the number
+// of its objects and their metadata by index, so that a caller can do its
+// per-kind work (map look-ups) once per kind rather than per object.
+func eachKind(snap *snapshot.Snapshot, fn func(r snapshot.Resource, name string, n int, meta func(int) *metav1.ObjectMeta)) {
 	visit := func(r snapshot.Resource, n int, meta func(int) *metav1.ObjectMeta) {
 		if _, skipped := snap.Info.SkipReason(r); skipped {
 			return
 		}
-		name := r.Name()
-		for i := range n {
-			fn(r, name, meta(i))
-		}
+		fn(r, r.Name(), n, meta)
 	}
 	visit(snapshot.Namespaces, len(snap.Namespaces), func(i int) *metav1.ObjectMeta { return &snap.Namespaces[i].ObjectMeta })
 	visit(snapshot.Nodes, len(snap.Nodes), func(i int) *metav1.ObjectMeta { return &snap.Nodes[i].ObjectMeta })
@@ -75,14 +83,21 @@ func count(snap *snapshot.Snapshot, read []snapshot.Resource) counts {
 			c.res[r.Name()] = r
 		}
 	}
-	eachObject(snap, func(r snapshot.Resource, k string, m *metav1.ObjectMeta) {
+	eachKind(snap, func(r snapshot.Resource, k string, n int, meta func(int) *metav1.ObjectMeta) {
+		if n == 0 {
+			return
+		}
 		c.res[k] = r
-		c.total[k]++
-		if ns := m.Namespace; ns != "" {
-			if c.perNS[k] == nil {
-				c.perNS[k] = map[string]int{}
+		c.total[k] += n
+		byNS := c.perNS[k]
+		for i := range n {
+			if ns := meta(i).Namespace; ns != "" {
+				if byNS == nil {
+					byNS = map[string]int{}
+					c.perNS[k] = byNS
+				}
+				byNS[ns]++
 			}
-			c.perNS[k][ns]++
 		}
 	})
 	// Kinds not read but counted (Info.Counts: one limit=1 LIST each,
