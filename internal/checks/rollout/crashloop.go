@@ -114,13 +114,18 @@ func trouble(pod *corev1.Pod, now time.Time, grace time.Duration) (podTrouble, b
 	return t, now.Sub(since) >= grace
 }
 
-// podsByNamespace indexes the pods that count: not being deleted, not
-// finished, and not placeholders at a negative priority (cluster
-// overprovisioning pods wait to be preempted and Pending by design).
-func podsByNamespace(pods []corev1.Pod) map[string][]*corev1.Pod {
+// podsByNamespace indexes the pods that count in the namespaces asked
+// about (a large cluster's critical workloads live in a few): not being
+// deleted, not finished, and not placeholders at a negative priority
+// (cluster overprovisioning pods wait to be preempted and Pending by
+// design).
+func podsByNamespace(pods []corev1.Pod, namespaces map[string]bool) map[string][]*corev1.Pod {
 	out := map[string][]*corev1.Pod{}
 	for i := range pods {
 		p := &pods[i]
+		if !namespaces[p.Namespace] {
+			continue
+		}
 		placeholder := p.Spec.Priority != nil && *p.Spec.Priority < 0
 		if placeholder || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
@@ -151,7 +156,11 @@ func runSystemWorkloadDown(p *check.Pass) error {
 	ws := slices.DeleteFunc(workload.All(p.Snapshot), func(w workload.Workload) bool {
 		return w.Kind == workload.DaemonSet || w.Counts.Desired == 0 || !w.Classify().Critical()
 	})
-	byNS := podsByNamespace(p.Snapshot.Pods)
+	namespaces := map[string]bool{}
+	for _, w := range ws {
+		namespaces[w.Meta.Namespace] = true
+	}
+	byNS := podsByNamespace(p.Snapshot.Pods, namespaces)
 	grace := p.Duration("grace")
 	for _, w := range ws {
 		var bad []podTrouble
