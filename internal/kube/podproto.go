@@ -2,23 +2,152 @@ package kube
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"sync"
+	"time"
 
+	"github.com/premortem/premortem/internal/sizelimit"
+	"github.com/premortem/premortem/internal/snapshot"
 	"google.golang.org/protobuf/encoding/protowire"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // A live scan of a large cluster spends most of its CPU and garbage on pod
 // pages: client-go reads the body whole, copies it out of its protobuf
 // envelope, builds complete Pods (managedFields, env, probes, volumes) and
-// trimPod then keeps a few hundred bytes of each. podDecoder decodes the
-// wire format of a page straight into what trimPod keeps, skipping every
-// other field without allocating. The differential test (podproto_test.go)
-// holds the two to the same output.
+// trimPod then keeps a few hundred bytes of each. listPods reads each page
+// into a reused buffer and decodes the wire format straight into what
+// trimPod keeps, skipping every other field without allocating. The
+// differential test (podproto_test.go) holds the two to the same output.
+
+// podKind is the Pods kindSpec: a full kind trimmed by trimPod, whose live
+// pages are decoded by listPods.
+func podKind() *kindSpec {
+	k := fullKind[corev1.Pod, corev1.PodList](snapshot.Pods, trimPod, func(s *snapshot.Snapshot) *[]corev1.Pod { return &s.Pods })
+	k.list = listPods
+	return k
+}
+
+// maxPageBytes bounds one LIST response, which is held whole as a
+// document of a file is.
+var maxPageBytes = DefaultLimits.Document
+
+// maxPooledPage bounds the buffer kept for the next page: one grown by an
+// unpaginated answer (an old server's) is let go.
+const maxPooledPage = 64 << 20
+
+// podPageReader is a page buffer and a decoder's scratch, reused page
+// after page.
+type podPageReader struct {
+	buf bytes.Buffer
+	dec podDecoder
+}
+
+var podPageReaders = sync.Pool{New: func() any { return new(podPageReader) }}
+
+// listPods lists one page of pods as typedList does (same request, same
+// errors) and decodes it into trimmed pods.
+func listPods(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, in interner) (page, string, error) {
+	body, err := streamPods(ctx, c, ns, opts)
+	if err != nil {
+		return page{}, "", err
+	}
+	defer body.Close()
+	pr := podPageReaders.Get().(*podPageReader)
+	defer pr.release()
+	data, err := pr.read(body, int64(maxPageBytes))
+	if err != nil {
+		return page{}, "", err
+	}
+	pods, meta, err := pr.dec.page(data, in)
+	if errors.Is(err, errNotPodList) {
+		return podsDecoded(data, in)
+	}
+	if err != nil {
+		return page{}, "", fmt.Errorf("decoding a page of pods: %w", err)
+	}
+	return page{items: pods, n: len(pods), remaining: remainingOf(&meta), rv: meta.ResourceVersion}, meta.Continue, nil
+}
+
+// streamRetries bounds the retries of a page whose connection was lost
+// before any answer, as client-go's Do bounds them.
+const streamRetries = 10
+
+// streamPods sends the page's request and returns its body. Stream maps a
+// non-2xx answer to the error Do would (a Status body to its
+// *StatusError) and retries a 429 as Do does; a GET whose connection was
+// reset or lost before any answer Do retries after a second, and so does
+// streamPods.
+func streamPods(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (io.ReadCloser, error) {
+	for retry := 0; ; retry++ {
+		req, err := c.listRequest(snapshot.Pods, ns, opts)
+		if err != nil {
+			return nil, err
+		}
+		body, err := req.Stream(ctx)
+		if err == nil || retry == streamRetries ||
+			!(utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || utilnet.IsHTTP2ConnectionLost(err)) {
+			return body, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (pr *podPageReader) release() {
+	pr.dec.in = nil
+	if pr.buf.Cap() > maxPooledPage {
+		return
+	}
+	podPageReaders.Put(pr)
+}
+
+// read reads body whole into the buffer; a body over max is an error, read
+// no further than max+1 bytes.
+func (pr *podPageReader) read(body io.Reader, max int64) ([]byte, error) {
+	pr.buf.Reset()
+	if _, err := pr.buf.ReadFrom(io.LimitReader(body, max+1)); err != nil {
+		return nil, fmt.Errorf("reading the response body: %w", err)
+	}
+	if int64(pr.buf.Len()) > max {
+		return nil, &sizelimit.Error{Limit: "response", Max: sizelimit.Size(max)}
+	}
+	return pr.buf.Bytes(), nil
+}
+
+// podsDecoded decodes a page that is not a protobuf PodList (a server or
+// proxy answering JSON, or a Status) as rest.Result.Into does, and trims it.
+func podsDecoded(data []byte, in interner) (page, string, error) {
+	if len(data) == 0 {
+		return page{}, "", errors.New("0-length response")
+	}
+	l := &corev1.PodList{}
+	out, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, l)
+	if err != nil {
+		return page{}, "", err
+	}
+	// Into fails on a failed Status only; anything else leaves l empty.
+	if s, ok := out.(*metav1.Status); ok && out != l && s.Status != metav1.StatusSuccess {
+		return page{}, "", apierrors.FromObject(s)
+	}
+	pods := make([]corev1.Pod, len(l.Items))
+	for i := range l.Items {
+		pods[i] = trimPod(&l.Items[i], in)
+	}
+	return page{items: pods, n: len(pods), remaining: remainingOf(l), rv: l.ResourceVersion}, l.Continue, nil
+}
 
 // errNotPodList says a body is not the protobuf envelope of a PodList.
 var errNotPodList = errors.New("not a protobuf PodList")

@@ -2,18 +2,29 @@ package kube
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/premortem/premortem/internal/sizelimit"
+	"github.com/premortem/premortem/internal/snapshot"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/util/dump"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/randfill"
 )
@@ -324,4 +335,169 @@ func FuzzPodPage(f *testing.F) {
 			t.Errorf("list meta %+v, want %+v", meta, l.ListMeta)
 		}
 	})
+}
+
+// protobufStatus is a Status as the API server sends it to a client that
+// accepts protobuf.
+func protobufStatus(t *testing.T, err *apierrors.StatusError) []byte {
+	s := err.ErrStatus
+	s.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}
+	var b bytes.Buffer
+	if err := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme).Encode(&s, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// listPods sends the request typedList did and answers as it did: the same
+// trimmed pods and list metadata, the same errors (text, code, reason) for
+// Status answers in protobuf and JSON, a 429 retried.
+func TestListPodsAnswersAsTypedList(t *testing.T) {
+	const protobufType, jsonType = "application/vnd.kubernetes.protobuf", "application/json"
+	list := &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "42", Continue: "next", RemainingItemCount: ptr.To[int64](7)}, Items: variedPods()}
+	jsonList, err := json.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := apierrors.NewResourceExpired("The provided continue parameter is too old")
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("RBAC: no"))
+	jsonStatus := func(err *apierrors.StatusError) []byte {
+		s := err.ErrStatus
+		s.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}
+		b, _ := json.Marshal(s)
+		return b
+	}
+	type answer struct {
+		code        int
+		contentType string
+		body        []byte
+	}
+	tests := []struct {
+		name    string
+		answers []answer // in turn; the last repeats
+		check   func(error) bool
+	}{
+		{name: "protobuf page", answers: []answer{{200, protobufType, podPageBody(t, list)}}},
+		{name: "json page", answers: []answer{{200, jsonType, jsonList}}},
+		{name: "429 then a page", answers: []answer{{429, jsonType, jsonStatus(apierrors.NewTooManyRequests("slow down", 0))}, {200, protobufType, podPageBody(t, list)}}},
+		{name: "expired continue, protobuf", answers: []answer{{410, protobufType, protobufStatus(t, expired)}}, check: apierrors.IsResourceExpired},
+		{name: "expired continue, json", answers: []answer{{410, jsonType, jsonStatus(expired)}}, check: apierrors.IsResourceExpired},
+		{name: "forbidden", answers: []answer{{403, jsonType, jsonStatus(forbidden)}}, check: apierrors.IsForbidden},
+		{name: "not found, no body", answers: []answer{{404, "text/plain", nil}}, check: apierrors.IsNotFound},
+		{name: "a failed protobuf Status with 200", answers: []answer{{200, protobufType, protobufStatus(t, forbidden)}}, check: apierrors.IsForbidden},
+		{name: "a failed JSON Status with 200", answers: []answer{{200, jsonType, jsonStatus(forbidden)}}, check: apierrors.IsForbidden},
+		{name: "server error", answers: []answer{{500, jsonType, jsonStatus(apierrors.NewInternalError(errors.New("etcd")))}}, check: apierrors.IsInternalError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				if r.URL.Path != "/api/v1/namespaces/shop/pods" || q.Get("limit") != "500" || q.Get("continue") != "tok" || q.Get("labelSelector") != "a=b" ||
+					!strings.HasPrefix(r.Header.Get("Accept"), protobufType) {
+					t.Errorf("request %s, Accept %q", r.URL, r.Header.Get("Accept"))
+				}
+				a := tt.answers[min(calls, len(tt.answers)-1)]
+				calls++
+				w.Header().Set("Content-Type", a.contentType)
+				if a.code == 429 {
+					w.Header().Set("Retry-After", "0")
+				}
+				w.WriteHeader(a.code)
+				w.Write(a.body)
+			}))
+			defer srv.Close()
+			ctr := &Counter{}
+			typed, err := kubernetes.NewForConfig(Configure(&rest.Config{Host: srv.URL}, ClientOptions{Counter: ctr}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &clients{typed: typed}
+			opts := metav1.ListOptions{Limit: 500, Continue: "tok", LabelSelector: "a=b"}
+			old, oldErr := typedList[corev1.PodList](context.Background(), c, snapshot.Pods, "shop", opts)
+			oldCalls, oldBytes := calls, ctr.BodyBytes()
+			calls = 0
+			p, cont, err := listPods(context.Background(), c, "shop", opts, interner{})
+			// Every byte of the answer is counted; Do also drains a 429's
+			// body before its retry, Stream closes it.
+			last := tt.answers[len(tt.answers)-1]
+			if n := ctr.BodyBytes() - oldBytes; calls != oldCalls || n > oldBytes || n < int64(len(last.body)) {
+				t.Errorf("%d requests and %d body bytes, typedList %d and %d", calls, n, oldCalls, oldBytes)
+			}
+			if tt.check != nil {
+				if err == nil || oldErr == nil || err.Error() != oldErr.Error() || !tt.check(err) ||
+					apierrors.ReasonForError(err) != apierrors.ReasonForError(oldErr) || SkipReason(err) != SkipReason(oldErr) {
+					t.Fatalf("err %v, typedList %v", err, oldErr)
+				}
+				return
+			}
+			if err != nil || oldErr != nil {
+				t.Fatalf("err %v, typedList %v", err, oldErr)
+			}
+			want := make([]corev1.Pod, len(old.Items))
+			for i := range old.Items {
+				want[i] = trimPod(&old.Items[i], interner{})
+			}
+			if !reflect.DeepEqual(p.items, want) || p.n != len(want) || cont != "next" || p.rv != "42" || p.remaining != 7 {
+				t.Errorf("page %+v, continue %q; want the %d pods trimPod keeps, next, 42, 7", p, cont, len(want))
+			}
+		})
+	}
+}
+
+// A response over the bound is an error, read no further than the bound.
+func TestListPodsBoundsTheResponse(t *testing.T) {
+	defer func(m sizelimit.Size) { maxPageBytes = m }(maxPageBytes)
+	maxPageBytes = 64 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf")
+		chunk := bytes.Repeat([]byte{0}, 1<<20)
+		for range 64 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ctr := &Counter{}
+	typed, err := kubernetes.NewForConfig(Configure(&rest.Config{Host: srv.URL}, ClientOptions{Counter: ctr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = listPods(context.Background(), &clients{typed: typed}, "", metav1.ListOptions{}, interner{})
+	var le *sizelimit.Error
+	if !errors.As(err, &le) || le.Max != maxPageBytes {
+		t.Fatalf("err %v, want the response limit", err)
+	}
+	if n := ctr.BodyBytes(); n > int64(maxPageBytes)+1 {
+		t.Errorf("read %d bytes of the body, bound %d", n, maxPageBytes)
+	}
+}
+
+// A connection lost before any answer is retried, as Do retries a GET.
+func TestListPodsRetriesALostConnection(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.Close()
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf")
+		w.Write(podPageBody(t, &corev1.PodList{Items: variedPods()[:3]}))
+	}))
+	defer srv.Close()
+	typed, err := kubernetes.NewForConfig(Configure(&rest.Config{Host: srv.URL}, ClientOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := listPods(context.Background(), &clients{typed: typed}, "", metav1.ListOptions{}, interner{})
+	if err != nil || p.n != 3 || calls != 2 {
+		t.Errorf("%d pods after %d requests, err %v; want 3 after 2", p.n, calls, err)
+	}
 }

@@ -122,14 +122,23 @@ type listPtr[L any] interface {
 // REST client of its group, protobuf unless the configuration says
 // otherwise: what the typed clientset does, without a method per kind.
 func typedList[L any, PL listPtr[L]](ctx context.Context, c *clients, res snapshot.Resource, ns string, opts metav1.ListOptions) (PL, error) {
-	rc, err := c.restFor(res)
+	req, err := c.listRequest(res, ns, opts)
 	if err != nil {
 		return nil, err
 	}
 	l := PL(new(L))
-	err = rc.Get().UseProtobufAsDefault().Namespace(ns).Resource(res.Resource).
-		VersionedParams(&opts, scheme.ParameterCodec).Do(ctx).Into(l)
+	err = req.Do(ctx).Into(l)
 	return l, err
+}
+
+// listRequest is the request of one LIST page of a built-in kind.
+func (c *clients) listRequest(res snapshot.Resource, ns string, opts metav1.ListOptions) (*rest.Request, error) {
+	rc, err := c.restFor(res)
+	if err != nil {
+		return nil, err
+	}
+	return rc.Get().UseProtobufAsDefault().Namespace(ns).Resource(res.Resource).
+		VersionedParams(&opts, scheme.ParameterCodec), nil
 }
 
 // restFor returns the typed clientset's REST client of res's group version.
@@ -430,7 +439,7 @@ var specs = func() map[snapshot.Resource]*kindSpec {
 	for _, k := range []*kindSpec{
 		fullKind[corev1.Namespace, corev1.NamespaceList](snapshot.Namespaces, nil, func(s *snapshot.Snapshot) *[]corev1.Namespace { return &s.Namespaces }),
 		fullKind[corev1.Node, corev1.NodeList](snapshot.Nodes, trimNode, func(s *snapshot.Snapshot) *[]corev1.Node { return &s.Nodes }),
-		fullKind[corev1.Pod, corev1.PodList](snapshot.Pods, trimPod, func(s *snapshot.Snapshot) *[]corev1.Pod { return &s.Pods }),
+		podKind(),
 		fullKind[corev1.Service, corev1.ServiceList](snapshot.Services, nil, func(s *snapshot.Snapshot) *[]corev1.Service { return &s.Services }),
 		fullKind[discoveryv1.EndpointSlice, discoveryv1.EndpointSliceList](snapshot.EndpointSlices, nil, func(s *snapshot.Snapshot) *[]discoveryv1.EndpointSlice { return &s.EndpointSlices }),
 		fullKind[appsv1.Deployment, appsv1.DeploymentList](snapshot.Deployments, nil, func(s *snapshot.Snapshot) *[]appsv1.Deployment { return &s.Deployments }),
