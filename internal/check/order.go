@@ -13,10 +13,20 @@ func SortedByName[T any, PT interface {
 	GetNamespace() string
 	GetName() string
 }](objs []T) []T {
-	out := slices.Clone(objs)
-	slices.SortFunc(out, func(a, b T) int {
-		pa, pb := PT(&a), PT(&b)
+	// Sort indexes, comparing through pointers: a comparison of values
+	// copied each object to the heap, and swapping large structs (a Pod is
+	// over 1 KB) costs more than swapping ints.
+	idx := make([]int, len(objs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(i, j int) int {
+		pa, pb := PT(&objs[i]), PT(&objs[j])
 		return cmp.Or(strings.Compare(pa.GetNamespace(), pb.GetNamespace()), strings.Compare(pa.GetName(), pb.GetName()))
 	})
+	out := make([]T, len(objs))
+	for i, j := range idx {
+		out[i] = objs[j]
+	}
 	return out
 }
