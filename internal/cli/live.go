@@ -37,7 +37,8 @@ func readLive(ctx context.Context, e *env, flags *kube.Flags, want []snapshot.Re
 	}
 	// -v shows what the read cost; the scan benchmark parses this line.
 	e.log.Info("read cluster", "server", cfg.Host, "objects", rr.Snapshot.Objects(), "kinds", len(rr.Pages),
-		"listRequests", lists, "countRequests", rr.CountRequests, "requests", counter.Requests(), "bodyBytes", counter.BodyBytes(),
+		"listRequests", lists, "countRequests", rr.CountRequests,
+		"configMapGets", rr.ConfigMapGets, "configMapDataLists", rr.ConfigMapLists, "requests", counter.Requests(), "bodyBytes", counter.BodyBytes(),
 		"wireBytes", counter.WireBytes(), "restarts", rr.Restarts, "seconds", time.Since(start).Seconds())
 	return rr, nil
 }

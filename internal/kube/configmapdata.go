@@ -23,7 +23,9 @@ import (
 // configmap-near-size-limit) and Helm release records
 // (configmap-near-size-limit). A ConfigMap can hold 1 MiB; a cluster's
 // thousands of others (dashboards, CA bundles, scripts) no check opens are
-// never transferred. Files are read whole, as before.
+// never transferred. Where a namespace's wanted ConfigMaps are many and a
+// large share of it, that namespace is listed with data instead, one
+// paginated chain (planConfigMapData). Files are read whole, as before.
 
 // ReadByName are the kinds a live read GETs one object at a time besides
 // listing them: the RBAC a read needs (internal/rbac) comes from here.
@@ -35,14 +37,60 @@ const defaultGetTimeout = 30 * time.Second
 // getQPS is the rate limit of the ConfigMap GETs (see readConfigMapData).
 const getQPS = 200
 
+// A namespace is listed with data, rather than its wanted ConfigMaps read
+// one GET each, when at least listNamespaceMin of them are wanted and they
+// are at least 1/listNamespaceShare of its ConfigMaps: a request costs the
+// API server about as much as encoding a few small objects, so a few GETs
+// are cheaper than a LIST, and many GETs dearer than a LIST whose unwanted
+// objects are at most three for each wanted one. Sizes are not known from
+// metadata; pages of dataPageSize bound what one page of 1 MiB ConfigMaps
+// holds in memory.
+const (
+	listNamespaceMin   = 8
+	listNamespaceShare = 4
+	dataPageSize       = 50
+)
+
+// configMapTask is one request of the data read: the GET of one ConfigMap,
+// or, when name is "", the LIST of namespace ns with data.
+type configMapTask struct{ ns, name string }
+
+// planConfigMapData turns the wanted keys (namespace/name, sorted) into
+// requests, given how many ConfigMaps each namespace has.
+func planConfigMapData(keys []string, perNamespace map[string]int) []configMapTask {
+	wanted := map[string]int{}
+	for _, k := range keys {
+		ns, _, _ := strings.Cut(k, "/")
+		wanted[ns]++
+	}
+	var tasks []configMapTask
+	listed := map[string]bool{}
+	for _, k := range keys {
+		ns, name, _ := strings.Cut(k, "/")
+		w := wanted[ns]
+		if w < listNamespaceMin || w*listNamespaceShare < perNamespace[ns] {
+			tasks = append(tasks, configMapTask{ns: ns, name: name})
+			continue
+		}
+		if !listed[ns] {
+			listed[ns] = true
+			tasks = append(tasks, configMapTask{ns: ns})
+		}
+	}
+	return tasks
+}
+
 // configMapsWithData returns the namespace/name of every listed ConfigMap
-// whose data a check reads, sorted.
-func configMapsWithData(s *snapshot.Snapshot) []string {
+// whose data a check reads, sorted, and how many ConfigMaps each namespace
+// has.
+func configMapsWithData(s *snapshot.Snapshot) ([]string, map[string]int) {
 	listed := map[string]bool{}
 	want := map[string]bool{}
+	perNamespace := map[string]int{}
 	for _, m := range s.Metadata[snapshot.ConfigMaps] {
 		key := m.Namespace + "/" + m.Name
 		listed[key] = true
+		perNamespace[m.Namespace]++
 		if helmRecordLabels(m.Labels) {
 			want[key] = true
 		}
@@ -71,7 +119,7 @@ func configMapsWithData(s *snapshot.Snapshot) []string {
 		out = append(out, k)
 	}
 	slices.Sort(out)
-	return out
+	return out, perNamespace
 }
 
 // helmRecordLabels: a Helm release record (Helm 3 with the configmap
@@ -115,11 +163,13 @@ func (f *configMapFetch) kindDone(res snapshot.Resource) bool {
 	return len(f.pending) == 0
 }
 
-// readConfigMapData GETs each ConfigMap of keys (namespace/name), conc at a
+// readConfigMapData reads the data of each ConfigMap of keys
+// (namespace/name, sorted), by the requests of planConfigMapData, conc at a
 // time, each within the config's timeout, and returns them trimmed in the
-// order of keys, with the number of GETs sent. A ConfigMap deleted since
-// the LIST is left out; any other failure ends the reads and is returned.
-func (r *Reader) readConfigMapData(ctx context.Context, keys []string, conc int) ([]corev1.ConfigMap, int, error) {
+// order of keys, with the number of GETs and LIST requests sent. A
+// ConfigMap deleted since the metadata LIST is left out; any other failure
+// ends the reads and is returned.
+func (r *Reader) readConfigMapData(ctx context.Context, keys []string, perNamespace map[string]int, conc int) (cms []corev1.ConfigMap, gets, lists int, err error) {
 	timeout := r.Config.Timeout
 	if timeout <= 0 {
 		timeout = defaultGetTimeout
@@ -130,46 +180,62 @@ func (r *Reader) readConfigMapData(ctx context.Context, keys []string, conc int)
 	cfg.QPS, cfg.Burst, cfg.RateLimiter = getQPS, getQPS, nil
 	typed, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
+	index := make(map[string]int, len(keys))
+	for i, k := range keys {
+		index[k] = i
+	}
+	tasks := planConfigMapData(keys, perNamespace)
 	got := make([]*corev1.ConfigMap, len(keys))
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
-		sent     int
-		next     = make(chan int)
+		next     = make(chan configMapTask)
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && !apierrors.IsNotFound(err) && firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
 	for range max(conc, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			in := interner{}
-			for i := range next {
-				ns, name, _ := strings.Cut(keys[i], "/")
+			for t := range next {
+				if t.name == "" {
+					n, err := listConfigMapData(ctx, typed, t.ns, timeout, in, index, got)
+					mu.Lock()
+					lists += n
+					mu.Unlock()
+					fail(err)
+					continue
+				}
 				gctx, gcancel := context.WithTimeout(ctx, timeout)
-				cm, err := typed.CoreV1().ConfigMaps(ns).Get(gctx, name, CachedGet())
+				cm, err := typed.CoreV1().ConfigMaps(t.ns).Get(gctx, t.name, CachedGet())
 				gcancel()
 				mu.Lock()
-				sent++
-				if err != nil && !apierrors.IsNotFound(err) && firstErr == nil {
-					firstErr = err
-					cancel()
-				}
+				gets++
 				mu.Unlock()
+				fail(err)
 				if err == nil {
-					t := trimConfigMap(cm, in)
-					got[i] = &t
+					c := trimConfigMap(cm, in)
+					got[index[t.ns+"/"+t.name]] = &c
 				}
 			}
 		}()
 	}
 feed:
-	for i := range keys {
+	for _, t := range tasks {
 		select {
-		case next <- i:
+		case next <- t:
 		case <-ctx.Done():
 			break feed
 		}
@@ -177,10 +243,10 @@ feed:
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, sent, firstErr
+		return nil, gets, lists, firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, sent, err
+		return nil, gets, lists, err
 	}
 	out := make([]corev1.ConfigMap, 0, len(keys))
 	for _, cm := range got {
@@ -188,5 +254,30 @@ feed:
 			out = append(out, *cm)
 		}
 	}
-	return out, sent, nil
+	return out, gets, lists, nil
+}
+
+// listConfigMapData lists namespace ns's ConfigMaps with data, one chain of
+// small pages, and keeps the ones of index (by namespace/name) in got,
+// trimmed. It returns the LIST requests sent.
+func listConfigMapData(ctx context.Context, typed kubernetes.Interface, ns string, timeout time.Duration, in interner, index map[string]int, got []*corev1.ConfigMap) (int, error) {
+	var kept []int
+	st, err := List(ctx, ListOptions{PageSize: dataPageSize, PageTimeout: timeout}, "configmaps in "+ns,
+		Typed(typed.CoreV1().ConfigMaps(ns).List, func(l *corev1.ConfigMapList) []corev1.ConfigMap { return l.Items },
+			func(items []corev1.ConfigMap) {
+				for i := range items {
+					if j, ok := index[ns+"/"+items[i].Name]; ok {
+						c := trimConfigMap(&items[i], in)
+						got[j] = &c
+						kept = append(kept, j)
+					}
+				}
+			}),
+		func() {
+			for _, j := range kept {
+				got[j] = nil
+			}
+			kept = kept[:0]
+		})
+	return st.Requests, err
 }

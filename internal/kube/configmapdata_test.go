@@ -2,6 +2,8 @@ package kube
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,10 +50,13 @@ func TestConfigMapsWithData(t *testing.T) {
 		Jobs: []batchv1.Job{{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "j"},
 			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec("job")}}}},
 	}
-	got := configMapsWithData(s)
+	got, perNamespace := configMapsWithData(s)
 	want := []string{"a/env", "a/mounted", "a/projected", "b/job", "c/release.v3", "c/tiller.v1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("configMapsWithData = %q, want %q", got, want)
+	}
+	if wantNS := map[string]int{"a": 4, "b": 2, "c": 3}; !maps.Equal(perNamespace, wantNS) {
+		t.Errorf("ConfigMaps per namespace = %v, want %v", perNamespace, wantNS)
 	}
 }
 
@@ -87,5 +92,44 @@ func TestSaveConfigMapsWithSomeData(t *testing.T) {
 		if want := map[string]string{"kept": "v", "listed": ""}[cm.Name]; cm.Data["k"] != want {
 			t.Errorf("%s: data %v", cm.Name, cm.Data)
 		}
+	}
+}
+
+func TestPlanConfigMapData(t *testing.T) {
+	keys := func(ns string, n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("%s/cm-%02d", ns, i))
+		}
+		return out
+	}
+	tests := []struct {
+		name         string
+		keys         []string
+		perNamespace map[string]int
+		wantLists    []string // namespaces listed with data
+		wantGets     int
+	}{
+		{"few wanted: GETs", keys("a", listNamespaceMin-1), map[string]int{"a": listNamespaceMin - 1}, nil, listNamespaceMin - 1},
+		{"many, the whole namespace: one LIST", keys("a", 30), map[string]int{"a": 30}, []string{"a"}, 0},
+		{"many, a quarter exactly: one LIST", keys("a", 30), map[string]int{"a": 120}, []string{"a"}, 0},
+		{"many, under a quarter: GETs", keys("a", 30), map[string]int{"a": 121}, nil, 30},
+		{"per namespace", append(keys("a", 10), keys("b", 3)...), map[string]int{"a": 10, "b": 3}, []string{"a"}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lists []string
+			gets := 0
+			for _, task := range planConfigMapData(tt.keys, tt.perNamespace) {
+				if task.name == "" {
+					lists = append(lists, task.ns)
+				} else {
+					gets++
+				}
+			}
+			if !slices.Equal(lists, tt.wantLists) || gets != tt.wantGets {
+				t.Errorf("lists %q and %d GETs, want %q and %d", lists, gets, tt.wantLists, tt.wantGets)
+			}
+		})
 	}
 }

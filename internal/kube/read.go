@@ -73,8 +73,9 @@ type ReadResult struct {
 	// CountRequests are the limit=1 LISTs of Reader.Count.
 	CountRequests int
 	// ConfigMapGets are the GETs of the ConfigMaps whose data checks read
-	// (the kind itself is listed metadata-only).
-	ConfigMapGets int
+	// (the kind itself is listed metadata-only), ConfigMapLists the LIST
+	// requests of the namespaces listed with data instead.
+	ConfigMapGets, ConfigMapLists int
 }
 
 // Read lists the requested kinds. A kind the server does not serve is not
@@ -146,14 +147,14 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	}
 	// startConfigMapData GETs the ConfigMaps checks read data of
 	// (configmapdata.go); called with mu held, once.
-	startConfigMapData := func(keys []string) {
+	startConfigMapData := func(keys []string, perNamespace map[string]int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cms, n, err := r.readConfigMapData(ctx, keys, 4*conc)
+			cms, gets, lists, err := r.readConfigMapData(ctx, keys, perNamespace, 4*conc)
 			mu.Lock()
 			defer mu.Unlock()
-			res.ConfigMapGets = n
+			res.ConfigMapGets, res.ConfigMapLists = gets, lists
 			switch {
 			case fatal != nil || parent.Err() != nil:
 			case err == nil:
