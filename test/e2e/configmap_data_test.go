@@ -16,6 +16,7 @@ import (
 	"github.com/premortem/premortem/internal/report"
 	"github.com/premortem/premortem/lab/scenario"
 	"github.com/premortem/premortem/test/e2e/auditlog"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -107,4 +108,46 @@ func TestScanReadsConfigMapDataByName(t *testing.T) {
 	if ev, _ := json.Marshal(f.Evidence); !strings.Contains(string(ev), fmt.Sprintf(`"bytes":%d`, scenario.EtcdStateBytes+len("state.json"))) {
 		t.Errorf("evidence: %s", ev)
 	}
+}
+
+// TestScanListsANamespaceWithData: where most of a namespace's ConfigMaps
+// are wanted (here Helm 2 release records, whose data
+// configmap-near-size-limit measures), the scan lists that namespace with
+// data, one chain from the watch cache, instead of a GET for each; the data
+// it reads that way is checked as a GET's would be.
+func TestScanListsANamespaceWithData(t *testing.T) {
+	ctx := context.Background()
+	const ns = "helm-records"
+	if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cluster.Client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}) })
+	const records = 10
+	for i := range records {
+		data := "small"
+		if i == 3 {
+			data = strings.Repeat("x", scenario.EtcdStateBytes) // near 1 MiB
+		}
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("db.v%d", i), Namespace: ns,
+				Labels: map[string]string{"OWNER": "TILLER", "NAME": "db", "VERSION": strconv.Itoa(i)}},
+			Data: map[string]string{"release": data},
+		}
+		if _, err := cluster.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cluster.Client.CoreV1().ConfigMaps(ns).Delete(ctx, cm.Name, metav1.DeleteOptions{}) })
+	}
+	before := auditSize(t)
+	res := scanJSON(t)
+	chains := premortemLists(t, before)
+	if c := chains["configmaps."]; c == nil || c.Scopes[ns] != 1 {
+		t.Errorf("namespace %s not listed with data by one chain: %+v", ns, c)
+	}
+	for _, ev := range auditlog.Since(t, cluster.AuditLog, before, "premortem/") {
+		if ev.Verb == "get" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "configmaps" && ev.ObjectRef.Namespace == ns {
+			t.Errorf("GET of a ConfigMap of a namespace listed with data: %s", ev.RequestURI)
+		}
+	}
+	mustFind(t, res, "configmap-near-size-limit", "ConfigMap "+ns+"/db.v3")
 }

@@ -135,6 +135,19 @@ type Chain struct {
 	Chains int   // first pages: chains begun (per namespace and selector)
 	Pages  int   // requests, first pages included
 	Limit  int64 // the largest limit asked
+	// Scopes counts the chains by namespace ("" for cluster-wide): a scan
+	// lists a kind once cluster-wide, and may list a namespace of it
+	// besides (ConfigMap data).
+	Scopes map[string]int
+}
+
+// MostPerScope is the largest number of chains of one scope.
+func (c *Chain) MostPerScope() int {
+	most := 0
+	for _, n := range c.Scopes {
+		most = max(most, n)
+	}
+	return most
 }
 
 // Lists checks every LIST among events as DESIGN.md asks: a limit on every
@@ -173,6 +186,14 @@ func Lists(t testing.TB, events []Event) map[string]*Chain {
 			continue
 		}
 		c.Chains++
+		if c.Scopes == nil {
+			c.Scopes = map[string]int{}
+		}
+		if ev.ObjectRef != nil {
+			c.Scopes[ev.ObjectRef.Namespace]++
+		} else {
+			c.Scopes[""]++
+		}
 		if q.Get("resourceVersion") != kube.FirstPageResourceVersion || q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
 			t.Errorf("first page not from the watch cache (want resourceVersion=%s&resourceVersionMatch=NotOlderThan): %s", kube.FirstPageResourceVersion, ev.RequestURI)
 		}
