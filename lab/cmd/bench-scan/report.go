@@ -44,7 +44,8 @@ func report(w io.Writer, binary string, args []string, s *scanResult, a *auditSu
 			listedTwice++
 		}
 	}
-	fmt.Fprintf(w, "| kinds listed / listed more than once | %d / %d |\n", len(a.chains), listedTwice)
+	fmt.Fprintf(w, "| kinds listed / listed more than once in one scope | %d / %d |\n", len(a.kinds), listedTwice)
+	fmt.Fprintf(w, "| chains of one namespace (ConfigMap data) | %d |\n", a.nsChains)
 	fmt.Fprintf(w, "| first pages not asking the watch cache / continue pages with a resourceVersion | %d / %d |\n", len(a.badFirst), len(a.badContinue))
 	fmt.Fprintf(w, "| LISTs answered from the watch cache / list requests sent to etcd (API server metrics) | %.0f / %.0f |\n", a.cacheLists, a.etcdLists)
 	var pages []string

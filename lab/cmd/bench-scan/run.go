@@ -100,7 +100,9 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 type auditSummary struct {
 	byVerb      map[string]int
 	apiTime     time.Duration // summed request latencies
-	chains      map[string]int
+	chains      map[string]int // by kind and namespace ("" cluster-wide)
+	kinds       map[string]bool
+	nsChains    int // chains of one namespace (ConfigMap data)
 	pages       map[string]int
 	badFirst    []string // first pages without watch-cache semantics
 	badContinue []string
@@ -145,13 +147,13 @@ func readAudit(path string, offset int64) (*auditSummary, error) {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err
 	}
-	s := &auditSummary{byVerb: map[string]int{}, chains: map[string]int{}, pages: map[string]int{}}
+	s := &auditSummary{byVerb: map[string]int{}, chains: map[string]int{}, kinds: map[string]bool{}, pages: map[string]int{}}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
 		var ev struct {
 			Stage, Verb, RequestURI, UserAgent string
-			ObjectRef                          *struct{ Resource, APIGroup string }
+			ObjectRef                          *struct{ Resource, APIGroup, Namespace string }
 			RequestReceivedTimestamp           time.Time
 			StageTimestamp                     time.Time
 		}
@@ -171,9 +173,9 @@ func readAudit(path string, offset int64) (*auditSummary, error) {
 			return nil, err
 		}
 		q := u.Query()
-		kind := u.Path
+		kind, ns := u.Path, ""
 		if ev.ObjectRef != nil {
-			kind = ev.ObjectRef.Resource
+			kind, ns = ev.ObjectRef.Resource, ev.ObjectRef.Namespace
 			if ev.ObjectRef.APIGroup != "" {
 				kind += "." + ev.ObjectRef.APIGroup
 			}
@@ -185,7 +187,11 @@ func readAudit(path string, offset int64) (*auditSummary, error) {
 			}
 			continue
 		}
-		s.chains[kind]++
+		s.chains[kind+" "+ns]++
+		s.kinds[kind] = true
+		if ns != "" {
+			s.nsChains++
+		}
 		if q.Get("resourceVersion") != kube.FirstPageResourceVersion || q.Get("resourceVersionMatch") != "NotOlderThan" || q.Get("limit") == "" {
 			s.badFirst = append(s.badFirst, ev.RequestURI)
 		}
