@@ -122,11 +122,12 @@ bench-preflight: lab-bins
 	$(GO) test ./test/e2e/preflight -run '^$$' -bench LargeNamespace -benchtime 5x -benchmem
 
 # Every parser of hostile input under the fuzzer, FUZZTIME each (not in CI):
-# snapshot files (JSON, YAML, gzip), audit lines and their scanner, Helm
-# release records, manifests, kubeconfigs from ConfigMaps, argument values,
-# API server /metrics and APF dumps (measure).
+# snapshot files (JSON, YAML, gzip), protobuf pod LIST pages, audit lines
+# and their scanner, Helm release records, manifests, kubeconfigs from
+# ConfigMaps, argument values, API server /metrics and APF dumps (measure).
 FUZZTIME ?= 30s
-FUZZ_TARGETS = ./internal/kube:FuzzLoad ./internal/audit:FuzzParse ./internal/audit:FuzzAnalyze \
+FUZZ_TARGETS = ./internal/kube:FuzzLoad ./internal/kube:FuzzPodPage \
+	./internal/audit:FuzzParse ./internal/audit:FuzzAnalyze \
 	./internal/audit:FuzzParseTarget ./internal/preflight:FuzzParseManifest \
 	./internal/address:FuzzKubeconfig ./internal/address:FuzzParseQuery \
 	./internal/output:FuzzText ./internal/sizelimit:FuzzParse \
