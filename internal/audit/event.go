@@ -367,23 +367,33 @@ func skipWS(b []byte, i int) int {
 }
 
 // scanString finds the closing quote of a string whose content starts at i.
-// It looks at eight bytes at a time for a quote or a backslash (SWAR), which
-// is several times faster than a byte loop and has no call overhead for the
-// many short keys. esc reports whether the string holds escapes.
+// esc reports whether the string holds escapes. It is small enough to be
+// inlined: one call per string, which matters for the many short ones.
 func scanString(b []byte, i int) (end int, esc bool, err error) {
+	if end, esc = scanStringFast(b, i); end < 0 {
+		err = &SyntaxError{len(b), "unterminated string"}
+	}
+	return
+}
+
+// scanStringSWAR is scanString where there is no assembly for it: the
+// index of the closing quote, or -1 when there is none. It looks at eight
+// bytes at a time for a quote or a backslash (SWAR), several times faster
+// than a byte loop.
+func scanStringSWAR(b []byte, i int) (end int, esc bool) {
 	for {
 		j := quoteOrBackslash(b, i)
 		if j >= len(b) {
-			return 0, false, syntaxErr(len(b), "unterminated string")
+			return -1, esc
 		}
 		if b[j] == '"' {
-			return j, esc, nil
+			return j, esc
 		}
 		// A backslash escapes the next byte, whatever it is.
 		esc = true
 		i = j + 2
 		if i > len(b) {
-			return 0, false, syntaxErr(len(b), "unterminated string")
+			return -1, esc
 		}
 	}
 }

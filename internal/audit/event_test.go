@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,30 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScanStringFast checks the assembly scan against the portable one on
+// every length and position of quotes and backslashes, around the sixteen
+// bytes it compares at once.
+func TestScanStringFast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte(`ab"\`)
+	for n := range 50 {
+		for range 400 {
+			b := make([]byte, n)
+			for k := range b {
+				b[k] = 'x'
+				if rng.IntN(8) == 0 {
+					b[k] = alphabet[rng.IntN(len(alphabet))]
+				}
+			}
+			for i := 0; i <= n; i++ {
+				end, esc := scanStringFast(b, i)
+				wantEnd, wantEsc := scanStringSWAR(b, i)
+				if end != wantEnd || (end >= 0 && esc != wantEsc) {
+					t.Fatalf("scanStringFast(%q, %d) = %d, %v; want %d, %v", b, i, end, esc, wantEnd, wantEsc)
+				}
+			}
+		}
+	}
 }
