@@ -116,55 +116,6 @@ const (
 	fieldsStatus
 )
 
-// keyOrder lists each object's keys in the order the API server writes
-// them (the fields of k8s.io/apiserver's audit/v1 Event, UserInfo,
-// ObjectReference and metav1.Status; omitted ones are skipped over).
-// Comparing the line with the keys that may come next is cheaper than
-// scanning for the end of each key.
-var keyOrder = [...][]knownKeyName{
-	fieldsTop: knownKeys("kind", "apiVersion", "level", "auditID", "stage", "requestURI", "verb", "user", "impersonatedUser",
-		"sourceIPs", "userAgent", "objectRef", "responseStatus", "requestObject", "responseObject",
-		"requestReceivedTimestamp", "stageTimestamp", "annotations"),
-	fieldsUser:      knownKeys("username", "uid", "groups", "extra"),
-	fieldsObjectRef: knownKeys("resource", "namespace", "name", "uid", "apiGroup", "apiVersion", "resourceVersion", "subresource"),
-	fieldsStatus:    knownKeys("kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"),
-}
-
-// knownKeyName is a key with its first eight bytes as a word (zero
-// padded) and the mask of those bytes, for one comparison per candidate.
-type knownKeyName struct {
-	name       string
-	head, mask uint64
-}
-
-func knownKeys(names ...string) []knownKeyName {
-	out := make([]knownKeyName, len(names))
-	for i, n := range names {
-		var w [8]byte
-		m := copy(w[:], n)
-		out[i] = knownKeyName{name: n, head: binary.LittleEndian.Uint64(w[:]), mask: ^uint64(0) >> (64 - 8*m)}
-	}
-	return out
-}
-
-// knownKey returns the index of the closing quote of the key whose opening
-// quote is b[i] when the key is one of order[from:], and the key's index
-// in order; -1 otherwise.
-func knownKey(b []byte, i int, order []knownKeyName, from int) (end, k int) {
-	if i+9 > len(b) {
-		return -1, from
-	}
-	w := binary.LittleEndian.Uint64(b[i+1:])
-	for k := from; k < len(order); k++ {
-		c := &order[k]
-		e := i + 1 + len(c.name)
-		if (w^c.head)&c.mask == 0 && e < len(b) && b[e] == '"' && (len(c.name) <= 8 || string(b[i+9:e]) == c.name[8:]) {
-			return e, k
-		}
-	}
-	return -1, from
-}
-
 // object parses the members of an object whose '{' is at i-1 and returns
 // the index after its '}'.
 func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
@@ -172,26 +123,18 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	order, next := keyOrder[which], 0
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) || b[i] != '"' {
 			return 0, syntaxErr(i, "expected a key")
 		}
-		end, k := knownKey(b, i, order, next)
-		var key []byte
-		if end >= 0 {
-			key, next = b[i+1:end], k+1
-		} else {
-			var esc bool
-			var err error
-			if end, esc, err = scanString(b, i+1); err != nil {
-				return 0, err
-			}
-			key = b[i+1 : end]
-			if esc {
-				key = unescape(nil, key)
-			}
+		end, esc, err := scanString(b, i+1)
+		if err != nil {
+			return 0, err
+		}
+		key := b[i+1 : end]
+		if esc {
+			key = unescape(nil, key)
 		}
 		i = skipWS(b, end+1)
 		if i >= len(b) || b[i] != ':' {
