@@ -216,7 +216,7 @@ func (a *Agent) rediscoverOnce(ctx context.Context) error {
 		k := newKind(res, feed, a.opts.PageSize, a.log, notify)
 		kctx, cancel := context.WithCancel(ctx)
 		a.kinds[res], a.stops[res] = k, cancel
-		go k.informer.RunWithContext(kctx)
+		go k.run(kctx)
 		go func() {
 			// The interner may grow with the kind once it is read whole.
 			if k.waitSynced(kctx) {
@@ -239,7 +239,7 @@ func (k *kind) waitSynced(ctx context.Context) bool {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if k.informer.HasSynced() {
+		if k.store.Synced() {
 			return true
 		}
 		select {
@@ -294,17 +294,14 @@ func (a *Agent) evaluate(ctx context.Context) {
 			snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: k.res, Reason: st.reason})
 			continue
 		}
-		objs := k.informer.GetStore().List()
-		k.feed.Fill(snap, objs)
-		perNS := map[string]int{}
-		for _, o := range objs {
-			if ns := namespaceOf(o); ns != "" {
-				perNS[ns]++
-			}
-		}
-		if len(perNS) > 0 {
+		// Counted before Fill: a second read lock of a store could wait
+		// behind its watch, which waits for Fill's.
+		if perNS := k.store.PerNamespace(); len(perNS) > 0 {
 			counts[k.res] = perNS
 		}
+		// The stores stay read-locked (their watches wait) until the
+		// evaluation is done with the snapshot, which holds their objects.
+		defer k.store.Fill(snap)()
 	}
 	kube.FinishSnapshot(snap, time.Now())
 	a.need.Narrow(&snap.Info)

@@ -12,7 +12,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/premortem/premortem/internal/check"
 	"github.com/premortem/premortem/internal/checks/apiservice"
@@ -305,12 +304,4 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// namespaceOf is the namespace of a cached object.
-func namespaceOf(o any) string {
-	if m, ok := o.(metav1.Object); ok {
-		return m.GetNamespace()
-	}
-	return ""
 }

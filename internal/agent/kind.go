@@ -45,14 +45,18 @@ func resultOf(err error) string {
 // open before the agent ends it: every request has a timeout.
 const watchSlack = time.Minute
 
-// kind is one informer and what the agent knows of its health.
+// kind is one watched kind, its cache and what the agent knows of its
+// health: a client-go reflector (the informer's list, watch, relist and
+// backoff) writing into a kube.Store, which holds the trimmed objects by
+// value so that an evaluation reads them in place.
 type kind struct {
-	res      snapshot.Resource
-	feed     *kube.Feed
-	informer cache.SharedIndexInformer
-	log      *slog.Logger
-	pageSize int64
-	changed  func() // a watched object changed
+	res       snapshot.Resource
+	feed      *kube.Feed
+	store     *kube.Store
+	reflector *cache.Reflector
+	log       *slog.Logger
+	pageSize  int64
+	changed   func() // a watched object changed
 
 	mu      sync.Mutex
 	healthy bool  // the last request succeeded and the cache is whole
@@ -65,22 +69,17 @@ func newKind(res snapshot.Resource, feed *kube.Feed, pageSize int64, log *slog.L
 	k := &kind{res: res, feed: feed, log: log, pageSize: pageSize, changed: changed,
 		lists: map[string]float64{}, watches: map[string]float64{}}
 	lw := &cache.ListWatch{ListWithContextFunc: k.list, WatchFuncWithContext: k.watch}
-	// No resync: the cache changes only with the watch.
-	k.informer = cache.NewSharedIndexInformerWithOptions(lw, feed.Example(), cache.SharedIndexInformerOptions{ObjectDescription: res.Name()})
-	_ = k.informer.SetTransform(feed.Trim)
-	_ = k.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		k.failed(err)
-		k.log.Debug("watch failed", "resource", res.Name(), "err", err)
-	})
-	_, _ = k.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { k.changed() },
-		UpdateFunc: func(any, any) { k.changed() },
-		DeleteFunc: func(any) { k.changed() },
-	})
+	k.store = feed.NewStore(changed)
+	// No resync: the cache changes only with the watch. A failed list or
+	// watch is recorded by k.list and k.watch themselves.
+	k.reflector = cache.NewReflectorWithOptions(lw, feed.Example(), k.store, cache.ReflectorOptions{Name: res.Name(), TypeDescription: res.Name()})
 	return k
 }
 
-// list is the informer's LIST, when the server cannot stream the initial
+// run reads and watches the kind until ctx ends.
+func (k *kind) run(ctx context.Context) { k.reflector.RunWithContext(ctx) }
+
+// list is the reflector's LIST, when the server cannot stream the initial
 // state (WatchList): premortem's own chain, paginated with the first page
 // from the watch cache. The reflector's options are ignored on purpose: its
 // fallback is an unpaginated resourceVersion=0 LIST.
@@ -96,7 +95,7 @@ func (k *kind) list(ctx context.Context, _ metav1.ListOptions) (runtime.Object, 
 	return l, nil
 }
 
-// watch opens the informer's watch, bounded by its own timeout, and
+// watch opens the reflector's watch, bounded by its own timeout, and
 // observes what it delivers.
 func (k *kind) watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 	limit := watchSlack
@@ -159,7 +158,7 @@ func (k *kind) failed(err error) {
 
 // state is a kind's health at one moment.
 type state struct {
-	synced   bool // the informer has read the kind whole once
+	synced   bool // the kind has been read whole once
 	readable bool // synced, and its watch is healthy now
 	reason   string
 	objects  int
@@ -168,10 +167,11 @@ type state struct {
 }
 
 func (k *kind) state() state {
-	synced := k.informer.HasSynced()
+	synced := k.store.Synced()
+	objects := k.store.Len()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	s := state{synced: synced, readable: synced && k.healthy, objects: len(k.informer.GetStore().ListKeys()),
+	s := state{synced: synced, readable: synced && k.healthy, objects: objects,
 		lists: maps.Clone(k.lists), watches: maps.Clone(k.watches)}
 	switch {
 	case k.lastErr != nil:

@@ -98,8 +98,6 @@ type kindSpec struct {
 	// watched object, or one a list already trimmed (trimming is
 	// idempotent); nil when o is not of the kind.
 	one func(o any, in interner) any
-	// collect turns the objects one returned into a page for add.
-	collect func(objs []any) page
 	// watch opens a watch of the kind (watch.go); example is the type of
 	// the objects it delivers.
 	watch   func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error)
@@ -234,13 +232,6 @@ func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 			v := trim((*T)(t), in)
 			return &v
 		},
-		collect: func(objs []any) page {
-			out := make([]T, len(objs))
-			for i, o := range objs {
-				out[i] = *o.(*T)
-			}
-			return page{items: out, n: len(out)}
-		},
 		watch: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
 			rc, err := c.restFor(res)
 			if err != nil {
@@ -341,13 +332,6 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			}
 			v := trimPartialInterned(p, in)
 			return &v
-		},
-		collect: func(objs []any) page {
-			out := make([]metav1.PartialObjectMetadata, len(objs))
-			for i, o := range objs {
-				out[i] = *o.(*metav1.PartialObjectMetadata)
-			}
-			return page{items: out, n: len(out)}
 		},
 		watch: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
 			return c.metadata.Resource(gvr).Namespace(ns).Watch(ctx, opts)

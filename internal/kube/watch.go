@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -251,29 +250,6 @@ func (f *Feed) Synced() {
 	f.internMax = max(internFloor, 2*len(f.in))
 }
 
-// Fill adds objs, the objects Trim returned, to s, in the order a LIST
-// returns them (by namespace, then name), as Reader.Read would have.
-func (f *Feed) Fill(s *snapshot.Snapshot, objs []any) {
-	keys := make([]string, len(objs))
-	for i, o := range objs {
-		keys[i] = listKey(o)
-	}
-	idx := make([]int, len(objs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
-	sorted := make([]any, len(objs))
-	for i, j := range idx {
-		sorted[i] = objs[j]
-	}
-	if len(sorted) == 0 {
-		return
-	}
-	// No grow: collect makes the one slice add keeps.
-	f.spec.add(s, f.spec.collect(sorted))
-}
-
 // objectList is a LIST chain's objects as one list for a reflector.
 type objectList struct {
 	metav1.TypeMeta
@@ -342,16 +318,6 @@ func watchAsJSON(k *kindSpec) {
 			return nil
 		}
 		return reflect.ValueOf(p.items).Index(0).Addr().Interface()
-	}
-	k.collect = func(objs []any) page {
-		if len(objs) == 0 {
-			return page{}
-		}
-		items := reflect.MakeSlice(reflect.SliceOf(reflect.TypeOf(objs[0]).Elem()), len(objs), len(objs))
-		for i, o := range objs {
-			items.Index(i).Set(reflect.ValueOf(o).Elem())
-		}
-		return page{items: items.Interface(), n: len(objs)}
 	}
 }
 

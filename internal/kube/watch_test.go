@@ -66,20 +66,19 @@ func TestFeedTrim(t *testing.T) {
 	}
 }
 
-// Fill puts objects in the order a LIST returns them, by namespace then
-// name, whatever order the cache hands them in.
-func TestFeedFill(t *testing.T) {
-	f := feedOf(snapshot.ConfigMaps)
+// A Store fills a snapshot in the order a LIST returns objects, by
+// namespace then name, whatever order they were stored in.
+func TestStoreFillOrder(t *testing.T) {
+	st := feedOf(snapshot.ConfigMaps).NewStore(nil)
 	var objs []any
 	for _, k := range [][2]string{{"b", "x"}, {"a-b", "z"}, {"a", "y"}, {"a", "b"}} {
-		o, err := f.Trim(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: k[0], Name: k[1]}, Data: map[string]string{"k": "v"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs = append(objs, o)
+		objs = append(objs, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: k[0], Name: k[1]}, Data: map[string]string{"k": "v"}})
+	}
+	if err := st.Replace(objs, "1"); err != nil {
+		t.Fatal(err)
 	}
 	s := &snapshot.Snapshot{}
-	f.Fill(s, objs)
+	defer st.Fill(s)()
 	var got []string
 	for _, cm := range s.ConfigMaps {
 		got = append(got, cm.Namespace+"/"+cm.Name)
@@ -117,7 +116,7 @@ func TestObjectsOf(t *testing.T) {
 // as JSON included, whoever adds them.
 func TestEveryKindWatchable(t *testing.T) {
 	for res, k := range specs {
-		if k.watch == nil || k.one == nil || k.collect == nil || k.example == nil {
+		if k.watch == nil || k.one == nil || k.example == nil {
 			t.Errorf("%s: not watchable", res.Name())
 		}
 	}
