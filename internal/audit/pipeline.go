@@ -143,6 +143,9 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		streams[i] = &stream{in: in, firstT: firstTimes[i]}
 	}
 	start := func(s *stream) {
+		if s.started {
+			return
+		}
 		s.order = make(chan *job, 2*opts.Workers+2)
 		s.started = true
 		readers.Add(1)
@@ -512,9 +515,13 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 }
 
 // merge feeds intervals to the sweep in end-time order across inputs. An
-// input is opened only when the merge reaches the time of its first event, so
-// rotated logs are read one after the other while logs of several API
-// servers covering the same hours are read together.
+// input is merged only when the merge reaches the time of its first event, so
+// rotated logs are merged one after the other while logs of several API
+// servers covering the same hours are merged together. The input after the
+// last one started is read ahead (start is idempotent): its reader inflates
+// and the workers parse its first chunks, as many as its order channel
+// holds, while the inputs before it are merged, so a rotated file is ready
+// when the merge reaches it.
 func (c *consumer) merge(ctx context.Context, streams []*stream, start func(*stream), progress func()) error {
 	next := 0 // first stream not started
 	var active []*stream
@@ -535,6 +542,9 @@ func (c *consumer) merge(ctx context.Context, streams []*stream, start func(*str
 				}
 			}
 			start(s)
+			if next+1 < len(streams) {
+				start(streams[next+1])
+			}
 			if err := c.fill(ctx, s); err != nil {
 				return err
 			}
