@@ -82,6 +82,9 @@ type userAgg struct {
 	// identity calling from hundreds of addresses is a per-node agent
 	// (incident 000's collector).
 	sources map[string]struct{}
+	// lastSource is the address of the user's last event: most users
+	// call from one address, and comparing skips the map.
+	lastSource []byte
 }
 
 const maxSources = 4096
@@ -253,10 +256,11 @@ func (p *partial) add(ev *Event, long bool) added {
 		p.clients[string(k)] = c
 	}
 	u := c.user
-	if ip := firstIP(ev.SourceIPs); len(ip) > 0 && len(u.sources) < maxSources {
+	if ip := firstIP(ev.SourceIPs); len(ip) > 0 && string(ip) != string(u.lastSource) && len(u.sources) < maxSources {
 		if _, ok := u.sources[string(ip)]; !ok {
 			u.sources[string(ip)] = struct{}{}
 		}
+		u.lastSource = append(u.lastSource[:0], ip...)
 	}
 	if !long {
 		c.Requests++
