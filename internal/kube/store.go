@@ -180,10 +180,12 @@ func (s *Store) PerNamespace() map[string]int {
 func (s *Store) Fill(snap *snapshot.Snapshot) (release func()) {
 	for {
 		s.mu.Lock()
-		if !s.sorted && s.items.IsValid() {
-			sort.Sort(byKey{s: s, swap: reflect.Swapper(s.items.Interface())})
-			for i, k := range s.keys {
-				s.index[k] = i
+		if !s.sorted {
+			if s.items.IsValid() { // nil until the first object
+				sort.Sort(byKey{s: s, swap: reflect.Swapper(s.items.Interface())})
+				for i, k := range s.keys {
+					s.index[k] = i
+				}
 			}
 			s.sorted = true
 		}

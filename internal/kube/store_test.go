@@ -32,6 +32,17 @@ func TestStore(t *testing.T) {
 	if s.Synced() {
 		t.Fatal("synced before Replace")
 	}
+	for _, objs := range [][]any{nil, {}} { // a kind with no objects
+		if err := s.Replace(objs, "1"); err != nil {
+			t.Fatal(err)
+		}
+		snap := &snapshot.Snapshot{}
+		s.Fill(snap)()
+		if snap.Pods != nil {
+			t.Fatalf("Fill of an empty store: %v", snap.Pods)
+		}
+	}
+	changes = 0
 	steps := []struct {
 		name string
 		do   func() error
