@@ -78,6 +78,7 @@ func (e *Event) IPs() []string {
 // Parser per goroutine.
 type Parser struct {
 	scratch []byte
+	times   minuteCache
 }
 
 // SyntaxError says where a line stopped making sense.
@@ -168,7 +169,7 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 					if esc {
 						v = unescape(nil, v)
 					}
-					t, _ := parseTime(v)
+					t, _ := p.times.parse(v)
 					if key[0] == 'r' {
 						ev.Received = t
 					} else {

@@ -143,6 +143,29 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+// TestMinuteCache: one cache over timestamps that share minutes, or all
+// but a bad tail, parses each as parseTime does on its own.
+func TestMinuteCache(t *testing.T) {
+	var c minuteCache
+	for _, s := range []string{
+		"2024-05-28T12:23:11.123456Z",
+		"2024-05-28T12:23:59.5Z",
+		"2024-05-28T12:23:11.Z",
+		"2024-05-28T12:23:7Z",
+		"2024-05-28T12:23:11.1234567890Z",
+		"2024-05-28T12:24:00Z",
+		"2024-05-28T12:24:00.000001+00:00",
+		"2024-05-28T12:24:01Z",
+		"2024-05-28T12:2x:01Z",
+		"2024-05-28T12:24:61Z",
+	} {
+		want, wantOK := parseTime([]byte(s))
+		if got, ok := c.parse([]byte(s)); got != want || ok != wantOK {
+			t.Errorf("minuteCache.parse(%q) = %d, %v; parseTime says %d, %v", s, got, ok, want, wantOK)
+		}
+	}
+}
+
 // FuzzParse checks the scanner against encoding/json: on any input it must
 // not panic, and on a valid JSON object it must succeed and agree with
 // encoding/json on every string field it extracts.

@@ -7,34 +7,30 @@ import "time"
 // The common UTC form is parsed by hand, about twenty times faster than
 // time.Parse; anything else falls back to time.Parse. Zero means unparsable.
 func parseTime(b []byte) (int64, bool) {
-	if len(b) >= 20 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[len(b)-1] == 'Z' {
-		y, ok1 := digits(b[0:4])
-		mo, ok2 := digits(b[5:7])
-		d, ok3 := digits(b[8:10])
-		h, ok4 := digits(b[11:13])
-		mi, ok5 := digits(b[14:16])
-		s, ok6 := digits(b[17:19])
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61 {
-			var frac int64
-			rest := b[19 : len(b)-1]
-			if len(rest) > 0 {
-				if rest[0] != '.' || len(rest) == 1 || len(rest) > 10 {
-					goto slow
-				}
-				n := 0
-				for _, c := range rest[1:] {
-					if c < '0' || c > '9' {
-						goto slow
-					}
-					frac = frac*10 + int64(c-'0')
-					n++
-				}
-				for ; n < 9; n++ {
-					frac *= 10
-				}
+	var c minuteCache
+	return c.parse(b)
+}
+
+// minuteCache is parseTime that remembers the last timestamp's minute
+// ("2024-05-28T12:23"), which the next one of a log almost always shares:
+// then only the seconds are parsed. One per Parser.
+type minuteCache struct {
+	prefix [16]byte
+	nanos  int64 // the minute in Unix nanoseconds
+	ok     bool
+}
+
+func (c *minuteCache) parse(b []byte) (int64, bool) {
+	if len(b) >= 20 && b[16] == ':' && b[len(b)-1] == 'Z' {
+		if !c.ok || [16]byte(b[:16]) != c.prefix {
+			if m, ok := minuteOf(b[:16]); ok {
+				c.prefix, c.nanos, c.ok = [16]byte(b[:16]), m, true
+			} else {
+				goto slow
 			}
-			days := daysFromCivil(y, mo, d)
-			return ((days*24+int64(h))*60+int64(mi))*60*1e9 + int64(s)*1e9 + frac, true
+		}
+		if ns, ok := secondsOf(b[17 : len(b)-1]); ok {
+			return c.nanos + ns, true
 		}
 	}
 slow:
@@ -43,6 +39,51 @@ slow:
 		return 0, false
 	}
 	return t.UnixNano(), true
+}
+
+// minuteOf parses "2024-05-28T12:23" into Unix nanoseconds.
+func minuteOf(b []byte) (int64, bool) {
+	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' {
+		return 0, false
+	}
+	y, ok1 := digits(b[0:4])
+	mo, ok2 := digits(b[5:7])
+	d, ok3 := digits(b[8:10])
+	h, ok4 := digits(b[11:13])
+	mi, ok5 := digits(b[14:16])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || mo < 1 || mo > 12 || d < 1 || d > 31 || h >= 24 || mi >= 60 {
+		return 0, false
+	}
+	return ((daysFromCivil(y, mo, d)*24+int64(h))*60 + int64(mi)) * 60e9, true
+}
+
+// secondsOf parses "11" or "11.123456" (up to nanoseconds) into nanoseconds.
+func secondsOf(b []byte) (int64, bool) {
+	s, ok := digits(b[:2])
+	if !ok || s >= 61 {
+		return 0, false
+	}
+	ns := int64(s) * 1e9
+	rest := b[2:]
+	if len(rest) == 0 {
+		return ns, true
+	}
+	if rest[0] != '.' || len(rest) == 1 || len(rest) > 10 {
+		return 0, false
+	}
+	var frac int64
+	n := 0
+	for _, c := range rest[1:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		frac = frac*10 + int64(c-'0')
+		n++
+	}
+	for ; n < 9; n++ {
+		frac *= 10
+	}
+	return ns + frac, true
 }
 
 func digits(b []byte) (int, bool) {
