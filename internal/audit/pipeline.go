@@ -71,16 +71,20 @@ type Malformed struct {
 
 const maxMalformedExamples = 5
 
-// job is one chunk of complete lines of one input.
+// job is one chunk of complete lines of one input. Its line numbers
+// (in Malformed examples, in truncated) count from the chunk's start: the
+// merger, which counts the lines of the chunks before, makes them the
+// input's, so the reader need not count newlines.
 type job struct {
-	data      []byte
-	buf       *[]byte
-	firstLine int64
-	name      string
-	done      chan *chunkResult
-	// Set on the last job of a stream, which carries no data.
+	data []byte
+	buf  *[]byte
+	name string
+	done chan *chunkResult
+	// Set on the last job of a stream, which carries no data; truncated,
+	// when set, says why the stream ended early, given the number of the
+	// line it ended on.
 	end       bool
-	truncated string
+	truncated func(line int64) string
 }
 
 type chunkResult struct {
@@ -227,22 +231,22 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		}
 	}
 	var carry []byte // partial last line of the previous chunk
-	var line int64 = 1
 	var offset int64 // decompressed bytes handed out so far
+	end := func(why func(line int64) string) { send(&job{end: true, name: in.Name, truncated: why}) }
 	d, err := openDecoded(in, read, opts.MaxInput)
 	if in.skipped != nil {
-		send(&job{end: true, name: in.Name, truncated: err.Error()})
+		end(func(int64) string { return err.Error() })
 		return
 	}
 	if err != nil {
-		send(&job{end: true, name: in.Name, truncated: fmt.Sprintf("cannot open: %v", err)})
+		end(func(int64) string { return fmt.Sprintf("cannot open: %v", err) })
 		return
 	}
 	// A line may reach maxLine bytes and its newline; a longer one is
 	// skipped, unread by the workers, and answered here.
 	maxLine := int(opts.MaxLine)
 	skipLine := func(start int64, length int64) bool {
-		m := Malformed{File: in.Name, Line: line, Error: fmt.Sprintf("line of %d bytes from decompressed byte %d: %v; skipped",
+		m := Malformed{File: in.Name, Line: 1, Error: fmt.Sprintf("line of %d bytes from decompressed byte %d: %v; skipped",
 			length, start, &sizelimit.Error{Limit: "line", Max: opts.MaxLine})}
 		j := &job{name: in.Name, done: make(chan *chunkResult, 1)}
 		j.done <- &chunkResult{lines: 1, malformed: 1, examples: []Malformed{m}}
@@ -294,7 +298,6 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 					if !skipLine(offset, length) {
 						return
 					}
-					line++
 					offset += length + 1
 				}
 				continue
@@ -314,11 +317,7 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		carry = append(carry[:0], buf[cut+1:n]...)
 		*bp = buf
 		if len(data) > 0 {
-			j := &job{data: data, buf: bp, firstLine: line, name: in.Name, done: make(chan *chunkResult, 1)}
-			line += int64(bytes.Count(data, []byte{'\n'}))
-			if data[len(data)-1] != '\n' {
-				line++
-			}
+			j := &job{data: data, buf: bp, name: in.Name, done: make(chan *chunkResult, 1)}
 			offset += int64(len(data))
 			if !send(j) {
 				return
@@ -327,14 +326,19 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 			pool.put(bp)
 		}
 		if rerr != nil {
-			end := &job{end: true, name: in.Name}
-			if !eof {
-				end.truncated = fmt.Sprintf("read error at line %d (decompressed byte %d): %v; %d bytes of an incomplete line dropped", line, offset, rerr, len(carry))
-				if errors.Is(rerr, io.ErrUnexpectedEOF) {
-					end.truncated = fmt.Sprintf("input ends unexpectedly (truncated?) at line %d, decompressed byte %d; kept everything before, dropped %d bytes of an incomplete line", line, offset, len(carry))
-				}
+			at, dropped := offset, len(carry)
+			switch {
+			case eof:
+				end(nil)
+			case errors.Is(rerr, io.ErrUnexpectedEOF):
+				end(func(line int64) string {
+					return fmt.Sprintf("input ends unexpectedly (truncated?) at line %d, decompressed byte %d; kept everything before, dropped %d bytes of an incomplete line", line, at, dropped)
+				})
+			default:
+				end(func(line int64) string {
+					return fmt.Sprintf("read error at line %d (decompressed byte %d): %v; %d bytes of an incomplete line dropped", line, at, rerr, dropped)
+				})
 			}
-			send(end)
 			return
 		}
 		if ctx.Err() != nil {
@@ -360,7 +364,7 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 	for j := range jobs {
 		res := &chunkResult{}
 		data := j.data
-		lineNo := j.firstLine
+		lineNo := int64(1)
 		for len(data) > 0 {
 			var line []byte
 			if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -489,10 +493,13 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 			break
 		}
 		if j.end {
-			s.summary.Truncated = j.truncated
+			if j.truncated != nil {
+				s.summary.Truncated = j.truncated(s.summary.Lines + 1)
+			}
 			continue
 		}
 		res := <-j.done
+		before := s.summary.Lines // lines of the input's chunks before this one
 		s.summary.Lines += res.lines
 		s.summary.Malformed += res.malformed
 		s.summary.Requests += res.requests
@@ -500,6 +507,7 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 		c.nMalform += res.malformed
 		for _, m := range res.examples {
 			if len(c.malformed) < maxMalformedExamples {
+				m.Line += before
 				c.malformed = append(c.malformed, m)
 			}
 		}
