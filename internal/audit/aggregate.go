@@ -110,9 +110,9 @@ type partial struct {
 	total      stats
 	lines      int64
 	events     int64
-	stages     map[string]int64
-	complete   int64 // ResponseComplete events, kept out of the map: the common case
-	untimed    int64 // completed events without usable timestamps
+	stages     map[string]*int64 // see countStage
+	complete   int64             // ResponseComplete events, kept out of the map: the common case
+	untimed    int64             // completed events without usable timestamps
 	filtered   int64
 	minT, maxT int64
 	keyBuf     []byte
@@ -162,7 +162,7 @@ func newPartial(r *registry) *partial {
 		agents:   map[string]*stats{},
 		verbRes:  map[string]*verbResource{},
 		clients:  map[string]*clientLoad{},
-		stages:   map[string]int64{},
+		stages:   map[string]*int64{},
 		registry: r,
 	}
 }
@@ -311,6 +311,30 @@ func (p *partial) add(ev *Event, long bool) added {
 	return a
 }
 
+// countStage counts an event of a stage other than ResponseComplete. The
+// map holds pointers so that counting needs only a lookup, which does not
+// convert stage to a string; m[string(b)]++ allocates the key every time.
+func (p *partial) countStage(stage []byte) {
+	if c := p.stages[string(stage)]; c != nil {
+		*c++
+		return
+	}
+	n := int64(1)
+	p.stages[string(stage)] = &n
+}
+
+// stageCounts returns the events per stage.
+func (p *partial) stageCounts() map[string]int64 {
+	out := make(map[string]int64, len(p.stages)+1)
+	for k, v := range p.stages {
+		out[k] = *v
+	}
+	if p.complete > 0 {
+		out["ResponseComplete"] += p.complete
+	}
+	return out
+}
+
 // appendResource writes "resource[.group][/subresource]", or the path of a
 // non-resource request.
 func appendResource(k []byte, ev *Event) []byte {
@@ -376,7 +400,11 @@ func (p *partial) merge(o *partial) {
 	p.lines += o.lines
 	p.events += o.events
 	for k, v := range o.stages {
-		p.stages[k] += v
+		if c := p.stages[k]; c != nil {
+			*c += *v
+		} else {
+			p.stages[k] = v
+		}
 	}
 	p.complete += o.complete
 	p.untimed += o.untimed

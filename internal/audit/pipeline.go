@@ -399,9 +399,9 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 			case "ResponseComplete":
 				p.complete++
 			case "Panic":
-				p.stages["Panic"]++
+				p.countStage(ev.Stage)
 			default:
-				p.stages[string(ev.Stage)]++
+				p.countStage(ev.Stage)
 				continue
 			}
 			if ev.StageTime == 0 {

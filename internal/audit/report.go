@@ -233,15 +233,12 @@ func buildReport(p *partial, c *consumer, names []string, opts Options) *Report 
 	r := &Report{
 		Inputs:            c.inputs,
 		Events:            p.events,
-		Stages:            p.stages,
+		Stages:            p.stageCounts(),
 		Malformed:         c.nMalform,
 		MalformedExamples: c.malformed,
 		Untimed:           p.untimed,
 		Filtered:          p.filtered,
 		ClippedRequests:   c.sweep.clipped,
-	}
-	if p.complete > 0 {
-		r.Stages["ResponseComplete"] += p.complete
 	}
 	for _, in := range c.inputs {
 		r.Lines += in.Lines
