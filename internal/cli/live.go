@@ -61,9 +61,20 @@ func restConfig(flags *kube.Flags, opts kube.ClientOptions) (*rest.Config, error
 // than letting garbage double the heap. GOMEMLIMIT overrides it.
 const softMemoryLimit = 800 << 20
 
+// gcPercent is the garbage collector's target for scan, snapshot save and
+// agent. Nearly all of their heap is live (the snapshot, the agent's
+// caches) and they make little garbage (Pod pages are decoded straight
+// into the kept fields), so collecting when the heap has grown by a
+// quarter, not doubled, keeps the peak near the live data for little CPU.
+// GOGC overrides it.
+const gcPercent = 25
+
 func limitMemory() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(softMemoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 }
 
