@@ -25,11 +25,9 @@ type interval struct {
 // timeout) has its start clipped to the oldest open bin and is counted in
 // clipped.
 type sweep struct {
-	res     int64 // bin width, ns
-	bins    [][]point
-	swept   int64 // every bin before this time has been swept
-	latest  int64 // largest end time seen
-	window  int64
+	bins    [][]point // sweepBins of them
+	swept   int64     // every bin before this time has been swept
+	latest  int64     // largest end time seen
 	pending int
 	clipped int64
 	started bool
@@ -56,14 +54,16 @@ type userFlight struct {
 	minutes    map[int64]int32
 }
 
+// The wheel's bin width and span are constants: a bin's index is then
+// found with multiplications rather than two divisions per point.
 const (
 	sweepResolution = int64(1e6)   // 1 ms
 	sweepWindow     = int64(150e9) // 2.5 min: 60 s request timeout, slow writers, log merge skew
+	sweepBins       = (sweepWindow + 2*1e9) / sweepResolution
 )
 
 func newSweep() *sweep {
-	n := int((sweepWindow + 2*1e9) / sweepResolution)
-	return &sweep{res: sweepResolution, window: sweepWindow, bins: make([][]point, n)}
+	return &sweep{bins: make([][]point, sweepBins)}
 }
 
 func (s *sweep) user(id uint32) *userFlight {
@@ -76,18 +76,18 @@ func (s *sweep) user(id uint32) *userFlight {
 func (s *sweep) add(iv interval) {
 	if !s.started {
 		s.started = true
-		s.swept = (iv.end - s.window) / s.res * s.res
+		s.swept = (iv.end - sweepWindow) / sweepResolution * sweepResolution
 		s.latest = iv.end
 	}
 	if iv.end > s.latest {
 		s.latest = iv.end
-		s.advance(s.latest - s.window)
+		s.advance(s.latest - sweepWindow)
 	}
 	start, end := iv.start, iv.end
-	span := int64(len(s.bins)) * s.res
+	span := sweepBins * sweepResolution
 	if end >= s.swept+span {
 		// Cannot happen after advance (latest-window+span > latest); guard anyway.
-		s.advance(end - span + s.res)
+		s.advance(end - span + sweepResolution)
 	}
 	if start < s.swept || end < s.swept {
 		s.clipped++
@@ -109,19 +109,22 @@ func (s *sweep) add(iv interval) {
 const vrPoint = 1 << 31
 
 func (s *sweep) put(p point) {
-	i := (p.t / s.res) % int64(len(s.bins))
+	i := bin(p.t)
 	s.bins[i] = append(s.bins[i], p)
 	s.pending++
 }
 
+// bin is the index of the bin holding time t.
+func bin(t int64) int64 { return t / sweepResolution % sweepBins }
+
 // advance sweeps every bin before t.
 func (s *sweep) advance(t int64) {
-	for s.swept+s.res <= t {
+	for s.swept+sweepResolution <= t {
 		if s.pending == 0 {
-			s.swept = t / s.res * s.res
+			s.swept = t / sweepResolution * sweepResolution
 			return
 		}
-		i := (s.swept / s.res) % int64(len(s.bins))
+		i := bin(s.swept)
 		if b := s.bins[i]; len(b) > 0 {
 			if len(b) > 1 {
 				// Ends before starts at the same instant: [start, end).
@@ -141,7 +144,7 @@ func (s *sweep) advance(t int64) {
 			s.pending -= len(b)
 			s.bins[i] = b[:0]
 		}
-		s.swept += s.res
+		s.swept += sweepResolution
 	}
 }
 
@@ -192,7 +195,7 @@ func (u *userFlight) flushMinute() {
 // finish sweeps everything still pending.
 func (s *sweep) finish() {
 	if s.started {
-		s.advance(s.latest + 2*s.res)
+		s.advance(s.latest + 2*sweepResolution)
 	}
 	for i := range s.users {
 		s.users[i].flushMinute()
