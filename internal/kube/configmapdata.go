@@ -44,11 +44,13 @@ const getQPS = 200
 // are cheaper than a LIST, and many GETs dearer than a LIST whose unwanted
 // objects are at most three for each wanted one. Sizes are not known from
 // metadata; pages of dataPageSize bound what one page of 1 MiB ConfigMaps
-// holds in memory.
+// holds in memory, and most namespaces fit in one: a continue page is
+// answered by etcd, not the watch cache, once etcd has compacted past the
+// first page's revision.
 const (
 	listNamespaceMin   = 8
 	listNamespaceShare = 4
-	dataPageSize       = 50
+	dataPageSize       = 100
 )
 
 // configMapTask is one request of the data read: the GET of one ConfigMap,
