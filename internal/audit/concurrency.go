@@ -26,6 +26,7 @@ type interval struct {
 // clipped.
 type sweep struct {
 	bins    [][]point // sweepBins of them
+	slab    []point   // room for bins not used yet (carve)
 	swept   int64     // every bin before this time has been swept
 	latest  int64     // largest end time seen
 	pending int
@@ -110,8 +111,29 @@ const vrPoint = 1 << 31
 
 func (s *sweep) put(p point) {
 	i := bin(p.t)
-	s.bins[i] = append(s.bins[i], p)
+	b := s.bins[i]
+	if cap(b) == 0 {
+		b = s.carve()
+	}
+	s.bins[i] = append(b, p)
 	s.pending++
+}
+
+// binCap is the room a bin starts with: a bin holds the points of 1 ms,
+// a few at thousands of requests a second.
+const binCap = 8
+
+// carve returns an empty bin of binCap points cut from a slab. Growing
+// every bin from nothing cost an allocation per doubling in each of the
+// 152,000 bins, a tenth of the analysis on a log of a few minutes; a bin
+// keeps its room as the wheel turns.
+func (s *sweep) carve() []point {
+	if len(s.slab) < binCap {
+		s.slab = make([]point, 1024*binCap)
+	}
+	b := s.slab[:0:binCap]
+	s.slab = s.slab[binCap:]
+	return b
 }
 
 // bin is the index of the bin holding time t.
