@@ -34,6 +34,7 @@ import (
 func podKind() *kindSpec {
 	k := fullKind[corev1.Pod, corev1.PodList](snapshot.Pods, trimPod, func(s *snapshot.Snapshot) *[]corev1.Pod { return &s.Pods })
 	k.list = listPods
+	k.watch = watchPods
 	return k
 }
 
@@ -158,7 +159,11 @@ var protobufMagic = []byte("k8s\x00")
 
 // podListRaw returns the PodList inside a protobuf body: the raw field of
 // its runtime.Unknown envelope, unread and uncopied.
-func podListRaw(body []byte) ([]byte, error) {
+func podListRaw(body []byte) ([]byte, error) { return unknownRaw(body, "PodList") }
+
+// unknownRaw returns the object of kind inside a protobuf body, as
+// podListRaw does; errNotPodList when it is another kind.
+func unknownRaw(body []byte, want string) ([]byte, error) {
 	rest, ok := bytes.CutPrefix(body, protobufMagic)
 	if !ok || len(rest) == 0 {
 		return nil, errNotPodList
@@ -182,7 +187,7 @@ func podListRaw(body []byte) ([]byte, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("runtime.Unknown: %w", r.err)
 	}
-	if len(kind) > 0 && string(kind) != "PodList" {
+	if len(kind) > 0 && string(kind) != want {
 		return nil, errNotPodList
 	}
 	return raw, nil
@@ -266,6 +271,9 @@ type podDecoder struct {
 	conds                      []corev1.PodCondition
 	statuses, initStatuses     []corev1.ContainerStatus
 	key                        []byte
+	// resourceVersion keeps the pods' resourceVersion, which a watch's
+	// reflector resumes from (trimPod drops it).
+	resourceVersion bool
 }
 
 type labelView struct{ k, v []byte }
@@ -367,6 +375,10 @@ func (d *podDecoder) objectMeta(b []byte, m *metav1.ObjectMeta) error {
 			m.Namespace = d.str(r.bytes())
 		case 5:
 			m.UID = types.UID(r.bytes())
+		case 6:
+			if d.resourceVersion {
+				m.ResourceVersion = string(r.bytes())
+			}
 		case 8:
 			r.check(m.CreationTimestamp.Unmarshal(r.bytes()))
 		case 9:

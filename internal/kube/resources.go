@@ -233,13 +233,7 @@ func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 			return &v
 		},
 		watch: func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
-			rc, err := c.restFor(res)
-			if err != nil {
-				return nil, err
-			}
-			opts.Watch = true
-			return rc.Get().UseProtobufAsDefault().Namespace(ns).Resource(res.Resource).
-				VersionedParams(&opts, scheme.ParameterCodec).Watch(ctx)
+			return watchTyped(ctx, c, res, ns, opts)
 		},
 		example: PT(new(T)),
 		objects: func(s *snapshot.Snapshot, emit func(any) error) error {
@@ -252,6 +246,18 @@ func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 			return nil
 		},
 	}
+}
+
+// watchTyped opens a watch of a built-in kind through the REST client of
+// its group, protobuf unless the configuration says otherwise.
+func watchTyped(ctx context.Context, c *clients, res snapshot.Resource, ns string, opts metav1.ListOptions) (watch.Interface, error) {
+	rc, err := c.restFor(res)
+	if err != nil {
+		return nil, err
+	}
+	opts.Watch = true
+	return rc.Get().UseProtobufAsDefault().Namespace(ns).Resource(res.Resource).
+		VersionedParams(&opts, scheme.ParameterCodec).Watch(ctx)
 }
 
 // remainingOf returns a typed list's remainingItemCount, or 0.
