@@ -14,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/scheme"
 
-	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/premortem/premortem/internal/sizelimit"
+	"github.com/premortem/premortem/internal/snapshot"
 )
 
 // An agent's Pod watch streams every pod of the cluster when it starts
