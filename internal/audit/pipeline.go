@@ -361,8 +361,11 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 		until = opts.Until.UnixNano()
 	}
 	filter := !opts.Filter.empty()
+	// The last chunk's counts size the next chunk's slices: grown from
+	// nothing, each took a dozen doublings and copies per chunk.
+	var nIntervals, nFan int
 	for j := range jobs {
-		res := &chunkResult{}
+		res := &chunkResult{intervals: make([]interval, 0, nIntervals+nIntervals/8), fanout: make([]fanEvent, 0, nFan+nFan/8)}
 		data := j.data
 		lineNo := int64(1)
 		for len(data) > 0 {
@@ -452,6 +455,7 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 				p.maxT = ev.StageTime
 			}
 		}
+		nIntervals, nFan = len(res.intervals), len(res.fanout)
 		pool.put(j.buf)
 		j.done <- res
 	}
