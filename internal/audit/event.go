@@ -137,13 +137,17 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 		if esc {
 			key = unescape(nil, key)
 		}
-		i = skipWS(b, end+1)
-		if i >= len(b) || b[i] != ':' {
-			return 0, syntaxErr(i, "expected ':'")
-		}
-		i = skipWS(b, i+1)
-		if i >= len(b) {
-			return 0, syntaxErr(i, "truncated value")
+		if end+2 < len(b) && b[end+1] == ':' && b[end+2] > ' ' {
+			i = end + 2 // the usual `"key":value`, no blanks
+		} else {
+			i = skipWS(b, end+1)
+			if i >= len(b) || b[i] != ':' {
+				return 0, syntaxErr(i, "expected ':'")
+			}
+			i = skipWS(b, i+1)
+			if i >= len(b) {
+				return 0, syntaxErr(i, "truncated value")
+			}
 		}
 		var dst *[]byte
 		switch which {
