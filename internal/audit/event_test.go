@@ -177,6 +177,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"verb":1,"user":[],"objectRef":"x","sourceIPs":null}`)
 	f.Add(`{"verb":"li`)
 	f.Add(`{}`)
+	f.Add(`null`)
 	// Keys out of the API server's order, repeated, escaped, or one byte off
 	// a known key: the scanner guesses keys by that order (keyOrder).
 	f.Add(`{"annotations":{},"stageTimestamp":"2024-05-28T12:23:11Z","objectRef":{"subresource":"status","name":"n","namespace":"ns","resource":"pods"},"user":{"extra":{},"username":"a"},"verb":"get","kind":"Event"}`)
@@ -190,8 +191,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		var top map[string]any
-		if json.Unmarshal([]byte(line), &top) != nil {
-			return // valid JSON but not an object
+		if json.Unmarshal([]byte(line), &top) != nil || top == nil {
+			return // valid JSON but not an object ("null" decodes to a nil map)
 		}
 		if err != nil {
 			t.Fatalf("Parse rejected valid JSON %q: %v", line, err)
