@@ -61,6 +61,9 @@ type Options struct {
 	// while the agent runs (--apiserver-sample); /metrics serves what it saw.
 	APIServerSample *apfsample.Monitor
 	Log             *slog.Logger
+	// Settled, when set, is called once, after the first evaluation that
+	// read every kind: the initial reads and their garbage are behind.
+	Settled func()
 }
 
 func (o *Options) defaults() {
@@ -99,6 +102,8 @@ type Agent struct {
 	kinds map[snapshot.Resource]*kind
 	stops map[snapshot.Resource]context.CancelFunc
 	last  *evaluation
+
+	settled sync.Once
 }
 
 // evaluation is the outcome of one run of the checks.
@@ -324,15 +329,23 @@ func (a *Agent) evaluate(ctx context.Context) {
 	a.last = e
 	a.mu.Unlock()
 	a.log.Debug("evaluated", "findings", len(res.Findings), "complete", res.Complete(), "seconds", e.duration.Seconds())
+	if res.Complete() && a.opts.Settled != nil {
+		a.settled.Do(a.opts.Settled)
+	}
 }
 
+// busyShare bounds the share of one core that evaluations brought forward
+// by changes may take: on a large cluster something always changes (the
+// API servers renew their identity Leases every 10 s), and at 150,000 pods
+// an evaluation takes about 2 s.
+const busyShare = 20 // at most 1/20 of a core
+
 // debounce is how long after a change the next evaluation runs: Debounce,
-// or five times the last evaluation's duration when that is longer, so
-// that a large cluster where something always changes is not evaluated
-// back to back.
+// or busyShare times the last evaluation's duration when that is longer,
+// but never later than the interval would.
 func (a *Agent) debounce() time.Duration {
 	if e := a.latest(); e != nil {
-		return max(a.opts.Debounce, 5*e.duration)
+		return max(a.opts.Debounce, min(busyShare*e.duration, a.opts.Interval))
 	}
 	return a.opts.Debounce
 }
