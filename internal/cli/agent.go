@@ -91,7 +91,7 @@ func runAgent(ctx context.Context, e *env, flags *kube.Flags, o agentOptions) er
 	}
 	a, err := agent.New(agent.Options{Config: cfg, Namespace: flags.Namespace(), Checks: cs, Params: params,
 		Interval: o.interval, PageSize: flags.ChunkSize(), TopNamespaces: o.topNamespaces, MaxSeries: o.maxSeries,
-		Version: version, Revision: revision(), APIServerSample: sample, Log: e.log})
+		Version: version, Revision: revision(), APIServerSample: sample, Log: e.log, Settled: settleMemory})
 	if err != nil {
 		return withExit(ExitError, err)
 	}

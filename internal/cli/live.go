@@ -69,6 +69,22 @@ const softMemoryLimit = 800 << 20
 // GOGC overrides it.
 const gcPercent = 25
 
+// steadyGCPercent is the agent's target once its kinds are read: its heap
+// is then its caches, and its garbage an evaluation's, a few percent of
+// them, so collecting at a tenth's growth costs little CPU and holds the
+// resident memory near the caches.
+const steadyGCPercent = 10
+
+// settleMemory is called once the agent has read every kind: the initial
+// reads' garbage (a streamed kind is held twice while the store takes it)
+// goes back to the system at once, not over the scavenger's minutes.
+func settleMemory() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(steadyGCPercent)
+	}
+	debug.FreeOSMemory()
+}
+
 func limitMemory() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(softMemoryLimit)
