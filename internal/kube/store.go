@@ -107,8 +107,8 @@ func (s *Store) Delete(obj any) error {
 // Replace makes objs the whole kind: a relist, or the streamed initial
 // state. The store is synced from then on.
 func (s *Store) Replace(objs []any, _ string) error {
-	// Room for the kind to grow a little before the slice is reallocated:
-	// a reallocation briefly holds two copies of the kind.
+	// Room for the kind to grow a little (3%) before the slice is
+	// reallocated: a reallocation briefly holds two copies of the kind.
 	var items reflect.Value
 	keys := make([]string, 0, len(objs))
 	index := make(map[string]int, len(objs))
@@ -119,7 +119,7 @@ func (s *Store) Replace(objs []any, _ string) error {
 		}
 		v := reflect.ValueOf(t).Elem()
 		if !items.IsValid() {
-			items = reflect.MakeSlice(reflect.SliceOf(v.Type()), 0, len(objs)+len(objs)/8+16)
+			items = reflect.MakeSlice(reflect.SliceOf(v.Type()), 0, len(objs)+len(objs)/32+16)
 		}
 		key := listKey(t)
 		if i, dup := index[key]; dup {
