@@ -99,7 +99,7 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 // auditSummary is what the API server recorded of the scan.
 type auditSummary struct {
 	byVerb      map[string]int
-	apiTime     time.Duration // summed request latencies
+	apiTime     time.Duration  // summed request latencies
 	chains      map[string]int // by kind and namespace ("" cluster-wide)
 	kinds       map[string]bool
 	nsChains    int // chains of one namespace (ConfigMap data)
