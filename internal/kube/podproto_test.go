@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -21,7 +22,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
-	"k8s.io/apimachinery/pkg/util/dump"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -70,7 +70,7 @@ func assertSameAsTrimPod(t *testing.T, body []byte) {
 	if !reflect.DeepEqual(got, want) {
 		for i := range min(len(got), len(want)) {
 			if !reflect.DeepEqual(got[i], want[i]) {
-				t.Fatalf("pod %d:\ndecoded %s\ntrimPod %s", i, dump.Pretty(got[i]), dump.Pretty(want[i]))
+				t.Fatalf("pod %d:\ndecoded %s\ntrimPod %s", i, fmt.Sprintf("%+v", got[i]), fmt.Sprintf("%+v", want[i]))
 			}
 		}
 		t.Fatalf("decoded %d pods, trimPod %d", len(got), len(want))
@@ -102,7 +102,7 @@ func variedPods() []corev1.Pod {
 					{APIVersion: "v1", Kind: "Node", Name: "n1"},
 				},
 				CreationTimestamp: podTime, DeletionTimestamp: &podTime, DeletionGracePeriodSeconds: ptr.To[int64](30),
-				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}}},
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet", FieldsV1: metav1.NewFieldsV1(`{"f:status":{}}`)}},
 			},
 			Spec: corev1.PodSpec{
 				NodeName: "node-1", PriorityClassName: "high", Priority: ptr.To[int32](1000), ServiceAccountName: "web", HostNetwork: true,
@@ -329,7 +329,7 @@ func FuzzPodPage(f *testing.F) {
 			want = append(want, trimPod(&l.Items[i], interner{}))
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("decoded\n%s\ntrimPod\n%s", dump.Pretty(got), dump.Pretty(want))
+			t.Errorf("decoded\n%s\ntrimPod\n%s", fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want))
 		}
 		if meta.Continue != l.Continue || meta.ResourceVersion != l.ResourceVersion || !reflect.DeepEqual(meta.RemainingItemCount, l.RemainingItemCount) {
 			t.Errorf("list meta %+v, want %+v", meta, l.ListMeta)
