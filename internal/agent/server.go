@@ -84,6 +84,14 @@ func (a *Agent) Serve(ctx context.Context, listen string, ready func(net.Addr)) 
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	case runErr = <-ran:
+	case <-ctx.Done():
+		// An evaluation that does not end (a check's bug) must not keep a
+		// stopped agent alive.
+		select {
+		case runErr = <-ran:
+		case <-time.After(shutdownTimeout):
+			runErr = fmt.Errorf("the evaluation did not stop within %s of the stop", shutdownTimeout)
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
