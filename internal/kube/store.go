@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/client-go/tools/cache"
 
@@ -30,7 +31,10 @@ type Store struct {
 	keys   []string      // keys[i] is the key (namespace/name) of items[i]
 	index  map[string]int
 	sorted bool
-	synced bool
+	// Read without the lock: /readyz and /metrics must not wait behind a
+	// watch that waits for an evaluation's read lock.
+	len    atomic.Int64
+	synced atomic.Bool
 }
 
 // NewStore returns an empty store of f's kind; changed, when not nil, is
@@ -68,6 +72,7 @@ func (s *Store) put(obj any) error {
 		s.items = reflect.Append(s.items, v)
 		s.keys = append(s.keys, key)
 		s.sorted = false
+		s.len.Store(int64(len(s.keys)))
 	}
 	s.mu.Unlock()
 	s.notify()
@@ -96,6 +101,7 @@ func (s *Store) Delete(obj any) error {
 		s.keys[last] = ""
 		s.keys = s.keys[:last]
 		delete(s.index, key)
+		s.len.Store(int64(len(s.keys)))
 	}
 	s.mu.Unlock()
 	if ok {
@@ -131,7 +137,9 @@ func (s *Store) Replace(objs []any, _ string) error {
 		keys = append(keys, key)
 	}
 	s.mu.Lock()
-	s.items, s.keys, s.index, s.sorted, s.synced = items, keys, index, false, true
+	s.items, s.keys, s.index, s.sorted = items, keys, index, false
+	s.len.Store(int64(len(keys)))
+	s.synced.Store(true)
 	s.mu.Unlock()
 	s.notify()
 	return nil
@@ -147,18 +155,10 @@ func (s *Store) notify() {
 }
 
 // Synced reports whether the kind has been read whole once (Replace).
-func (s *Store) Synced() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.synced
-}
+func (s *Store) Synced() bool { return s.synced.Load() }
 
 // Len is the number of objects held.
-func (s *Store) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.keys)
-}
+func (s *Store) Len() int { return int(s.len.Load()) }
 
 // PerNamespace counts the objects of each namespace.
 func (s *Store) PerNamespace() map[string]int {

@@ -3,6 +3,7 @@ package kube
 import (
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -93,5 +94,36 @@ func TestStore(t *testing.T) {
 	}
 	if got := s.PerNamespace(); got["a"] != 1 || got["b"] != 1 || len(got) != 2 {
 		t.Errorf("PerNamespace = %v", got)
+	}
+}
+
+// Len and Synced answer while an evaluation holds the store and a watch
+// waits for it: /readyz and /metrics must not wait for the evaluation.
+func TestStoreCountsWhileHeld(t *testing.T) {
+	s := feedOf(snapshot.Pods).NewStore(nil)
+	if err := s.Replace([]any{storePod("a", "p", "n")}, "1"); err != nil {
+		t.Fatal(err)
+	}
+	release := s.Fill(&snapshot.Snapshot{})
+	added := make(chan struct{})
+	go func() {
+		_ = s.Add(storePod("a", "q", "n")) // waits for release
+		close(added)
+	}()
+	time.Sleep(50 * time.Millisecond) // let the writer queue for the lock
+	answered := make(chan struct{})
+	go func() {
+		_, _ = s.Len(), s.Synced()
+		close(answered)
+	}()
+	select {
+	case <-answered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Len and Synced waited for the held store")
+	}
+	release()
+	<-added
+	if s.Len() != 2 {
+		t.Errorf("Len %d after the add, want 2", s.Len())
 	}
 }
