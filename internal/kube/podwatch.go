@@ -37,13 +37,12 @@ const podWatchAccept = "application/vnd.kubernetes.protobuf;stream=watch"
 // their resourceVersion). A server that cannot answer protobuf (406) is
 // watched the usual way.
 func watchPods(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
-	rc, err := c.restFor(snapshot.Pods)
+	opts.Watch = true
+	req, err := c.listRequest(snapshot.Pods, ns, opts)
 	if err != nil {
 		return nil, err
 	}
-	opts.Watch = true
-	body, err := rc.Get().Namespace(ns).Resource(snapshot.Pods.Resource).
-		VersionedParams(&opts, scheme.ParameterCodec).SetHeader("Accept", podWatchAccept).Stream(ctx)
+	body, err := req.SetHeader("Accept", podWatchAccept).Stream(ctx)
 	if apierrors.IsNotAcceptable(err) || apierrors.IsUnsupportedMediaType(err) {
 		return watchTyped(ctx, c, snapshot.Pods, ns, opts)
 	}

@@ -251,13 +251,12 @@ func fullKind[T any, L any, PT objectPtr[T], PL listPtr[L]](
 // watchTyped opens a watch of a built-in kind through the REST client of
 // its group, protobuf unless the configuration says otherwise.
 func watchTyped(ctx context.Context, c *clients, res snapshot.Resource, ns string, opts metav1.ListOptions) (watch.Interface, error) {
-	rc, err := c.restFor(res)
+	opts.Watch = true
+	req, err := c.listRequest(res, ns, opts)
 	if err != nil {
 		return nil, err
 	}
-	opts.Watch = true
-	return rc.Get().UseProtobufAsDefault().Namespace(ns).Resource(res.Resource).
-		VersionedParams(&opts, scheme.ParameterCodec).Watch(ctx)
+	return req.Watch(ctx)
 }
 
 // remainingOf returns a typed list's remainingItemCount, or 0.
