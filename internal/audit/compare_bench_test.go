@@ -40,7 +40,13 @@ func BenchmarkCompareFile(b *testing.B) {
 
 func benchAnalyzeMode(b *testing.B, opts Options, reads int64) {
 	path, size := benchFile(b)
-	ins, _, err := Inputs([]string{path}, nil)
+	benchAnalyzePaths(b, []string{path}, size, opts, reads)
+}
+
+// benchAnalyzePaths analyses paths (size bytes in all) with opts, or
+// compares them with themselves when reads is 2, and reports the rate.
+func benchAnalyzePaths(b *testing.B, paths []string, size int64, opts Options, reads int64) {
+	ins, _, err := Inputs(paths, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package audit
 import (
 	"bufio"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -82,19 +81,5 @@ func writeGzipPart(r *bufio.Reader, path string, n int64, last bool) error {
 // gzip-compressed files of one server (MB are decompressed bytes).
 func BenchmarkAnalyzeGzipRotated(b *testing.B) {
 	paths, size := benchRotated(b)
-	ins, _, err := Inputs(paths, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var events int64
-	b.ResetTimer()
-	cpu := cpuSeconds()
-	for b.Loop() {
-		r, err := Analyze(context.Background(), ins, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		events = r.Events
-	}
-	report(b, size, events, cpuSeconds()-cpu)
+	benchAnalyzePaths(b, paths, size, Options{}, 1)
 }
