@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/premortem/premortem/internal/sizelimit"
 	"github.com/premortem/premortem/internal/snapshot"
@@ -341,8 +342,8 @@ func (d *podDecoder) pod(b []byte) (corev1.Pod, error) {
 	p.Spec.Containers = d.containerList(d.containers)
 	p.Spec.InitContainers = d.containerList(d.initContainers)
 	p.Status.Conditions = exact(d.conds)
-	p.Status.ContainerStatuses = exact(d.statuses)
-	p.Status.InitContainerStatuses = exact(d.initStatuses)
+	p.Status.ContainerStatuses = keepStatuses(d.statuses, d.in, &d.key, true)
+	p.Status.InitContainerStatuses = keepStatuses(d.initStatuses, d.in, &d.key, true)
 	return p, nil
 }
 
@@ -353,6 +354,9 @@ func exact[T any](s []T) []T {
 	}
 	return slices.Clone(s)
 }
+
+// view is b as a string that must not outlive b: for comparisons.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // str interns b without copying it when the interner has it already.
 func (d *podDecoder) str(b []byte) string {
@@ -492,11 +496,6 @@ func (d *podDecoder) podStatus(b []byte, s *corev1.PodStatus) error {
 			r.check(d.condition(r.bytes()))
 		case 4:
 			s.Reason = d.str(r.bytes())
-		case 7:
-			if s.StartTime == nil {
-				s.StartTime = &metav1.Time{}
-			}
-			r.check(s.StartTime.Unmarshal(r.bytes()))
 		case 8:
 			cs, err := d.containerStatus(r.bytes())
 			r.check(err)
@@ -512,26 +511,34 @@ func (d *podDecoder) podStatus(b []byte, s *corev1.PodStatus) error {
 
 func (d *podDecoder) condition(b []byte) error {
 	var c corev1.PodCondition
+	var typ, status, reason []byte
 	r := fieldReader{b: b}
 	for r.next() {
 		switch r.num {
 		case 1:
-			c.Type = corev1.PodConditionType(d.str(r.bytes()))
+			typ = r.bytes()
 		case 2:
-			c.Status = corev1.ConditionStatus(d.str(r.bytes()))
+			status = r.bytes()
 		case 3:
 			r.check(c.LastProbeTime.Unmarshal(r.bytes()))
 		case 4:
 			r.check(c.LastTransitionTime.Unmarshal(r.bytes()))
 		case 5:
-			c.Reason = d.str(r.bytes())
+			reason = r.bytes()
 		case 6:
 			c.Message = string(r.bytes())
 		case 7:
 			c.ObservedGeneration = int64(r.varint())
 		}
 	}
-	d.conds = append(d.conds, c)
+	// Interned only when kept, as trimPodConditions does; the views asked
+	// about it are not kept.
+	c.Type, c.Status = corev1.PodConditionType(view(typ)), corev1.ConditionStatus(view(status))
+	if keptPodCondition(&c) {
+		c.Type, c.Status = corev1.PodConditionType(d.str(typ)), corev1.ConditionStatus(d.str(status))
+		c.Reason = d.str(reason)
+		d.conds = append(d.conds, c)
+	}
 	return r.err
 }
 
