@@ -308,6 +308,7 @@ func (a *Agent) evaluate(ctx context.Context) {
 		// evaluation is done with the snapshot, which holds their objects.
 		defer k.store.Fill(snap)()
 	}
+	kube.KeepScannedConfigMapData(snap)
 	kube.FinishSnapshot(snap, time.Now())
 	a.need.Narrow(&snap.Info)
 	res, err := check.Run(ctx, snap, a.opts.Checks, check.Options{Params: a.opts.Params, Log: a.log})

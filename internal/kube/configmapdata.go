@@ -124,6 +124,22 @@ func configMapsWithData(s *snapshot.Snapshot) ([]string, map[string]int) {
 	return out, perNamespace
 }
 
+// KeepScannedConfigMapData keeps in s.ConfigMaps only the ConfigMaps whose
+// data a live scan reads (configMapsWithData); all stay in Metadata. An
+// agent watches every ConfigMap whole, yet its findings must be a scan's: a
+// large ConfigMap no workload uses is not one. s.ConfigMaps is replaced,
+// never written to (it may be a store's).
+func KeepScannedConfigMapData(s *snapshot.Snapshot) {
+	keys, _ := configMapsWithData(s)
+	kept := make([]corev1.ConfigMap, 0, len(keys))
+	for i := range s.ConfigMaps {
+		if _, ok := slices.BinarySearch(keys, s.ConfigMaps[i].Namespace+"/"+s.ConfigMaps[i].Name); ok {
+			kept = append(kept, s.ConfigMaps[i])
+		}
+	}
+	s.ConfigMaps = kept
+}
+
 // helmRecordLabels: a Helm release record (Helm 3 with the configmap
 // driver, or Helm 2's Tiller).
 func helmRecordLabels(l map[string]string) bool {

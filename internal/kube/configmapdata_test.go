@@ -60,6 +60,43 @@ func TestConfigMapsWithData(t *testing.T) {
 	}
 }
 
+// TestKeepScannedConfigMapData: of ConfigMaps held whole (an agent's),
+// only the ones a scan reads keep their data; all keep their metadata, and
+// the slice given is not written to.
+func TestKeepScannedConfigMapData(t *testing.T) {
+	whole := func(ns, name string, labels map[string]string) corev1.ConfigMap {
+		return corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}, Data: map[string]string{"k": name}}
+	}
+	cms := []corev1.ConfigMap{
+		whole("a", "dashboard", nil), whole("a", "mounted", nil),
+		whole("b", "mounted", nil), whole("c", "release.v1", map[string]string{"owner": "helm", "name": "web"}),
+	}
+	s := &snapshot.Snapshot{ConfigMaps: slices.Clip(slices.Clone(cms)), Metadata: map[snapshot.Resource][]metav1.PartialObjectMetadata{}}
+	for _, cm := range cms {
+		s.Metadata[snapshot.ConfigMaps] = append(s.Metadata[snapshot.ConfigMaps], metav1.PartialObjectMetadata{ObjectMeta: cm.ObjectMeta})
+	}
+	given := s.ConfigMaps
+	s.Deployments = []appsv1.Deployment{{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "d"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "v",
+			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "mounted"}}}}}}}}}}
+	KeepScannedConfigMapData(s)
+	var got []string
+	for _, cm := range s.ConfigMaps {
+		got = append(got, cm.Namespace+"/"+cm.Name)
+	}
+	if want := []string{"a/mounted", "c/release.v1"}; !slices.Equal(got, want) {
+		t.Errorf("ConfigMaps with data = %q, want %q", got, want)
+	}
+	if n := len(s.Metadata[snapshot.ConfigMaps]); n != len(cms) {
+		t.Errorf("%d ConfigMaps in Metadata, want %d", n, len(cms))
+	}
+	for i := range cms {
+		if given[i].Name != cms[i].Name {
+			t.Fatalf("the given slice was written to: %q at %d, was %q", given[i].Name, i, cms[i].Name)
+		}
+	}
+}
+
 // TestSaveConfigMapsWithSomeData: a live read keeps the data of some
 // ConfigMaps and the metadata of all; the file holds each once, and loads
 // back into the same ConfigMaps.

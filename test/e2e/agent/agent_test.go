@@ -115,6 +115,15 @@ func TestAgent(t *testing.T) {
 	})
 
 	t.Run("findings equal scan", func(t *testing.T) {
+		// The agent watches every ConfigMap's data, a scan reads only the
+		// data workloads use: a ConfigMap near 1 MiB that none uses (a
+		// controller's state) must be in neither's findings.
+		unused := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: agentNamespace, Name: "unused-near-limit"},
+			Data: map[string]string{"state.json": strings.Repeat("x", 1000*1024)}}
+		if _, err := cluster.Client.CoreV1().ConfigMaps(agentNamespace).Create(ctx, unused, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * interval) // evaluated since
 		var agent, scan []byte
 		for attempt := range 6 {
 			// A lab changes all the time (leases, heartbeats): compare an
@@ -133,6 +142,9 @@ func TestAgent(t *testing.T) {
 			scan = out.Bytes()
 			if bytes.Equal(normalize(t, agent), normalize(t, scan)) {
 				t.Logf("equal on attempt %d (%d bytes)", attempt+1, len(agent))
+				if bytes.Contains(agent, []byte(unused.Name)) {
+					t.Errorf("/findings names the ConfigMap no workload uses, %s", unused.Name)
+				}
 				return
 			}
 			time.Sleep(interval)
