@@ -113,6 +113,9 @@ func Configure(cfg *rest.Config, opts ClientOptions) *rest.Config {
 	// cheaper to encode for the API server. Custom kinds fall back to JSON.
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	if !cfg.DisableCompression {
+		cfg.Wrap(inflate) // inside the Counter's wrap, which counts inflated bytes
+	}
 	if c := opts.Counter; c != nil {
 		cfg.Wrap(c.wrap)
 		dial := cfg.Dial
