@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // benchPod is a pod as a kubelet-managed Deployment pod looks: two
@@ -77,5 +79,62 @@ func BenchmarkTrimPods(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/pod")
 		runtime.KeepAlive(pods)
+	}
+}
+
+// BenchmarkDeploymentHeap decodes Deployments like bench-scan's (two
+// containers of 25 environment variables, probes, resources, volumes) into
+// one slice, as a LIST chain keeps them (only metadata is trimmed), and
+// reports the heap kept per Deployment: after pods, the largest part of
+// the snapshot.
+func BenchmarkDeploymentHeap(b *testing.B) {
+	const n = 2000
+	var env []corev1.EnvVar
+	for j := range 25 {
+		env = append(env, corev1.EnvVar{Name: fmt.Sprintf("SETTING_%02d", j), Value: fmt.Sprintf("value-7-%d", j)})
+	}
+	container := func(name, image string, port int32) corev1.Container {
+		probe := func(path string, period int32) *corev1.Probe {
+			return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(port)}}, PeriodSeconds: period}
+		}
+		return corev1.Container{Name: name, Image: image, Env: env, Args: []string{"--config=/etc/app/config.yaml", "--log-level=info"},
+			Ports: []corev1.ContainerPort{{Name: name, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}},
+			VolumeMounts:   []corev1.VolumeMount{{Name: "config", MountPath: "/etc/app"}, {Name: "tmp", MountPath: "/tmp"}},
+			ReadinessProbe: probe("/healthz", 10), LivenessProbe: probe("/livez", 20),
+			ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePolicy: corev1.TerminationMessageReadFile}
+	}
+	labels := map[string]string{"app.kubernetes.io/name": "service-7", "team": "team-7"}
+	replicas := int32(3)
+	d := appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "service-7", Namespace: "ns-7", Labels: labels},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{container("app", "registry.example.com/team-0/service-7:v1.7.0", 8080), container("proxy", "registry.example.com/platform/envoy:v1.31.2", 15001)},
+				Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "config-7"}}}},
+					{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+				Tolerations: []corev1.Toleration{{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}}}}}}
+	raw, err := d.Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		kept := make([]appsv1.Deployment, n)
+		for i := range kept {
+			if err := kept[i].Unmarshal(raw); err != nil {
+				b.Fatal(err)
+			}
+			trimMeta(&kept[i].ObjectMeta)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/deployment")
+		b.ReportMetric(float64(len(raw)), "protobuf-bytes/deployment")
+		runtime.KeepAlive(kept)
 	}
 }
