@@ -45,6 +45,13 @@ type ListOptions struct {
 	// says how many objects there are (ListStats.Count). Counting a kind
 	// never needs its objects.
 	Count bool
+	// Consistent makes the first page a consistent read (no
+	// resourceVersion): the watch cache may lag a write just made, and for
+	// a few objects whose latest state decides (a Helm release's records,
+	// just written by helm) a stale answer is a wrong one. It needs a label
+	// selector. Servers with ConsistentListFromCache still answer it from
+	// the cache, once it has caught up; older ones ask etcd.
+	Consistent bool
 }
 
 // PageFunc requests one page with opts, hands its objects on, and says
@@ -138,8 +145,12 @@ func (o ListOptions) count(ctx context.Context, page PageFunc) (ListStats, error
 	return st, nil
 }
 
-// firstPage is the request of a chain's first page: from the watch cache.
+// firstPage is the request of a chain's first page: from the watch cache,
+// or consistent when asked for and narrowed by a selector.
 func (o ListOptions) firstPage() metav1.ListOptions {
+	if o.Consistent && o.LabelSelector != "" {
+		return metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector}
+	}
 	return metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
 		ResourceVersion: FirstPageResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}
 }

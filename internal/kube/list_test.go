@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -305,5 +306,36 @@ func TestTypedKindsList(t *testing.T) {
 				t.Errorf("listed %d objects, continue %q, err %v; want 1, next", n, cont, err)
 			}
 		})
+	}
+}
+
+// A consistent chain's first page asks for no resourceVersion, and only
+// with a selector: unnarrowed, it is read from the watch cache as ever.
+func TestListConsistentFirstPage(t *testing.T) {
+	for _, tc := range []struct {
+		selector string
+		wantRV   string
+	}{
+		{selector: "owner=helm,name=web", wantRV: ""},
+		{selector: "", wantRV: FirstPageResourceVersion},
+	} {
+		var got []string
+		page := func(_ context.Context, opts metav1.ListOptions) (Page, error) {
+			got = append(got, opts.ResourceVersion+"|"+string(opts.ResourceVersionMatch))
+			if len(got) == 1 {
+				return Page{Continue: "next", Items: 1}, nil
+			}
+			return Page{Items: 1}, nil
+		}
+		if _, err := List(context.Background(), ListOptions{PageSize: 1, LabelSelector: tc.selector, Consistent: true}, "secrets", page, nil); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{tc.wantRV + "|", "|"}
+		if tc.wantRV != "" {
+			want[0] += string(metav1.ResourceVersionMatchNotOlderThan)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("selector %q: pages asked resourceVersion|match %q, want %q", tc.selector, got, want)
+		}
 	}
 }

@@ -111,8 +111,11 @@ func (c *Cluster) CurrentRelease(ctx context.Context, ns, name, storage string, 
 		return nil, "", err
 	}
 	var recs []record
-	sel := "owner=helm,name=" + name
-	err = c.eachMeta(ctx, gvr, ns, sel, func(p *metav1.PartialObjectMetadata) {
+	// Consistent: run just after `helm install`, the watch cache can still
+	// hold the record as pending-install, and Helm itself reads it fresh.
+	lo := c.listOptions("owner=helm,name=" + name)
+	lo.Consistent = true
+	err = c.eachMetaWith(ctx, gvr, ns, lo, func(p *metav1.PartialObjectMetadata) {
 		if rec, ok := recordOf(p.ObjectMeta); ok {
 			recs = append(recs, rec)
 		}

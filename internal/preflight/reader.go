@@ -77,7 +77,12 @@ func NewCluster(cfg *rest.Config) (*Cluster, error) {
 // list whose continue token expires is read again from the start, once:
 // restart is called first, so the caller drops what fn collected.
 func (c *Cluster) eachMeta(ctx context.Context, gvr schema.GroupVersionResource, ns, selector string, fn func(*metav1.PartialObjectMetadata), restart func()) error {
-	_, err := kube.List(ctx, c.listOptions(selector), gvr.String(),
+	return c.eachMetaWith(ctx, gvr, ns, c.listOptions(selector), fn, restart)
+}
+
+// eachMetaWith is eachMeta with the chain's options given whole.
+func (c *Cluster) eachMetaWith(ctx context.Context, gvr schema.GroupVersionResource, ns string, lo kube.ListOptions, fn func(*metav1.PartialObjectMetadata), restart func()) error {
+	_, err := kube.List(ctx, lo, gvr.String(),
 		kube.Typed(c.Metadata.Resource(gvr).Namespace(ns).List, kube.MetadataItems, func(items []metav1.PartialObjectMetadata) {
 			for i := range items {
 				fn(&items[i])

@@ -41,6 +41,9 @@ func premortemLists(t *testing.T, offset int64) map[string]*auditlog.Chain {
 		if c.MostPerScope() != 1 || (len(c.Scopes) > 1 && kind != "configmaps.") {
 			t.Errorf("%s listed by %d chains (by namespace, \"\" cluster-wide: %v), want 1", kind, c.Chains, c.Scopes)
 		}
+		if c.Consistent > 0 {
+			t.Errorf("%s: %d chains began with a consistent read; a scan reads the watch cache", kind, c.Consistent)
+		}
 	}
 	return chains
 }

@@ -139,6 +139,9 @@ type Chain struct {
 	// lists a kind once cluster-wide, and may list a namespace of it
 	// besides (ConfigMap data).
 	Scopes map[string]int
+	// Consistent counts the chains whose first page was a consistent read
+	// narrowed by a label selector (kube.ListOptions.Consistent).
+	Consistent int
 }
 
 // MostPerScope is the largest number of chains of one scope.
@@ -154,7 +157,8 @@ func (c *Chain) MostPerScope() int {
 // page, the first page of a chain from the watch cache
 // (resourceVersion=kube.FirstPageResourceVersion with
 // resourceVersionMatch=NotOlderThan, never "0", with which the API server
-// ignores the limit), continue pages with a continue token and no
+// ignores the limit) or, narrowed by a label selector, a consistent read
+// (Chain.Consistent), continue pages with a continue token and no
 // resourceVersion. It returns the chains by kind (Event.Kind).
 func Lists(t testing.TB, events []Event) map[string]*Chain {
 	t.Helper()
@@ -193,6 +197,12 @@ func Lists(t testing.TB, events []Event) map[string]*Chain {
 			c.Scopes[ev.ObjectRef.Namespace]++
 		} else {
 			c.Scopes[""]++
+		}
+		if q.Get("resourceVersion") == "" && q.Get("resourceVersionMatch") == "" && q.Get("labelSelector") != "" {
+			// kube.ListOptions.Consistent: a few objects narrowed by a
+			// selector, read fresh (a Helm release's records).
+			c.Consistent++
+			continue
 		}
 		if q.Get("resourceVersion") != kube.FirstPageResourceVersion || q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
 			t.Errorf("first page not from the watch cache (want resourceVersion=%s&resourceVersionMatch=NotOlderThan): %s", kube.FirstPageResourceVersion, ev.RequestURI)
