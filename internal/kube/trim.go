@@ -225,22 +225,26 @@ func keepStatuses(ss []corev1.ContainerStatus, in interner, key *[]byte, scratch
 	if len(ss) == 0 {
 		return nil
 	}
-	k, plain := appendStatusesKey((*key)[:0], ss)
-	*key = k
-	if !plain || in == nil {
+	own := func() []corev1.ContainerStatus {
 		if scratch {
 			return slices.Clone(ss)
 		}
 		return ss
 	}
+	if in == nil {
+		return own()
+	}
+	k, plain := appendStatusesKey((*key)[:0], ss)
+	*key = k
+	if !plain {
+		return own()
+	}
 	if v, ok := in[string(k)].([]corev1.ContainerStatus); ok {
 		return v
 	}
-	if scratch {
-		ss = slices.Clone(ss)
-	}
-	in[string(k)] = ss
-	return ss
+	v := own()
+	in[string(k)] = v
+	return v
 }
 
 // appendStatusesKey appends to k what makes trimmed statuses equal, and
