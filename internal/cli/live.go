@@ -64,24 +64,16 @@ const softMemoryLimit = 800 << 20
 // gcPercent is the garbage collector's target for scan, snapshot save and
 // agent. Nearly all of their heap is live (the snapshot, the agent's
 // caches) and they make little garbage (Pod pages are decoded straight
-// into the kept fields), so collecting when the heap has grown by a
-// quarter, not doubled, keeps the peak near the live data for little CPU.
-// GOGC overrides it.
-const gcPercent = 25
-
-// steadyGCPercent is the agent's target once its kinds are read: its heap
-// is then its caches, and its garbage an evaluation's, a few percent of
-// them, so collecting at a tenth's growth costs little CPU and holds the
-// resident memory near the caches.
-const steadyGCPercent = 10
+// into the kept fields), so collecting when the heap has grown by a tenth,
+// not doubled, keeps the peak near the live data. It costs CPU: at 60,000
+// pods a scan took about 4 s more than at 25 (13 s), for 30 MiB less peak
+// (docs/benchmarks.md). GOGC overrides it.
+const gcPercent = 10
 
 // settleMemory is called once the agent has read every kind: the initial
 // reads' garbage (a streamed kind is held twice while the store takes it)
 // goes back to the system at once, not over the scavenger's minutes.
 func settleMemory() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(steadyGCPercent)
-	}
 	debug.FreeOSMemory()
 }
 
