@@ -35,6 +35,8 @@ func report(w io.Writer, binary string, args []string, s *scanResult, a *auditSu
 	sort.Strings(verbs)
 	fmt.Fprintf(w, "| requests by verb (audit log) | %s |\n", strings.Join(verbs, ", "))
 	fmt.Fprintf(w, "| summed API server time (audit log) | %.1f s |\n", a.apiTime.Seconds())
+	fmt.Fprintf(w, "| longest request (audit log) | %.2f s, `%s` |\n", a.longest.Seconds(), a.longestURI)
+	fmt.Fprintf(w, "| API server CPU (its process_cpu_seconds_total) | %.1f s |\n", a.serverCPU)
 	fmt.Fprintf(w, "| response bytes (decoded body / on the wire) | %s / %s |\n", mib(num("bodyBytes")), mib(num("wireBytes")))
 	fmt.Fprintf(w, "| objects kept | %s |\n", s.readLine["objects"])
 	fmt.Fprintf(w, "| report bytes (stdout, -o json) | %d |\n", s.stdout)

@@ -29,7 +29,7 @@ func measure(ctx context.Context, auditLog string, cs kubernetes.Interface, bina
 		return err
 	}
 	offset := fi.Size()
-	cacheBefore, etcdBefore, err := storageLists(ctx, cs)
+	before, err := serverMetrics(ctx, cs)
 	if err != nil {
 		return err
 	}
@@ -42,11 +42,12 @@ func measure(ctx context.Context, auditLog string, cs kubernetes.Interface, bina
 	if err != nil {
 		return err
 	}
-	cacheAfter, etcdAfter, err := storageLists(ctx, cs)
+	after, err := serverMetrics(ctx, cs)
 	if err != nil {
 		return err
 	}
-	audit.cacheLists, audit.etcdLists = cacheAfter-cacheBefore, etcdAfter-etcdBefore
+	audit.cacheLists, audit.etcdLists = after.cacheLists-before.cacheLists, after.etcdLists-before.etcdLists
+	audit.serverCPU = after.cpu - before.cpu
 	report(os.Stdout, binary, args, scan, audit)
 	return nil
 }
@@ -100,6 +101,8 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 type auditSummary struct {
 	byVerb      map[string]int
 	apiTime     time.Duration  // summed request latencies
+	longest     time.Duration  // the longest request's latency
+	longestURI  string
 	chains      map[string]int // by kind and namespace ("" cluster-wide)
 	kinds       map[string]bool
 	nsChains    int // chains of one namespace (ConfigMap data)
@@ -110,32 +113,42 @@ type auditSummary struct {
 	// and list requests it sent to etcd while the scan ran (the lab runs no
 	// controllers, so the scan is the only client).
 	cacheLists, etcdLists float64
+	// The API server's CPU seconds while the scan ran (its
+	// process_cpu_seconds_total; with no controllers, mostly the scan's).
+	serverCPU float64
 }
 
-// storageLists sums the API server's apiserver_cache_list_total and
-// etcd_requests_total{operation="list"}.
-func storageLists(ctx context.Context, cs kubernetes.Interface) (cache, etcd float64, err error) {
+// metricsSample is what serverMetrics reads of the API server's metrics.
+type metricsSample struct{ cacheLists, etcdLists, cpu float64 }
+
+// serverMetrics sums the API server's apiserver_cache_list_total and
+// etcd_requests_total{operation="list"}, and reads its
+// process_cpu_seconds_total.
+func serverMetrics(ctx context.Context, cs kubernetes.Interface) (metricsSample, error) {
+	var m metricsSample
 	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read API server metrics: %w", err)
+		return m, fmt.Errorf("read API server metrics: %w", err)
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		var sum *float64
 		switch {
 		case strings.HasPrefix(line, "apiserver_cache_list_total{"):
-			sum = &cache
+			sum = &m.cacheLists
 		case strings.HasPrefix(line, "etcd_requests_total{") && strings.Contains(line, `operation="list"`):
-			sum = &etcd
+			sum = &m.etcdLists
+		case strings.HasPrefix(line, "process_cpu_seconds_total "):
+			sum = &m.cpu
 		default:
 			continue
 		}
 		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("metrics line %q: %w", line, err)
+			return m, fmt.Errorf("metrics line %q: %w", line, err)
 		}
 		*sum += v
 	}
-	return cache, etcd, nil
+	return m, nil
 }
 
 func readAudit(path string, offset int64) (*auditSummary, error) {
@@ -164,7 +177,11 @@ func readAudit(path string, offset int64) (*auditSummary, error) {
 			continue
 		}
 		s.byVerb[ev.Verb]++
-		s.apiTime += ev.StageTimestamp.Sub(ev.RequestReceivedTimestamp)
+		took := ev.StageTimestamp.Sub(ev.RequestReceivedTimestamp)
+		s.apiTime += took
+		if took > s.longest {
+			s.longest, s.longestURI = took, ev.RequestURI
+		}
 		if ev.Verb != "list" {
 			continue
 		}
