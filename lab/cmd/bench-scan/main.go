@@ -52,6 +52,7 @@ func run() error {
 	uncompressed := flag.Bool("uncompressed", true, "also run the scans with --disable-compression")
 	labMemLimit := flag.String("lab-gomemlimit", "", "GOMEMLIMIT for the lab's kube-apiserver and etcd (the API server holds ~170 KB per pod); premortem runs without it")
 	agentWindow := flag.Duration("agent", 0, "after the scans, run `premortem agent` and measure it: time to ready, then RSS and requests over this steady `WINDOW` (make bench-agent)")
+	touched := flag.Bool("touch", false, "before each scan, change one object of each large kind, as a live cluster's writes do (see touch.go)")
 	attach := flag.String("attach", "", "measure scans of a running lab instead of building one: its directory (admin.kubeconfig, audit.log)")
 	flag.Parse()
 	scanArgs := flag.Args()
@@ -110,6 +111,11 @@ func run() error {
 	for _, extra := range variants {
 		for range *scans {
 			args := append(append([]string{"-v", "scan", "--kubeconfig", kubeconfig, "-o", "json"}, extra...), scanArgs...)
+			if *touched {
+				if err := touch(ctx, cs); err != nil {
+					return err
+				}
+			}
 			if err := measure(ctx, auditLog, cs, *binary, args); err != nil {
 				return err
 			}
