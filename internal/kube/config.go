@@ -116,6 +116,7 @@ func Configure(cfg *rest.Config, opts ClientOptions) *rest.Config {
 	if !cfg.DisableCompression {
 		cfg.Wrap(inflate) // inside the Counter's wrap, which counts inflated bytes
 	}
+	cfg.Wrap(capAnswers(int64(maxPageBytes)))
 	if c := opts.Counter; c != nil {
 		cfg.Wrap(c.wrap)
 		dial := cfg.Dial
