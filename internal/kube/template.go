@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"unsafe"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -94,6 +95,13 @@ func sharedPtr[T any, PT message[T]](in interner, tag string, p PT) PT {
 	return sharedEncoded(in, tag, p, enc, encode)
 }
 
+// intern makes *p the interned copy, writing only when it is not already.
+func (in interner) intern(p *string) {
+	if v := in.str(*p); unsafe.StringData(v) != unsafe.StringData(*p) {
+		*p = v
+	}
+}
+
 func (in interner) strs(s []string) []string {
 	for i := range s {
 		s[i] = in.str(s[i])
@@ -142,11 +150,16 @@ func (in interner) container(c *corev1.Container) {
 	c.Command = in.strs(c.Command)
 	c.Args = in.strs(c.Args)
 	// Names and values are interned first, so a list kept unshared still
-	// shares its strings with the others.
+	// shares its strings with the others. The list may be shared already
+	// (an agent's store trims a streamed object the reflector trimmed) and
+	// read by an evaluation: nothing equal is written.
 	for i := range c.Env {
 		e := &c.Env[i]
-		e.Name, e.Value = in.str(e.Name), in.str(e.Value)
-		e.ValueFrom = sharedPtr(in, "\x00envfrom", e.ValueFrom)
+		in.intern(&e.Name)
+		in.intern(&e.Value)
+		if p := sharedPtr(in, "\x00envfrom", e.ValueFrom); p != e.ValueFrom {
+			e.ValueFrom = p
+		}
 	}
 	c.Env = sharedList(in, "\x00env", c.Env)
 	c.EnvFrom = sharedList(in, "\x00envsources", c.EnvFrom)

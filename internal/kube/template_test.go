@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"reflect"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -91,4 +92,35 @@ func unsafeStringData(s string) *byte { return unsafe.StringData(s) }
 
 func sameMap(a, b corev1.ResourceList) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// TestTrimTwice: an agent's store trims again what its reflector trimmed,
+// while an evaluation may read the parts the object shares with others.
+// The second trim must change nothing and write nothing shared (run with
+// -race to see a write).
+func TestTrimTwice(t *testing.T) {
+	in := interner{}
+	first := benchDeployment(1, 7)
+	first = trimDeployment(&first, in)
+	again := first
+	again.Spec.Template.Spec.Containers = slices.Clone(first.Spec.Template.Spec.Containers) // its own, as a streamed object's
+	done := make(chan bool)
+	go func() {
+		defer close(done)
+		n := 0
+		for range 1000 {
+			for _, e := range first.Spec.Template.Spec.Containers[0].Env {
+				n += len(e.Name) + len(e.Value)
+			}
+		}
+		_ = n
+	}()
+	got := trimDeployment(&again, in)
+	<-done
+	if !apiequality.Semantic.DeepEqual(got, first) {
+		t.Error("a second trim changed the Deployment")
+	}
+	if &got.Spec.Template.Spec.Containers[0].Env[0] != &first.Spec.Template.Spec.Containers[0].Env[0] {
+		t.Error("a second trim unshared the env list")
+	}
 }
