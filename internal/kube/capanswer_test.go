@@ -9,8 +9,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/premortem/premortem/internal/sizelimit"
 )
 
@@ -54,14 +52,7 @@ func TestCapAnswers(t *testing.T) {
 		{name: "a watch", path: "/api/v1/pods?watch=true", wantLen: 64 * max},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// With a Counter, whose dialer makes client-go build its own
-			// transport (for a plain http host it would share net/http's
-			// default one, which ignores DisableCompression).
-			cfg := Configure(&rest.Config{Host: srv.URL, DisableCompression: tc.disable}, ClientOptions{Counter: &Counter{}})
-			hc, err := rest.HTTPClientFor(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			hc := configuredClient(t, srv.URL, tc.disable, &Counter{})
 			resp, err := hc.Get(srv.URL + tc.path)
 			if err != nil {
 				t.Fatal(err)

@@ -52,11 +52,7 @@ func TestInflate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			asked = nil
 			var counted Counter
-			cfg := Configure(&rest.Config{Host: srv.URL, DisableCompression: tc.disable}, ClientOptions{Counter: &counted})
-			hc, err := rest.HTTPClientFor(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			hc := configuredClient(t, srv.URL, tc.disable, &counted)
 			resp, err := hc.Get(srv.URL + tc.path)
 			if err != nil {
 				t.Fatal(err)
@@ -86,4 +82,17 @@ func TestInflate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// configuredClient is an HTTP client configured as Configure configures
+// premortem's, counting into counted. A Counter's dialer makes client-go
+// build its own transport: for a plain http host it would share net/http's
+// default one, which ignores DisableCompression.
+func configuredClient(t *testing.T, host string, disable bool, counted *Counter) *http.Client {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(Configure(&rest.Config{Host: host, DisableCompression: disable}, ClientOptions{Counter: counted}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
 }
