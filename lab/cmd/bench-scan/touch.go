@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
@@ -18,58 +22,53 @@ import (
 // the live cluster's case; without it, the quiet one's.
 func touch(ctx context.Context, cs kubernetes.Interface) error {
 	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{"premortem-bench/touched":%q}}}`, time.Now().UTC().Format(time.RFC3339Nano))
-	one := metav1.ListOptions{Limit: 1}
-	c := cs.CoreV1()
-	pods, err := c.Pods("").List(ctx, one)
+	pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 1})
 	if err != nil || len(pods.Items) == 0 {
 		return fmt.Errorf("touch: a pod: %w (%d found)", err, len(pods.Items))
 	}
-	ns := pods.Items[0].Namespace
+	pod := pods.Items[0]
+	c, ns := cs.CoreV1(), pod.Namespace
 	for _, p := range []struct {
-		kind  string
-		apply func() error
+		kind string
+		err  error
 	}{
-		{"pod", func() error {
-			_, err := c.Pods(ns).Patch(ctx, pods.Items[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
-			return err
-		}},
-		{"configmap", func() error {
-			l, err := c.ConfigMaps(ns).List(ctx, one)
-			if err == nil && len(l.Items) > 0 {
-				_, err = c.ConfigMaps(ns).Patch(ctx, l.Items[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
-			}
-			return err
-		}},
-		{"secret", func() error {
-			l, err := c.Secrets(ns).List(ctx, one)
-			if err == nil && len(l.Items) > 0 {
-				_, err = c.Secrets(ns).Patch(ctx, l.Items[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
-			}
-			return err
-		}},
-		{"service", func() error {
-			l, err := c.Services(ns).List(ctx, one)
-			if err == nil && len(l.Items) > 0 {
-				_, err = c.Services(ns).Patch(ctx, l.Items[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
-			}
-			return err
-		}},
-		{"deployment", func() error {
-			a := cs.AppsV1().Deployments(ns)
-			l, err := a.List(ctx, one)
-			if err == nil && len(l.Items) > 0 {
-				_, err = a.Patch(ctx, l.Items[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
-			}
-			return err
-		}},
-		{"node", func() error {
-			_, err := c.Nodes().Patch(ctx, pods.Items[0].Spec.NodeName, types.MergePatchType, patch, metav1.PatchOptions{})
-			return err
-		}},
+		{"pod", patchOne[*corev1.PodList](ctx, pod.Name, nil, c.Pods(ns).Patch, patch)},
+		{"node", patchOne[*corev1.NodeList](ctx, pod.Spec.NodeName, nil, c.Nodes().Patch, patch)},
+		{"configmap", patchOne(ctx, "", c.ConfigMaps(ns).List, c.ConfigMaps(ns).Patch, patch)},
+		{"secret", patchOne(ctx, "", c.Secrets(ns).List, c.Secrets(ns).Patch, patch)},
+		{"service", patchOne(ctx, "", c.Services(ns).List, c.Services(ns).Patch, patch)},
+		{"deployment", patchOne(ctx, "", cs.AppsV1().Deployments(ns).List, cs.AppsV1().Deployments(ns).Patch, patch)},
 	} {
-		if err := p.apply(); err != nil {
-			return fmt.Errorf("touch: a %s: %w", p.kind, err)
+		if p.err != nil {
+			return fmt.Errorf("touch: a %s: %w", p.kind, p.err)
 		}
 	}
 	return nil
+}
+
+// patchOne merge-patches the object named name, or when name is "" the
+// first that list returns.
+func patchOne[L runtime.Object, T any](ctx context.Context, name string,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	patch func(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (T, error), data []byte) error {
+	if name == "" {
+		l, err := list(ctx, metav1.ListOptions{Limit: 1})
+		if err != nil {
+			return err
+		}
+		items, err := meta.ExtractList(l)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return errors.New("none to patch")
+		}
+		m, err := meta.Accessor(items[0])
+		if err != nil {
+			return err
+		}
+		name = m.GetName()
+	}
+	_, err := patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{})
+	return err
 }
