@@ -100,8 +100,8 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 // auditSummary is what the API server recorded of the scan.
 type auditSummary struct {
 	byVerb      map[string]int
-	apiTime     time.Duration  // summed request latencies
-	longest     time.Duration  // the longest request's latency
+	apiTime     time.Duration // summed request latencies
+	longest     time.Duration // the longest request's latency
 	longestURI  string
 	chains      map[string]int // by kind and namespace ("" cluster-wide)
 	kinds       map[string]bool
