@@ -199,6 +199,11 @@ func (e *Executor) prepull(ctx context.Context, runID string, s *Step) (func(), 
 		}
 	}
 	if err != nil {
+		if createMayHaveHappened(err) {
+			// Cancelled (SIGTERM) or cut off after the request was sent:
+			// the API server may have created it all the same.
+			e.removePrepull(ctx, s.Namespace, want.Name)
+		}
 		return none, fmt.Errorf("pre-pull for %s: create DaemonSet %s/%s: %w", s.ID, s.Namespace, want.Name, err)
 	}
 	e.log().Info("pre-pull DaemonSet created", "workload", s.ID, "daemonset", s.Namespace+"/"+want.Name, "images", s.Prepull.Images)
@@ -223,6 +228,14 @@ func (e *Executor) prepull(ctx context.Context, runID string, s *Step) (func(), 
 			nodes, time.Since(t0).Round(100*time.Millisecond))
 	}
 	return cleanup, nil
+}
+
+// createMayHaveHappened tells a failed create whose outcome is unknown: no
+// answer from the API server (a cancelled context, a cut connection), or
+// its timeout, which it answers while the write may still land.
+func createMayHaveHappened(err error) bool {
+	var status apierrors.APIStatus
+	return !errors.As(err, &status) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err)
 }
 
 // removePrepull deletes a pre-pull DaemonSet; its pods go with it (the

@@ -221,3 +221,33 @@ func TestExecutePrepullWithoutImageVolumes(t *testing.T) {
 		t.Errorf("DaemonSet requests %q, %d PATCHes; want create, delete, none", got, len(patches(client)))
 	}
 }
+
+// SIGTERM while the create is in flight: the API server created the
+// DaemonSet but premortem never read the answer. It is removed all the
+// same (found by the e2e test under load).
+func TestExecutePrepullCreateCancelled(t *testing.T) {
+	client, p := typhaOnly(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	client.PrependReactor("create", "daemonsets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ds := a.(k8stesting.CreateAction).GetObject().(*appsv1.DaemonSet)
+		if err := client.Tracker().Create(a.GetResource(), ds, ds.Namespace); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		return true, nil, context.Canceled
+	})
+	_, err := (&Executor{Client: client, Timeout: time.Minute}).Execute(ctx, p)
+	if err == nil {
+		t.Fatal("Execute succeeded after a cancelled create")
+	}
+	if got := actionsOn(client, "daemonsets"); !slices.Equal(got, []string{"create", "delete"}) {
+		t.Errorf("DaemonSet requests %q, want create then delete", got)
+	}
+	left, err := client.AppsV1().DaemonSets("kube-system").List(context.Background(), metav1.ListOptions{LabelSelector: PrepullLabel})
+	if err != nil || len(left.Items) != 0 {
+		t.Errorf("pre-pull DaemonSets left: %d (%v)", len(left.Items), err)
+	}
+	if len(patches(client)) != 0 {
+		t.Errorf("restarted after a cancelled pre-pull")
+	}
+}
