@@ -192,6 +192,14 @@ func (e *Executor) prepull(ctx context.Context, runID string, s *Step) (func(), 
 	dss := e.Client.AppsV1().DaemonSets(s.Namespace)
 	t0 := time.Now()
 	got, err := dss.Create(ctx, want, metav1.CreateOptions{FieldManager: "premortem-restart"})
+	if err != nil && createMayHaveHappened(err) {
+		// Cancelled (SIGTERM) or cut off after the request was sent: the
+		// API server may have created it all the same. Only the create's
+		// own error says so: a failed Get of an existing one must not
+		// remove a DaemonSet not known to be this run's.
+		e.removePrepull(ctx, s.Namespace, want.Name)
+		return none, fmt.Errorf("pre-pull for %s: create DaemonSet %s/%s: %w", s.ID, s.Namespace, want.Name, err)
+	}
 	if apierrors.IsAlreadyExists(err) {
 		got, err = dss.Get(ctx, want.Name, metav1.GetOptions{})
 		if err == nil && got.Annotations[PrepullRunAnnotation] != runID {
@@ -199,11 +207,6 @@ func (e *Executor) prepull(ctx context.Context, runID string, s *Step) (func(), 
 		}
 	}
 	if err != nil {
-		if createMayHaveHappened(err) {
-			// Cancelled (SIGTERM) or cut off after the request was sent:
-			// the API server may have created it all the same.
-			e.removePrepull(ctx, s.Namespace, want.Name)
-		}
 		return none, fmt.Errorf("pre-pull for %s: create DaemonSet %s/%s: %w", s.ID, s.Namespace, want.Name, err)
 	}
 	e.log().Info("pre-pull DaemonSet created", "workload", s.ID, "daemonset", s.Namespace+"/"+want.Name, "images", s.Prepull.Images)
