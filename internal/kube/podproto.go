@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -39,22 +40,26 @@ func podKind() *kindSpec {
 	return k
 }
 
-// maxPageBytes bounds one LIST response, which is held whole as a
-// document of a file is.
+// maxPageBytes bounds one LIST response. A page of pods is decoded as it
+// arrives; a response of another encoding is held whole, as a document of
+// a file is.
 var maxPageBytes = DefaultLimits.Document
 
-// maxPooledPage bounds the buffer kept for the next page: one grown by an
-// unpaginated answer (an old server's) is let go.
-const maxPooledPage = 64 << 20
+// maxPooledItem bounds the buffer kept for the next page's pods: one grown
+// by an outsized object is let go.
+const maxPooledItem = 4 << 20
 
-// podPageReader is a page buffer and a decoder's scratch, reused page
-// after page.
+// podPageReader is a read buffer, an object buffer and a decoder's scratch,
+// reused page after page.
 type podPageReader struct {
-	buf bytes.Buffer
-	dec podDecoder
+	br   *bufio.Reader
+	item []byte
+	dec  podDecoder
 }
 
-var podPageReaders = sync.Pool{New: func() any { return new(podPageReader) }}
+var podPageReaders = sync.Pool{New: func() any { return &podPageReader{br: newPageBuffer()} }}
+
+func newPageBuffer() *bufio.Reader { return bufio.NewReaderSize(nil, 64<<10) }
 
 // listPods lists one page of pods as typedList does (same request, same
 // errors) and decodes it into trimmed pods.
@@ -66,18 +71,28 @@ func listPods(ctx context.Context, c *clients, ns string, opts metav1.ListOption
 	defer body.Close()
 	pr := podPageReaders.Get().(*podPageReader)
 	defer pr.release()
-	data, err := pr.read(body, int64(maxPageBytes))
-	if err != nil {
-		return page{}, "", err
-	}
-	pods, meta, err := pr.dec.page(data, in)
+	return pr.decode(body, int64(maxPageBytes), in, int(opts.Limit))
+}
+
+// decode reads one page from body, no further than max bytes (an error
+// past them).
+func (pr *podPageReader) decode(body io.Reader, max int64, in interner, sizeHint int) (page, string, error) {
+	lr := &io.LimitedReader{R: body, N: max + 1}
+	pr.br.Reset(lr)
+	pods, meta, err := pr.dec.stream(pr.br, in, &pr.item, sizeHint)
 	if errors.Is(err, errNotPodList) {
-		return podsDecoded(data, in)
+		var data []byte
+		if data, err = io.ReadAll(pr.br); err == nil && lr.N > 0 {
+			return podsDecoded(data, in)
+		}
 	}
-	if err != nil {
+	switch {
+	case lr.N <= 0: // whatever the decoder made of it, the bound cut it
+		return page{}, "", &sizelimit.Error{Limit: "response", Max: sizelimit.Size(max)}
+	case err != nil:
 		return page{}, "", fmt.Errorf("decoding a page of pods: %w", err)
 	}
-	return page{items: pods, n: len(pods), remaining: remainingOf(&meta), rv: meta.ResourceVersion}, meta.Continue, nil
+	return page{items: pods, n: len(pods), remaining: remainingOf(&meta), rv: meta.ResourceVersion, bytes: max + 1 - lr.N}, meta.Continue, nil
 }
 
 // streamRetries bounds the retries of a page whose connection was lost
@@ -110,23 +125,11 @@ func streamPods(ctx context.Context, c *clients, ns string, opts metav1.ListOpti
 
 func (pr *podPageReader) release() {
 	pr.dec.in = nil
-	if pr.buf.Cap() > maxPooledPage {
-		return
+	pr.br.Reset(nil)
+	if cap(pr.item) > maxPooledItem {
+		pr.item = nil
 	}
 	podPageReaders.Put(pr)
-}
-
-// read reads body whole into the buffer; a body over max is an error, read
-// no further than max+1 bytes.
-func (pr *podPageReader) read(body io.Reader, max int64) ([]byte, error) {
-	pr.buf.Reset()
-	if _, err := pr.buf.ReadFrom(io.LimitReader(body, max+1)); err != nil {
-		return nil, fmt.Errorf("reading the response body: %w", err)
-	}
-	if int64(pr.buf.Len()) > max {
-		return nil, &sizelimit.Error{Limit: "response", Max: sizelimit.Size(max)}
-	}
-	return pr.buf.Bytes(), nil
 }
 
 // podsDecoded decodes a page that is not a protobuf PodList (a server or
@@ -286,36 +289,11 @@ type ownerView struct {
 
 type containerView struct{ name, image []byte }
 
-// page decodes a protobuf PodList body; errNotPodList when it is not one.
+// page decodes a protobuf PodList body held whole, as stream does;
+// errNotPodList when it is not one.
 func (d *podDecoder) page(body []byte, in interner) ([]corev1.Pod, metav1.ListMeta, error) {
-	var meta metav1.ListMeta
-	raw, err := podListRaw(body)
-	if err != nil {
-		return nil, meta, err
-	}
-	d.in = in
-	n := 0
-	for r := (fieldReader{b: raw}); r.next(); {
-		if r.num == 2 {
-			n++
-		}
-	}
-	pods := make([]corev1.Pod, 0, n)
-	r := fieldReader{b: raw}
-	for r.next() {
-		switch r.num {
-		case 1:
-			r.check(meta.Unmarshal(r.bytes()))
-		case 2:
-			p, err := d.pod(r.bytes())
-			r.check(err)
-			pods = append(pods, p)
-		}
-	}
-	if r.err != nil {
-		return nil, meta, r.err
-	}
-	return pods, meta, nil
+	var item []byte
+	return d.stream(bufio.NewReader(bytes.NewReader(body)), in, &item, 0)
 }
 
 // pod decodes one Pod into what trimPod keeps of it.

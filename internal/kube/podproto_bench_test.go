@@ -58,11 +58,7 @@ func BenchmarkPodPage(b *testing.B) {
 	decoder := func(in interner) {
 		pr := podPageReaders.Get().(*podPageReader)
 		defer pr.release()
-		data, err := pr.read(bytes.NewReader(body), int64(maxPageBytes))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := pr.dec.page(data, in); err != nil {
+		if _, _, err := pr.decode(bytes.NewReader(body), int64(maxPageBytes), in, 500); err != nil {
 			b.Fatal(err)
 		}
 	}

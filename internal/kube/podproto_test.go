@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/premortem/premortem/internal/sizelimit"
@@ -78,6 +80,15 @@ func assertSameAsTrimPod(t *testing.T, body []byte) {
 	if meta.Continue != wantMeta.Continue || meta.ResourceVersion != wantMeta.ResourceVersion ||
 		!reflect.DeepEqual(meta.RemainingItemCount, wantMeta.RemainingItemCount) {
 		t.Errorf("list meta %+v, want %+v", meta, wantMeta)
+	}
+	// The same, a byte at a time, as a slow connection delivers it.
+	pr := &podPageReader{br: bufio.NewReaderSize(nil, 16)}
+	pg, cont, err := pr.decode(iotest.OneByteReader(bytes.NewReader(body)), int64(len(body)), interner{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(pg.items, want) && !(len(want) == 0 && pg.n == 0) || cont != wantMeta.Continue || pg.bytes != int64(len(body)) {
+		t.Errorf("read a byte at a time: %d pods, continue %q, %d bytes; want %d, %q, %d", pg.n, cont, pg.bytes, len(want), wantMeta.Continue, len(body))
 	}
 }
 

@@ -74,6 +74,9 @@ type page struct {
 	remaining int64
 	// rv is the list's resourceVersion: where a watch of the kind starts.
 	rv string
+	// bytes is the size of the page's answer, when the kind's list counts
+	// it (0 otherwise): only then may its later pages grow (List).
+	bytes int64
 }
 
 // kindSpec is how premortem reads, decodes, stores and saves one kind.
