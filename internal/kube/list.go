@@ -20,6 +20,14 @@ const (
 	// DefaultPageTimeout bounds one page, client-go's retries of a 429
 	// (Retry-After) included.
 	DefaultPageTimeout = 2 * time.Minute
+	// A long chain's later pages grow (ListOptions.MaxPageSize) toward
+	// grownPages pages, to at most DefaultMaxPageFactor times the page size
+	// and about DefaultMaxPageBytes of answer each. Only pages that say
+	// their size grow: Pods', decoded as they arrive (podstream.go), so
+	// that the client's memory does not grow with them.
+	grownPages           = 16
+	DefaultMaxPageFactor = 10
+	DefaultMaxPageBytes  = 16 << 20
 )
 
 // ErrChainBroken says a LIST chain was abandoned and its kind not read: the
@@ -45,6 +53,21 @@ type ListOptions struct {
 	// says how many objects there are (ListStats.Count). Counting a kind
 	// never needs its objects.
 	Count bool
+	// MaxPageSize and MaxPageBytes let the pages after the first grow, up
+	// to MaxPageSize objects and about MaxPageBytes of answer, so that a
+	// large kind takes about grownPages pages. Only pages that say their
+	// size (Page.Bytes) grow. Zero means the defaults (DefaultMaxPageFactor
+	// times PageSize, DefaultMaxPageBytes); MaxPageSize at or below
+	// PageSize keeps every page at PageSize.
+	//
+	// The API server's watch cache (Kubernetes 1.34 to 1.36 at least)
+	// serves each page by collecting every object from the page's start
+	// to the end of the kind, then sending the first PageSize of them: a
+	// chain of P pages over N objects visits about N*P/2 objects. Listing
+	// 60,000 pods in pages of 500 made those visits the largest part of
+	// the API server's CPU for a scan (docs/benchmarks.md).
+	MaxPageSize  int64
+	MaxPageBytes int64
 	// Consistent makes the first page a consistent read (no
 	// resourceVersion): the watch cache may lag a write just made, and for
 	// a few objects whose latest state decides (a Helm release's records,
@@ -62,6 +85,8 @@ type PageFunc func(ctx context.Context, opts metav1.ListOptions) (Page, error)
 type Page struct {
 	Continue string // "" on the last page
 	Items    int
+	// Bytes is the size of the page's answer, 0 when not known.
+	Bytes int64
 	// Remaining is the server's remainingItemCount after this page; 0 when
 	// it does not say (it never does with a selector).
 	Remaining int64
@@ -165,6 +190,12 @@ func (o ListOptions) withDefaults() ListOptions {
 	if o.MaxPages <= 0 {
 		o.MaxPages = DefaultMaxPages
 	}
+	if o.MaxPageSize == 0 {
+		o.MaxPageSize = DefaultMaxPageFactor * o.PageSize
+	}
+	if o.MaxPageBytes <= 0 {
+		o.MaxPageBytes = DefaultMaxPageBytes
+	}
 	if o.PageTimeout <= 0 {
 		o.PageTimeout = DefaultPageTimeout
 	}
@@ -176,6 +207,7 @@ func (o ListOptions) chain(ctx context.Context, page PageFunc, st *ListStats) (c
 	opts := o.firstPage()
 	seen := map[string]bool{}
 	maxPages, announced := o.MaxPages, int64(0)
+	var size pageSizer
 	for pages := 0; ; pages++ {
 		if err := ctx.Err(); err != nil {
 			return chainEnd{n: pages}, err
@@ -210,8 +242,34 @@ func (o ListOptions) chain(ctx context.Context, page PageFunc, st *ListStats) (c
 			return chainEnd{n: pages + 1}, fmt.Errorf("%w: the server repeated a continue token after %d pages", ErrChainBroken, pages+1)
 		}
 		seen[p.Continue] = true
-		opts = metav1.ListOptions{Limit: o.PageSize, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, Continue: p.Continue}
+		size.add(p)
+		opts = metav1.ListOptions{Limit: o.nextPageSize(&size, announced), LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, Continue: p.Continue}
 	}
+}
+
+// pageSizer is what a chain's pages held so far.
+type pageSizer struct {
+	items, bytes int64
+	unknown      bool // a page did not say its size
+}
+
+func (z *pageSizer) add(p Page) {
+	z.items += int64(p.Items)
+	z.bytes += p.Bytes
+	z.unknown = z.unknown || p.Bytes <= 0
+}
+
+// nextPageSize is the limit of the next page: PageSize, or more when the
+// pages may grow (MaxPageSize), the chain is long (announced objects in
+// more than grownPages pages of PageSize) and every page so far said its
+// size, whose mean per object bounds the next page's bytes.
+func (o ListOptions) nextPageSize(z *pageSizer, announced int64) int64 {
+	if o.MaxPageSize <= o.PageSize || o.MaxPageBytes <= 0 || z.unknown || z.items == 0 || announced <= 0 {
+		return o.PageSize
+	}
+	perObject := max(z.bytes/z.items, 1)
+	n := min(o.MaxPageSize, o.MaxPageBytes/perObject, (announced+grownPages-1)/grownPages)
+	return max(n, o.PageSize)
 }
 
 // Typed is the PageFunc of a typed client's List (or the metadata

@@ -29,6 +29,10 @@ type pager struct {
 	cont  func(call int, next string) string
 	calls []metav1.ListOptions
 	got   []int
+	// objBytes, when set, is every object's size in Page.Bytes.
+	objBytes int64
+	// unannounced leaves Remaining out, as a server does with a selector.
+	unannounced bool
 }
 
 func (p *pager) page(_ context.Context, opts metav1.ListOptions) (Page, error) {
@@ -54,7 +58,63 @@ func (p *pager) page(_ context.Context, opts metav1.ListOptions) (Page, error) {
 		next = p.cont(len(p.calls), next)
 	}
 	// As a real server does: how many objects the chain still holds.
-	return Page{Continue: next, Items: end - start, Remaining: int64(p.total - end)}, nil
+	pg := Page{Continue: next, Items: end - start, Remaining: int64(p.total - end), Bytes: int64(end-start) * p.objBytes}
+	if p.unannounced {
+		pg.Remaining = 0
+	}
+	return pg, nil
+}
+
+// Pages that say their size grow after the first, toward grownPages pages,
+// within MaxPageSize and MaxPageBytes; every object is read once.
+func TestListPagesGrow(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		total       int
+		objBytes    int64
+		unannounced bool
+		opts        ListOptions
+		limits      []int64 // of every request, in order
+	}{
+		{name: "size unknown", total: 2500, opts: ListOptions{PageSize: 500},
+			limits: []int64{500, 500, 500, 500, 500}},
+		{name: "short chain", total: 2500, objBytes: 100, opts: ListOptions{PageSize: 500},
+			limits: []int64{500, 500, 500, 500, 500}},
+		{name: "toward 16 pages", total: 160000, objBytes: 100, opts: ListOptions{PageSize: 500},
+			limits: append([]int64{500}, slices.Repeat([]int64{5000}, 32)...)},
+		{name: "bounded by bytes", total: 20000, objBytes: 16 << 10, opts: ListOptions{PageSize: 500, MaxPageBytes: 16 << 20},
+			limits: append([]int64{500}, slices.Repeat([]int64{1024}, 20)...)},
+		{name: "growth off", total: 20000, objBytes: 100, opts: ListOptions{PageSize: 500, MaxPageSize: 500},
+			limits: slices.Repeat([]int64{500}, 40)},
+		{name: "not announced", total: 20000, objBytes: 100, unannounced: true, opts: ListOptions{PageSize: 500, LabelSelector: "a=b"},
+			limits: slices.Repeat([]int64{500}, 40)},
+		{name: "never below the page size", total: 20000, objBytes: 1 << 20, opts: ListOptions{PageSize: 500},
+			limits: slices.Repeat([]int64{500}, 40)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &pager{total: tc.total, objBytes: tc.objBytes, unannounced: tc.unannounced}
+			st, err := List(context.Background(), tc.opts, "pods", p.page, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var limits []int64
+			for _, c := range p.calls {
+				limits = append(limits, c.Limit)
+			}
+			// The last page asks for its full limit and gets the rest.
+			if !slices.Equal(limits[:len(limits)-1], tc.limits[:len(tc.limits)-1]) || len(limits) != len(tc.limits) {
+				t.Errorf("limits %v, want %v", limits, tc.limits)
+			}
+			if len(p.got) != tc.total || st.Items != int64(tc.total) {
+				t.Errorf("read %d objects (%d counted) of %d", len(p.got), st.Items, tc.total)
+			}
+			for i, v := range p.got {
+				if v != i {
+					t.Fatalf("object %d read as %d", i, v)
+				}
+			}
+		})
+	}
 }
 
 func TestList(t *testing.T) {

@@ -319,7 +319,7 @@ func (r *Reader) listKind(ctx context.Context, c *clients, spec *kindSpec, ns st
 				return Page{}, err
 			}
 			emit(p, opts.Continue == "")
-			return Page{Continue: cont, Items: p.n, Remaining: p.remaining}, nil
+			return Page{Continue: cont, Items: p.n, Remaining: p.remaining, Bytes: p.bytes}, nil
 		}, drop)
 	return st.Requests, st.Restarted, err
 }

@@ -211,7 +211,7 @@ func (f *Feed) List(ctx context.Context, o ListOptions, page func(error)) (runti
 		}
 		out.Items = append(out.Items, objectsOf(p.items)...)
 		out.ResourceVersion = p.rv
-		return Page{Continue: cont, Items: p.n, Remaining: p.remaining}, nil
+		return Page{Continue: cont, Items: p.n, Remaining: p.remaining, Bytes: p.bytes}, nil
 	}, func() { out.Items = nil })
 	if err != nil {
 		return nil, st, err

@@ -17,6 +17,7 @@ var (
 	secrets         = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 	networkPolicies = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}
 	configMaps      = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	pods            = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 )
 
 // auditSize is the shared lab's audit log size: what a test causes next is

@@ -103,7 +103,7 @@ func TestScanReadCost(t *testing.T) {
 }
 
 func TestSnapshotSaveReadCost(t *testing.T) {
-	counts := objectCounts(t, jobs, secrets, networkPolicies, configMaps)
+	counts := objectCounts(t, jobs, secrets, networkPolicies, configMaps, pods)
 	before := auditSize(t)
 	path := filepath.Join(t.TempDir(), "lab.json.gz")
 	code, _, stderr := premortemCLI(t, "snapshot", "save", "--kubeconfig", cluster.Kubeconfig, "--chunk-size", "5", path)
@@ -119,6 +119,14 @@ func TestSnapshotSaveReadCost(t *testing.T) {
 	}
 	for k, n := range counts {
 		auditlog.Paged(t, chains, k.Resource+"."+k.Group, n)
+	}
+	// Pods' pages say their size, so a long chain's pages grow after the
+	// first (kube.ListOptions.MaxPageSize): the API server's watch cache
+	// visits every object after a page's start for each page.
+	if n := counts[pods]; n <= 16*5 {
+		t.Errorf("the lab has %d pods: too few for pages of 5 to grow (more than 16 pages)", n)
+	} else if c := chains["pods."]; c != nil && (c.Limit <= 5 || c.Pages >= n/5) {
+		t.Errorf("pods: %d objects in %d pages of at most %d: the pages did not grow", n, c.Pages, c.Limit)
 	}
 }
 
