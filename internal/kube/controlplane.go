@@ -16,7 +16,7 @@ import (
 func controlPlaneKinds() []*kindSpec {
 	return []*kindSpec{
 		configMapKind(),
-		fullKind[coordinationv1.Lease, coordinationv1.LeaseList](snapshot.Leases, nil, func(s *snapshot.Snapshot) *[]coordinationv1.Lease { return &s.Leases }),
+		leaseKind(),
 		fullKind[rbacv1.ClusterRole, rbacv1.ClusterRoleList](snapshot.ClusterRoles, nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRole { return &s.ClusterRoles }),
 		fullKind[rbacv1.ClusterRoleBinding, rbacv1.ClusterRoleBindingList](snapshot.ClusterRoleBindings, nil, func(s *snapshot.Snapshot) *[]rbacv1.ClusterRoleBinding { return &s.ClusterRoleBindings }),
 		fullKind[flowcontrolv1.FlowSchema, flowcontrolv1.FlowSchemaList](snapshot.FlowSchemas, nil, func(s *snapshot.Snapshot) *[]flowcontrolv1.FlowSchema { return &s.FlowSchemas }),
@@ -24,6 +24,17 @@ func controlPlaneKinds() []*kindSpec {
 			return &s.PriorityLevelConfigurations
 		}),
 	}
+}
+
+// leaseKind reads the Leases the checks use: leader election and API
+// server identity, in kube-system or wherever a leader lock lives. Not
+// the kubelets' heartbeats in kube-node-lease: no check reads them, and on
+// a large cluster they are most Leases, each renewed every 10 seconds, a
+// steady stream of events into an agent's watch (500 a second at 5,000
+// nodes) for nothing.
+func leaseKind() *kindSpec {
+	k := fullKind[coordinationv1.Lease, coordinationv1.LeaseList](snapshot.Leases, nil, func(s *snapshot.Snapshot) *[]coordinationv1.Lease { return &s.Leases })
+	return narrowed(k, "metadata.namespace!="+corev1.NamespaceNodeLease)
 }
 
 // configMapKind reads ConfigMaps whole from files, and from watches: the

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -397,5 +398,47 @@ func TestListConsistentFirstPage(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("selector %q: pages asked resourceVersion|match %q, want %q", tc.selector, got, want)
 		}
+	}
+}
+
+// Leases are read, LIST and watch, without the kubelets' heartbeats in
+// kube-node-lease, whatever selector the read has of its own.
+func TestLeasesLeaveOutNodeHeartbeats(t *testing.T) {
+	const nodeLeases = "metadata.namespace!=kube-node-lease"
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		mu.Lock()
+		got = append(got, q.Get("watch")+" "+q.Get("fieldSelector"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if q.Get("watch") == "" {
+			w.Write([]byte(`{"apiVersion":"coordination.k8s.io/v1","kind":"LeaseList","metadata":{},"items":[]}`))
+		}
+	}))
+	defer srv.Close()
+	typed, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clients{typed: typed, rest: typed.CoreV1().RESTClient()}
+	spec := specs[snapshot.Leases]
+	for _, own := range []string{"", "metadata.name=kube-scheduler"} {
+		if _, _, err := spec.list(context.Background(), c, "", metav1.ListOptions{Limit: 5, FieldSelector: own}, interner{}); err != nil {
+			t.Fatal(err)
+		}
+		w, err := spec.watch(context.Background(), c, "", metav1.ListOptions{FieldSelector: own})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Stop()
+	}
+	want := []string{" " + nodeLeases, "true " + nodeLeases,
+		" metadata.name=kube-scheduler," + nodeLeases, "true metadata.name=kube-scheduler," + nodeLeases}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Errorf("field selectors sent %q, want %q", got, want)
 	}
 }

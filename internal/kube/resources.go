@@ -107,6 +107,27 @@ type kindSpec struct {
 	example runtime.Object
 }
 
+// narrowed makes every live read of k, LIST and watch, ask for the objects
+// a field selector selects, beside any selector of the read's own.
+func narrowed(k *kindSpec, fieldSelector string) *kindSpec {
+	with := func(opts metav1.ListOptions) metav1.ListOptions {
+		if opts.FieldSelector == "" {
+			opts.FieldSelector = fieldSelector
+		} else {
+			opts.FieldSelector += "," + fieldSelector
+		}
+		return opts
+	}
+	list, open := k.list, k.watch
+	k.list = func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions, in interner) (page, string, error) {
+		return list(ctx, c, ns, with(opts), in)
+	}
+	k.watch = func(ctx context.Context, c *clients, ns string, opts metav1.ListOptions) (watch.Interface, error) {
+		return open(ctx, c, ns, with(opts))
+	}
+	return k
+}
+
 type objectPtr[T any] interface {
 	*T
 	metav1.Object

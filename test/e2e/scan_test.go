@@ -20,6 +20,8 @@ import (
 	"github.com/premortem/premortem/internal/kube"
 	"github.com/premortem/premortem/internal/snapshot"
 	"github.com/premortem/premortem/test/e2e/auditlog"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -330,5 +332,43 @@ func TestScanOneNamespace(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("scan -n mw-script lost the helm-release-per-run finding:\n%s", out)
+	}
+}
+
+// The kubelets' heartbeat Leases in kube-node-lease are not read: no check
+// needs them, and on a large cluster they change every 10 seconds each.
+// The other Leases are (API server identity, leader election).
+func TestSnapshotLeavesOutNodeLeases(t *testing.T) {
+	ctx := context.Background()
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "premortem-e2e-node", Namespace: corev1.NamespaceNodeLease}}
+	if _, err := cluster.Client.CoordinationV1().Leases(lease.Namespace).Create(ctx, lease, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cluster.Client.CoordinationV1().Leases(lease.Namespace).Delete(context.Background(), lease.Name, metav1.DeleteOptions{})
+	})
+	before := auditSize(t)
+	path := filepath.Join(t.TempDir(), "lab.json.gz")
+	if code, _, stderr := premortemCLI(t, "snapshot", "save", "--kubeconfig", cluster.Kubeconfig, path); code != cli.ExitOK && code != cli.ExitIncomplete {
+		t.Fatalf("snapshot save: exit %d: %s", code, stderr)
+	}
+	if c := premortemLists(t, before)["leases.coordination.k8s.io"]; c == nil {
+		t.Fatal("leases not listed")
+	}
+	res, err := kube.Load([]string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := 0
+	for _, l := range res.Snapshot.Leases {
+		if l.Namespace == corev1.NamespaceNodeLease {
+			t.Errorf("saved Lease %s/%s", l.Namespace, l.Name)
+		}
+		if l.Namespace == metav1.NamespaceSystem {
+			system++
+		}
+	}
+	if system == 0 {
+		t.Errorf("no Lease of kube-system saved (%d Leases in all)", len(res.Snapshot.Leases))
 	}
 }
