@@ -161,12 +161,9 @@ var errNotPodList = errors.New("not a protobuf PodList")
 // runtime.Unknown envelope.
 var protobufMagic = []byte("k8s\x00")
 
-// podListRaw returns the PodList inside a protobuf body: the raw field of
-// its runtime.Unknown envelope, unread and uncopied.
-func podListRaw(body []byte) ([]byte, error) { return unknownRaw(body, "PodList") }
-
-// unknownRaw returns the object of kind inside a protobuf body, as
-// podListRaw does; errNotPodList when it is another kind.
+// unknownRaw returns the object of kind inside a protobuf body: the raw
+// field of its runtime.Unknown envelope, unread and uncopied;
+// errNotPodList when it is another kind.
 func unknownRaw(body []byte, want string) ([]byte, error) {
 	rest, ok := bytes.CutPrefix(body, protobufMagic)
 	if !ok || len(rest) == 0 {
