@@ -48,7 +48,7 @@ func NewFlags() *Flags {
 // AddFlags registers the flags on fs.
 func (f *Flags) AddFlags(fs *pflag.FlagSet) {
 	f.config.AddFlags(fs)
-	fs.Int64Var(&f.chunkSize, "chunk-size", DefaultPageSize, "objects per LIST page (`N`); every kind is listed once, in pages of this size, except that a long chain of Pods grows its later pages to at most 10 times this (about 16MiB each)")
+	fs.Int64Var(&f.chunkSize, "chunk-size", DefaultPageSize, "objects per LIST page (`N`); every kind is listed once, in pages of this size, except that a long chain of Pods or of a metadata-only kind grows its later pages to at most 10 times this (about 16MiB each)")
 }
 
 // Namespace is the -n value, or "" for all namespaces: a scan is about the

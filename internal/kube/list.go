@@ -24,7 +24,8 @@ const (
 	// grownPages pages, to at most DefaultMaxPageFactor times the page size
 	// and about DefaultMaxPageBytes of answer each. Only pages that say
 	// their size grow: Pods', decoded as they arrive (podstream.go), so
-	// that the client's memory does not grow with them.
+	// that the client's memory does not grow with them, and metadata-only
+	// kinds', whose objects are small.
 	grownPages           = 16
 	DefaultMaxPageFactor = 10
 	DefaultMaxPageBytes  = 16 << 20

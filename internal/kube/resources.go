@@ -318,11 +318,15 @@ func metadataKind(res snapshot.Resource) *kindSpec {
 			if err != nil {
 				return page{}, "", err
 			}
+			// The page's size (its protobuf encoding, as sent) lets a long
+			// chain's pages grow (List): metadata is small, and a page is
+			// held whole only while it is trimmed.
+			size := int64(l.Size())
 			out := make([]metav1.PartialObjectMetadata, len(l.Items))
 			for i := range l.Items {
 				out[i] = trimPartialInterned(&l.Items[i], in)
 			}
-			return page{items: out, n: len(out), remaining: remainingOf(l), rv: l.ResourceVersion}, l.Continue, nil
+			return page{items: out, n: len(out), remaining: remainingOf(l), rv: l.ResourceVersion, bytes: size}, l.Continue, nil
 		},
 		decode: func(raw []byte, in interner) (page, error) {
 			// Only metadata is decoded: a Secret's data never reaches memory
