@@ -43,7 +43,7 @@ reach the API server; restart them. On a managed cluster, open a support
 case with the provider.`,
 	Params: []check.Param{
 		{Name: "leases", Type: check.Text, Default: "kube-system/kube-controller-manager,kube-system/kube-scheduler",
-			Doc: "Comma-separated namespace/name of the leader-election Leases to watch."},
+			Doc: "Comma-separated namespace/name of the leader-election Leases to watch. Leases in kube-node-lease (the kubelets' heartbeats) are never read."},
 		{Name: "lease-durations", Type: check.Float, Default: "4", Min: "1",
 			Doc: "How many lease durations without renewal make a lock stale."},
 		{Name: "min-stale", Type: check.Duration, Default: "5m",
