@@ -265,7 +265,7 @@ func (z *pageSizer) add(p Page) {
 // more than grownPages pages of PageSize) and every page so far said its
 // size, whose mean per object bounds the next page's bytes.
 func (o ListOptions) nextPageSize(z *pageSizer, announced int64) int64 {
-	if o.MaxPageSize <= o.PageSize || o.MaxPageBytes <= 0 || z.unknown || z.items == 0 || announced <= 0 {
+	if o.MaxPageSize <= o.PageSize || z.unknown || z.items == 0 || announced <= 0 {
 		return o.PageSize
 	}
 	perObject := max(z.bytes/z.items, 1)

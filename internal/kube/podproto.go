@@ -169,18 +169,15 @@ func unknownRaw(body []byte, want string) ([]byte, error) {
 	if !ok || len(rest) == 0 {
 		return nil, errNotPodList
 	}
-	var raw, kind []byte
+	var raw []byte
+	var kind string
 	r := fieldReader{b: rest}
 	for r.next() {
 		switch r.num {
 		case 1: // typeMeta
-			t := fieldReader{b: r.bytes()}
-			for t.next() {
-				if t.num == 2 {
-					kind = t.bytes()
-				}
-			}
-			r.check(t.err)
+			k, err := typeMetaKind(r.bytes())
+			r.check(err)
+			kind = k
 		case 2:
 			raw = r.bytes()
 		}
@@ -188,7 +185,7 @@ func unknownRaw(body []byte, want string) ([]byte, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("runtime.Unknown: %w", r.err)
 	}
-	if len(kind) > 0 && string(kind) != want {
+	if kind != "" && kind != want {
 		return nil, errNotPodList
 	}
 	return raw, nil
@@ -285,13 +282,6 @@ type ownerView struct {
 }
 
 type containerView struct{ name, image []byte }
-
-// page decodes a protobuf PodList body held whole, as stream does;
-// errNotPodList when it is not one.
-func (d *podDecoder) page(body []byte, in interner) ([]corev1.Pod, metav1.ListMeta, error) {
-	var item []byte
-	return d.stream(bufio.NewReader(bytes.NewReader(body)), in, &item, 0)
-}
 
 // pod decodes one Pod into what trimPod keeps of it.
 func (d *podDecoder) pod(b []byte) (corev1.Pod, error) {

@@ -512,3 +512,10 @@ func TestListPodsRetriesALostConnection(t *testing.T) {
 		t.Errorf("%d pods after %d requests, err %v; want 3 after 2", p.n, calls, err)
 	}
 }
+
+// page decodes a protobuf PodList body held whole, as listPods does as it
+// arrives; errNotPodList when it is not one.
+func (d *podDecoder) page(body []byte, in interner) ([]corev1.Pod, metav1.ListMeta, error) {
+	var item []byte
+	return d.stream(bufio.NewReader(bytes.NewReader(body)), in, &item, 0)
+}

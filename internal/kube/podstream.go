@@ -2,6 +2,7 @@ package kube
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -151,8 +152,8 @@ func (d *podDecoder) stream(r *bufio.Reader, in interner, item *[]byte, sizeHint
 		}
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			// The kind was checked before; one named after the list is not
-			// the API server's layout.
+			// The kind was looked at before when buffered; one named after
+			// the list is not the API server's layout.
 			n, err := s.length(1 << 20)
 			if err != nil {
 				return nil, meta, fmt.Errorf("runtime.Unknown: %w", err)
@@ -161,8 +162,14 @@ func (d *podDecoder) stream(r *bufio.Reader, in interner, item *[]byte, sizeHint
 			if err != nil {
 				return nil, meta, fmt.Errorf("runtime.Unknown: %w", err)
 			}
-			if kind := typeMetaKind(b); kind != "" && kind != "PodList" || rawSeen {
+			kind, err := typeMetaKind(b)
+			switch {
+			case err != nil:
+				return nil, meta, fmt.Errorf("runtime.Unknown: %w", err)
+			case rawSeen:
 				return nil, meta, errors.New("runtime.Unknown: type meta after the object")
+			case kind != "" && kind != "PodList":
+				return nil, meta, fmt.Errorf("runtime.Unknown: a %s, not a PodList", kind)
 			}
 		case num == 2 && typ == protowire.BytesType:
 			if rawSeen {
@@ -240,7 +247,7 @@ func (d *podDecoder) streamList(s *pbStream, n int64, item *[]byte, pods []corev
 // when that comes first and is buffered ("" otherwise).
 func envelopeKind(r *bufio.Reader) (string, bool) {
 	head, _ := r.Peek(512)
-	rest, ok := cutMagic(head)
+	rest, ok := bytes.CutPrefix(head, protobufMagic)
 	if !ok || len(rest) == 0 {
 		return "", false
 	}
@@ -252,24 +259,18 @@ func envelopeKind(r *bufio.Reader) (string, bool) {
 	if m < 0 {
 		return "", true
 	}
-	return typeMetaKind(tm), true
-}
-
-func cutMagic(b []byte) ([]byte, bool) {
-	if len(b) < len(protobufMagic) || string(b[:len(protobufMagic)]) != string(protobufMagic) {
-		return nil, false
-	}
-	return b[len(protobufMagic):], true
+	kind, _ := typeMetaKind(tm) // an error is stream's to report
+	return kind, true
 }
 
 // typeMetaKind is the kind a runtime.TypeMeta message names.
-func typeMetaKind(b []byte) string {
+func typeMetaKind(b []byte) (string, error) {
 	var kind []byte
 	t := fieldReader{b: b}
 	for t.next() {
-		if t.num == 2 && t.typ == protowire.BytesType {
-			kind = t.s
+		if t.num == 2 {
+			kind = t.bytes()
 		}
 	}
-	return string(kind)
+	return string(kind), t.err
 }
