@@ -17,6 +17,8 @@ import (
 // stream such as stdin.
 type Input struct {
 	Name string
+	// path, for a file, is where it is mapped from (mapped.go).
+	path string
 	// Size in bytes on disk (compressed for gzip), 0 when unknown.
 	Size int64
 	open func() (io.ReadCloser, error)
@@ -68,7 +70,7 @@ func Inputs(args []string, stdin io.Reader) (ins []Input, notes []string, err er
 }
 
 func fileInput(path string, size int64) Input {
-	return Input{Name: path, Size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return Input{Name: path, path: path, Size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
 }
 
 // StringInput is an in-memory input, for tests.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,8 @@ type Options struct {
 	vrs *registry // verb and resource flight ids, when VerbResourceFlight
 	// fans interns the fan-out correlation's keys (fanout.go).
 	fans *registry
+	// mapped, in tests, sees each mapping before it is read.
+	mapped func(*mapping)
 }
 
 // The default maxima are generous: a RequestResponse line holding a large
@@ -78,8 +81,12 @@ const maxMalformedExamples = 5
 type job struct {
 	data []byte
 	buf  *[]byte
-	name string
-	done chan *chunkResult
+	// mapped is the mapping data is in, at off, when the input is mapped
+	// (then buf is nil).
+	mapped *mapping
+	off    int
+	name   string
+	done   chan *chunkResult
 	// Set on the last job of a stream, which carries no data; truncated,
 	// when set, says why the stream ended early, given the number of the
 	// line it ended on.
@@ -96,6 +103,8 @@ type chunkResult struct {
 	examples   []Malformed
 	deletions  []Deletion
 	fanout     []fanEvent
+	// fault, for a mapped chunk, ends the input after lines.
+	fault error
 }
 
 // Analyze reads every input once and returns the report.
@@ -227,21 +236,15 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		case <-ctx.Done():
 			// The merger drains order and waits on done: answer it.
 			j.done <- &chunkResult{}
+			if j.mapped != nil {
+				j.mapped.done()
+			}
 			return false
 		}
 	}
 	var carry []byte // partial last line of the previous chunk
 	var offset int64 // decompressed bytes handed out so far
 	end := func(why func(line int64) string) { send(&job{end: true, name: in.Name, truncated: why}) }
-	d, err := openDecoded(in, read, opts.MaxInput)
-	if in.skipped != nil {
-		end(func(int64) string { return err.Error() })
-		return
-	}
-	if err != nil {
-		end(func(int64) string { return fmt.Sprintf("cannot open: %v", err) })
-		return
-	}
 	// A line may reach maxLine bytes and its newline; a longer one is
 	// skipped, unread by the workers, and answered here.
 	maxLine := int(opts.MaxLine)
@@ -256,6 +259,19 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		case <-ctx.Done():
 			return false
 		}
+	}
+	if m, size := mapInput(in, int64(opts.MaxInput)); m != nil {
+		readMapped(ctx, in, m, size, opts, send, end, skipLine, read)
+		return
+	}
+	d, err := openDecoded(in, read, opts.MaxInput)
+	if in.skipped != nil {
+		end(func(int64) string { return err.Error() })
+		return
+	}
+	if err != nil {
+		end(func(int64) string { return fmt.Sprintf("cannot open: %v", err) })
+		return
 	}
 	defer d.Close()
 
@@ -335,9 +351,7 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 					return fmt.Sprintf("input ends unexpectedly (truncated?) at line %d, decompressed byte %d; kept everything before, dropped %d bytes of an incomplete line", line, at, dropped)
 				})
 			default:
-				end(func(line int64) string {
-					return fmt.Sprintf("read error at line %d (decompressed byte %d): %v; %d bytes of an incomplete line dropped", line, at, rerr, dropped)
-				})
+				end(func(line int64) string { return readError(line, at, dropped, rerr) })
 			}
 			return
 		}
@@ -347,8 +361,35 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 	}
 }
 
+// readError says why reading an input stopped at line, byte at.
+func readError(line, at int64, dropped int, err error) string {
+	return fmt.Sprintf("read error at line %d (decompressed byte %d): %v; %d bytes of an incomplete line dropped", line, at, err, dropped)
+}
+
 // work parses chunks into the worker's partial aggregate.
 func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	for workJobs(p, jobs, pool, opts) {
+	}
+}
+
+// workJobs is work until the jobs run out, or until a mapped chunk faults:
+// that chunk ends there, as truncated, and workJobs returns true.
+func workJobs(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) (faulted bool) {
+	var cur *job
+	var res *chunkResult
+	defer func() {
+		if r := recover(); r != nil {
+			if cur == nil || cur.mapped == nil {
+				panic(r)
+			}
+			res.fault = cur.mapped.fault(r)
+			res.lines-- // the line it faulted in
+			cur.mapped.done()
+			cur.done <- res
+			faulted = true
+		}
+	}()
 	var parser Parser
 	var ev Event
 	var scratch []byte
@@ -365,18 +406,19 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 	// nothing, each took a dozen doublings and copies per chunk.
 	var nIntervals, nFan int
 	for j := range jobs {
-		res := &chunkResult{intervals: make([]interval, 0, nIntervals+nIntervals/8), fanout: make([]fanEvent, 0, nFan+nFan/8)}
+		cur = j
+		res = &chunkResult{intervals: make([]interval, 0, nIntervals+nIntervals/8), fanout: make([]fanEvent, 0, nFan+nFan/8)}
 		data := j.data
 		lineNo := int64(1)
 		for len(data) > 0 {
+			res.lines++ // first: a fault in the line uncounts it
+			lineNo++
 			var line []byte
 			if i := bytes.IndexByte(data, '\n'); i >= 0 {
 				line, data = data[:i], data[i+1:]
 			} else {
 				line, data = data, nil
 			}
-			lineNo++
-			res.lines++
 			if len(line) > int(opts.MaxLine) {
 				// Fits in a chunk, yet past the maximum: skipped as
 				// readChunks skips longer ones.
@@ -456,9 +498,15 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 			}
 		}
 		nIntervals, nFan = len(res.intervals), len(res.fanout)
-		pool.put(j.buf)
+		if j.mapped != nil {
+			j.mapped.done()
+		} else {
+			pool.put(j.buf)
+		}
+		cur = nil
 		j.done <- res
 	}
+	return false
 }
 
 // stream is one input as seen by the merger.
@@ -497,7 +545,7 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 			break
 		}
 		if j.end {
-			if j.truncated != nil {
+			if j.truncated != nil && s.summary.Truncated == "" {
 				s.summary.Truncated = j.truncated(s.summary.Lines + 1)
 			}
 			continue
@@ -505,6 +553,9 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 		res := <-j.done
 		before := s.summary.Lines // lines of the input's chunks before this one
 		s.summary.Lines += res.lines
+		if res.fault != nil && s.summary.Truncated == "" {
+			s.summary.Truncated = truncatedWhileMapped(s.summary.Lines+1, res.fault)
+		}
 		s.summary.Malformed += res.malformed
 		s.summary.Requests += res.requests
 		s.summary.QuerySeconds += float64(res.queryNanos) / 1e9
