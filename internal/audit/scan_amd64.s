@@ -65,3 +65,17 @@ unterminated:
 	MOVQ $-1, end+32(FP)
 	MOVB R8, esc+40(FP)
 	RET
+
+// func prefetch(b []byte)
+TEXT ·prefetch(SB), NOSPLIT, $0-24
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), CX
+	ADDQ SI, CX
+loop:
+	CMPQ SI, CX
+	JGE  done
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	JMP  loop
+done:
+	RET
