@@ -66,9 +66,10 @@ func readMapped(ctx context.Context, in Input, m *mapping, size int64, opts *Opt
 		}
 		e := min(off+opts.ChunkSize, n)
 		if e < n {
+			limit := min(n, off+maxLine+1) // a line and its newline within the maximum
 			if cut := bytes.LastIndexByte(data[off:e], '\n'); cut >= 0 {
 				e = off + cut + 1
-			} else if nl := bytes.IndexByte(data[e:min(n, off+maxLine+1)], '\n'); nl >= 0 {
+			} else if nl := bytes.IndexByte(data[min(e, limit):limit], '\n'); nl >= 0 {
 				e += nl + 1 // a line longer than a chunk, within the maximum
 			} else if off+maxLine+1 > n {
 				e = n // the last line, without a newline

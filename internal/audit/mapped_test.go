@@ -36,6 +36,8 @@ func TestMappedMatchesRead(t *testing.T) {
 		{"the last line without a newline", ok + strings.TrimSuffix(ok, "\n"), Options{}},
 		{"blank lines and CRLF", "\n\r\n" + strings.ReplaceAll(ok, "\n", "\r\n") + "\n\n" + ok, Options{ChunkSize: 64}},
 		{"past the input maximum", gen.String(), Options{MaxInput: 1<<20 + 100}},
+		{"chunks larger than the line maximum", strings.Repeat("x", 2000) + "\n" + ok + strings.Repeat("y", 700) + "\n" + ok, Options{ChunkSize: 1000, MaxLine: 512}},
+		{"chunks larger than the line maximum, the last line past it", ok + strings.Repeat("x", 2000), Options{ChunkSize: 1000, MaxLine: 512}},
 		{"malformed", ok + "{\"verb\":\"li\n" + "not json\n" + ok, Options{ChunkSize: 100}},
 	}
 	for _, tt := range tests {
