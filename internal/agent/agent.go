@@ -6,7 +6,8 @@
 // (kube.NeedOf), its initial state streamed (WatchList) or, on servers
 // without it, read with premortem's paginated LIST chain (kube.List, first
 // page from the watch cache); objects trimmed by the scan's own code
-// (kube.Feed); metadata-only where the scan reads metadata only. After
+// (kube.Feed); metadata-only where the scan reads metadata only, and the
+// data of the ConfigMaps a scan opens read by name (kube.ConfigMapData). After
 // that, watches only: no resync, and a relist only when a watch fails or
 // expires (client-go's reflector, with backoff and jitter).
 package agent
@@ -89,10 +90,11 @@ func (o *Options) defaults() {
 
 // Agent watches a cluster and evaluates the checks over what it holds.
 type Agent struct {
-	opts  Options
-	feeds *kube.Feeds
-	need  kube.Need
-	log   *slog.Logger
+	opts   Options
+	feeds  *kube.Feeds
+	cmData *kube.ConfigMapData
+	need   kube.Need
+	log    *slog.Logger
 
 	changed    chan struct{} // a watched object changed
 	rediscover chan struct{} // an APIService or CRD changed
@@ -129,7 +131,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{opts: opts, feeds: feeds, need: kube.NeedOf(opts.Checks), log: opts.Log,
+	return &Agent{opts: opts, feeds: feeds, cmData: kube.NewConfigMapData(opts.Config), need: kube.NeedOf(opts.Checks), log: opts.Log,
 		changed: make(chan struct{}, 1), rediscover: make(chan struct{}, 1),
 		kinds: map[snapshot.Resource]*kind{}, stops: map[snapshot.Resource]context.CancelFunc{}}, nil
 }
@@ -308,7 +310,13 @@ func (a *Agent) evaluate(ctx context.Context) {
 		// evaluation is done with the snapshot, which holds their objects.
 		defer k.store.Fill(snap)()
 	}
-	kube.KeepScannedConfigMapData(snap)
+	// ConfigMaps are watched metadata-only; the data of the ones a scan
+	// reads is held between evaluations and read by name when it changes.
+	if gets, lists, err := a.cmData.Fill(ctx, snap); err != nil {
+		a.log.Warn("configmap data not read", "err", err, "gets", gets, "lists", lists)
+	} else if gets+lists > 0 {
+		a.log.Debug("configmap data read", "gets", gets, "lists", lists)
+	}
 	kube.FinishSnapshot(snap, time.Now())
 	a.need.Narrow(&snap.Info)
 	res, err := check.Run(ctx, snap, a.opts.Checks, check.Options{Params: a.opts.Params, Log: a.log})

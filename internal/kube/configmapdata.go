@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// A live read lists ConfigMaps metadata-only and reads the data of only the
+// A live read (and an agent's watch) lists ConfigMaps metadata-only and reads the data of only the
 // ConfigMaps a check looks into, one GET each by name once the workloads
 // are read (configMapsWithData): the ones workload templates mount or
 // reference (Deployments, DaemonSets, StatefulSets, Jobs; trimmed Pods keep
@@ -124,20 +124,74 @@ func configMapsWithData(s *snapshot.Snapshot) ([]string, map[string]int) {
 	return out, perNamespace
 }
 
-// KeepScannedConfigMapData keeps in s.ConfigMaps only the ConfigMaps whose
-// data a live scan reads (configMapsWithData); all stay in Metadata. An
-// agent watches every ConfigMap whole, yet its findings must be a scan's: a
-// large ConfigMap no workload uses is not one. s.ConfigMaps is replaced,
-// never written to (it may be a store's).
-func KeepScannedConfigMapData(s *snapshot.Snapshot) {
-	keys, _ := configMapsWithData(s)
-	kept := make([]corev1.ConfigMap, 0, len(keys))
-	for i := range s.ConfigMaps {
-		if _, ok := slices.BinarySearch(keys, s.ConfigMaps[i].Namespace+"/"+s.ConfigMaps[i].Name); ok {
-			kept = append(kept, s.ConfigMaps[i])
+// ConfigMapData holds, for an agent, the data of the ConfigMaps a scan
+// reads (configMapsWithData) from one evaluation to the next. An agent
+// watches ConfigMaps metadata-only, as a scan lists them: holding every
+// ConfigMap whole (dashboards, CA bundles, controllers' state, up to 1 MiB
+// each) would make its memory the sum of them all. A wanted ConfigMap is
+// read by name when it becomes wanted and again when its resourceVersion
+// changes; one no longer wanted is let go.
+type ConfigMapData struct {
+	cfg  *rest.Config
+	held map[string]corev1.ConfigMap // by namespace/name
+}
+
+// NewConfigMapData returns an empty ConfigMapData that reads with cfg.
+func NewConfigMapData(cfg *rest.Config) *ConfigMapData {
+	return &ConfigMapData{cfg: cfg, held: map[string]corev1.ConfigMap{}}
+}
+
+// Fill sets s.ConfigMaps to the wanted ConfigMaps of s, reading the ones it
+// does not hold at their listed resourceVersion, and returns the GETs and
+// LISTs sent. When they cannot be read, s is left as a scan leaves it:
+// ConfigMaps skipped, with the reason, never half of them.
+func (c *ConfigMapData) Fill(ctx context.Context, s *snapshot.Snapshot) (gets, lists int, err error) {
+	keys, perNamespace := configMapsWithData(s)
+	listedRV := make(map[string]string, len(keys))
+	for _, m := range s.Metadata[snapshot.ConfigMaps] {
+		listedRV[m.Namespace+"/"+m.Name] = m.ResourceVersion
+	}
+	var stale []string
+	for _, k := range keys {
+		if cm, ok := c.held[k]; !ok || cm.ResourceVersion != listedRV[k] {
+			stale = append(stale, k)
 		}
 	}
-	s.ConfigMaps = kept
+	if len(stale) > 0 {
+		var cms []corev1.ConfigMap
+		cms, gets, lists, err = readConfigMapData(ctx, c.cfg, stale, perNamespace, 4*DefaultConcurrency)
+		if err != nil {
+			skipConfigMapData(s, err)
+			return gets, lists, err
+		}
+		for _, k := range stale {
+			delete(c.held, k) // deleted since it was listed, unless read
+		}
+		for _, cm := range cms {
+			c.held[cm.Namespace+"/"+cm.Name] = cm
+		}
+	}
+	for k := range c.held {
+		if _, ok := slices.BinarySearch(keys, k); !ok {
+			delete(c.held, k)
+		}
+	}
+	s.ConfigMaps = make([]corev1.ConfigMap, 0, len(keys))
+	for _, k := range keys {
+		if cm, ok := c.held[k]; ok {
+			s.ConfigMaps = append(s.ConfigMaps, cm)
+		}
+	}
+	return gets, lists, nil
+}
+
+// skipConfigMapData records that the ConfigMaps' data could not be read:
+// ConfigMaps are then not read at all, as checks must not see half of
+// them.
+func skipConfigMapData(s *snapshot.Snapshot, err error) {
+	delete(s.Metadata, snapshot.ConfigMaps)
+	s.ConfigMaps = nil
+	s.Info.Skipped = append(s.Info.Skipped, snapshot.Skipped{Resource: snapshot.ConfigMaps, Reason: SkipReason(err)})
 }
 
 // helmRecordLabels: a Helm release record (Helm 3 with the configmap
@@ -187,14 +241,14 @@ func (f *configMapFetch) kindDone(res snapshot.Resource) bool {
 // order of keys, with the number of GETs and LIST requests sent. A
 // ConfigMap deleted since the metadata LIST is left out; any other failure
 // ends the reads and is returned.
-func (r *Reader) readConfigMapData(ctx context.Context, keys []string, perNamespace map[string]int, conc int) (cms []corev1.ConfigMap, gets, lists int, err error) {
-	timeout := r.Config.Timeout
+func readConfigMapData(ctx context.Context, config *rest.Config, keys []string, perNamespace map[string]int, conc int) (cms []corev1.ConfigMap, gets, lists int, err error) {
+	timeout := config.Timeout
 	if timeout <= 0 {
 		timeout = defaultGetTimeout
 	}
 	// Their own rate limit: the read's (50 a second) would make hundreds of
 	// GETs answered from memory the longest part of a scan.
-	cfg := rest.CopyConfig(r.Config)
+	cfg := rest.CopyConfig(config)
 	cfg.QPS, cfg.Burst, cfg.RateLimiter = getQPS, getQPS, nil
 	typed, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -2,11 +2,17 @@ package kube
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/premortem/premortem/internal/snapshot"
@@ -14,6 +20,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 )
 
 func cmMeta(ns, name string, labels map[string]string) metav1.PartialObjectMetadata {
@@ -60,40 +67,155 @@ func TestConfigMapsWithData(t *testing.T) {
 	}
 }
 
-// TestKeepScannedConfigMapData: of ConfigMaps held whole (an agent's),
-// only the ones a scan reads keep their data; all keep their metadata, and
-// the slice given is not written to.
-func TestKeepScannedConfigMapData(t *testing.T) {
-	whole := func(ns, name string, labels map[string]string) corev1.ConfigMap {
-		return corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}, Data: map[string]string{"k": name}}
+// fakeConfigMaps serves GET of one ConfigMap, as an API server does, and
+// counts the GETs: enough for ConfigMapData's bookkeeping, a pure unit
+// test (the agent's end-to-end test runs it against a real API server).
+type fakeConfigMaps struct {
+	mu   sync.Mutex
+	cms  map[string]corev1.ConfigMap // namespace/name
+	gets []string
+	fail int // answer every request with this status instead
+}
+
+func (f *fakeConfigMaps) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ns, name string
+	if _, err := fmt.Sscanf(strings.ReplaceAll(r.URL.Path, "/", " "), " api v1 namespaces %s configmaps %s", &ns, &name); err != nil || r.Method != http.MethodGet {
+		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+		return
 	}
-	cms := []corev1.ConfigMap{
-		whole("a", "dashboard", nil), whole("a", "mounted", nil),
-		whole("b", "mounted", nil), whole("c", "release.v1", map[string]string{"owner": "helm", "name": "web"}),
+	f.gets = append(f.gets, ns+"/"+name)
+	w.Header().Set("Content-Type", "application/json")
+	status := func(code int, reason metav1.StatusReason) {
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusFailure, Code: int32(code), Reason: reason})
 	}
-	s := &snapshot.Snapshot{ConfigMaps: slices.Clip(slices.Clone(cms)), Metadata: map[snapshot.Resource][]metav1.PartialObjectMetadata{}}
-	for _, cm := range cms {
-		s.Metadata[snapshot.ConfigMaps] = append(s.Metadata[snapshot.ConfigMaps], metav1.PartialObjectMetadata{ObjectMeta: cm.ObjectMeta})
+	cm, ok := f.cms[ns+"/"+name]
+	switch {
+	case f.fail != 0:
+		status(f.fail, metav1.StatusReasonForbidden)
+	case !ok:
+		status(http.StatusNotFound, metav1.StatusReasonNotFound)
+	default:
+		cm.TypeMeta = metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}
+		json.NewEncoder(w).Encode(cm)
 	}
-	given := s.ConfigMaps
-	s.Deployments = []appsv1.Deployment{{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "d"},
+}
+
+func (f *fakeConfigMaps) set(ns, name, rv, data string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cms[ns+"/"+name] = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv,
+		Labels: map[string]string{"owner": map[bool]string{true: "helm"}[strings.HasPrefix(name, "sh.helm")], "name": "web"}},
+		Data: map[string]string{"k": data}}
+}
+
+func (f *fakeConfigMaps) takeGets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g := f.gets
+	f.gets = nil
+	slices.Sort(g)
+	return g
+}
+
+// TestConfigMapData: an agent holds the data of the ConfigMaps a scan
+// reads, GETs one when it becomes wanted or changes, and nothing else;
+// lets go of the ones no longer wanted; and when the data cannot be read,
+// skips ConfigMaps as a scan does.
+func TestConfigMapData(t *testing.T) {
+	api := &fakeConfigMaps{cms: map[string]corev1.ConfigMap{}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	api.set("a", "dashboard", "1", "big")
+	api.set("a", "mounted", "1", "v1")
+	api.set("c", "sh.helm.release.v1.web.v1", "1", "release")
+	mount := []appsv1.Deployment{{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "d"},
 		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "v",
 			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "mounted"}}}}}}}}}}
-	KeepScannedConfigMapData(s)
-	var got []string
-	for _, cm := range s.ConfigMaps {
-		got = append(got, cm.Namespace+"/"+cm.Name)
-	}
-	if want := []string{"a/mounted", "c/release.v1"}; !slices.Equal(got, want) {
-		t.Errorf("ConfigMaps with data = %q, want %q", got, want)
-	}
-	if n := len(s.Metadata[snapshot.ConfigMaps]); n != len(cms) {
-		t.Errorf("%d ConfigMaps in Metadata, want %d", n, len(cms))
-	}
-	for i := range cms {
-		if given[i].Name != cms[i].Name {
-			t.Fatalf("the given slice was written to: %q at %d, was %q", given[i].Name, i, cms[i].Name)
+	// snap is an evaluation's snapshot: the watched metadata, at the
+	// fake server's resourceVersions, and the workloads.
+	snap := func(deployments []appsv1.Deployment) *snapshot.Snapshot {
+		s := &snapshot.Snapshot{Deployments: deployments, Metadata: map[snapshot.Resource][]metav1.PartialObjectMetadata{}}
+		api.mu.Lock()
+		for _, k := range slices.Sorted(maps.Keys(api.cms)) {
+			s.Metadata[snapshot.ConfigMaps] = append(s.Metadata[snapshot.ConfigMaps], metav1.PartialObjectMetadata{ObjectMeta: api.cms[k].ObjectMeta})
 		}
+		api.mu.Unlock()
+		return s
+	}
+	data := func(s *snapshot.Snapshot) []string {
+		var out []string
+		for _, cm := range s.ConfigMaps {
+			out = append(out, cm.Namespace+"/"+cm.Name+"="+cm.Data["k"])
+		}
+		return out
+	}
+	c := NewConfigMapData(&rest.Config{Host: srv.URL})
+	steps := []struct {
+		name     string
+		change   func()
+		deploys  []appsv1.Deployment
+		wantGets []string
+		wantData []string
+	}{
+		{"first evaluation: the wanted ones", nil, mount,
+			[]string{"a/mounted", "c/sh.helm.release.v1.web.v1"}, []string{"a/mounted=v1", "c/sh.helm.release.v1.web.v1=release"}},
+		{"nothing changed: no request", nil, mount,
+			nil, []string{"a/mounted=v1", "c/sh.helm.release.v1.web.v1=release"}},
+		{"a wanted one changed", func() { api.set("a", "mounted", "2", "v2") }, mount,
+			[]string{"a/mounted"}, []string{"a/mounted=v2", "c/sh.helm.release.v1.web.v1=release"}},
+		{"an unwanted one changed", func() { api.set("a", "dashboard", "2", "bigger") }, mount,
+			nil, []string{"a/mounted=v2", "c/sh.helm.release.v1.web.v1=release"}},
+		{"no longer mounted", nil, nil,
+			nil, []string{"c/sh.helm.release.v1.web.v1=release"}},
+		{"mounted again: read again", nil, mount,
+			[]string{"a/mounted"}, []string{"a/mounted=v2", "c/sh.helm.release.v1.web.v1=release"}},
+	}
+	for _, st := range steps {
+		if st.change != nil {
+			st.change()
+		}
+		s := snap(st.deploys)
+		gets, _, err := c.Fill(context.Background(), s)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := api.takeGets(); !slices.Equal(got, st.wantGets) || gets != len(st.wantGets) {
+			t.Errorf("%s: GETs %q (counted %d), want %q", st.name, got, gets, st.wantGets)
+		}
+		if got := data(s); !slices.Equal(got, st.wantData) {
+			t.Errorf("%s: data %q, want %q", st.name, got, st.wantData)
+		}
+		if len(c.held) != len(st.wantData) {
+			t.Errorf("%s: holds %d ConfigMaps, want %d", st.name, len(c.held), len(st.wantData))
+		}
+	}
+
+	// Changed, then deleted before the GET: left out, not an error.
+	s := snap(mount)
+	api.mu.Lock()
+	delete(api.cms, "a/mounted")
+	api.mu.Unlock()
+	s.Metadata[snapshot.ConfigMaps][1].ResourceVersion = "3"
+	if _, _, err := c.Fill(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := data(s), []string{"c/sh.helm.release.v1.web.v1=release"}; !slices.Equal(got, want) {
+		t.Errorf("deleted: data %q, want %q", got, want)
+	}
+	api.takeGets()
+
+	// Forbidden: ConfigMaps skipped whole, with the reason.
+	api.set("a", "mounted", "4", "v4")
+	api.fail = http.StatusForbidden
+	s = snap(mount)
+	if _, _, err := c.Fill(context.Background(), s); err == nil {
+		t.Fatal("no error from a 403")
+	}
+	if len(s.ConfigMaps) != 0 || s.Metadata[snapshot.ConfigMaps] != nil || len(s.Info.Skipped) != 1 || s.Info.Skipped[0].Resource != snapshot.ConfigMaps {
+		t.Errorf("after a 403: %d ConfigMaps, metadata %v, skipped %+v", len(s.ConfigMaps), s.Metadata[snapshot.ConfigMaps], s.Info.Skipped)
 	}
 }
 

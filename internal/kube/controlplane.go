@@ -37,12 +37,12 @@ func leaseKind() *kindSpec {
 	return narrowed(k, "metadata.namespace!="+corev1.NamespaceNodeLease)
 }
 
-// configMapKind reads ConfigMaps whole from files, and from watches: the
-// access checks look for API server addresses in the configuration
-// workloads mount. The same objects fill Metadata[ConfigMaps], so checks
-// that count ConfigMaps see them as before. binaryData is dropped. A live
-// Reader lists the kind metadata-only and reads data by name
-// (configmapdata.go).
+// configMapKind reads ConfigMaps whole from files: the access checks look
+// for API server addresses in the configuration workloads mount. The same
+// objects fill Metadata[ConfigMaps], so checks that count ConfigMaps see
+// them as before. binaryData is dropped. A live read or an agent's watch
+// lists the kind metadata-only and reads data by name (liveSpecFor,
+// configmapdata.go).
 func configMapKind() *kindSpec {
 	k := fullKind[corev1.ConfigMap, corev1.ConfigMapList](snapshot.ConfigMaps, trimConfigMap, func(s *snapshot.Snapshot) *[]corev1.ConfigMap { return &s.ConfigMaps })
 	addFull, objectsFull, growFull, resetFull := k.add, k.objects, k.grow, k.reset

@@ -105,13 +105,9 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 	var jobs []job
 	var visitMu sync.Mutex
 	for _, k := range d.Kinds {
-		spec := specFor(k)
+		spec := liveSpecFor(k)
 		if vs, visitable := visitSpecs[k]; visitable && r.Visit != nil {
 			spec = visitKind(k, vs, r.Visit, &visitMu)
-		} else if k == snapshot.ConfigMaps {
-			// Metadata only; the data of the ones checks open is read by
-			// name once the workloads are (configmapdata.go).
-			spec = metadataKind(snapshot.ConfigMaps)
 		}
 		jobs = append(jobs, job{spec: spec, namespaced: d.Namespaced[k]})
 	}
@@ -151,7 +147,7 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cms, gets, lists, err := r.readConfigMapData(ctx, keys, perNamespace, 4*conc)
+			cms, gets, lists, err := readConfigMapData(ctx, r.Config, keys, perNamespace, 4*conc)
 			mu.Lock()
 			defer mu.Unlock()
 			res.ConfigMapGets, res.ConfigMapLists = gets, lists
@@ -165,11 +161,8 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 					cancel()
 					return
 				}
-				// ConfigMaps whose data cannot be read are not read:
-				// checks must not see half of them.
-				delete(snap.Metadata, snapshot.ConfigMaps)
+				skipConfigMapData(snap, err)
 				res.Covered = slices.DeleteFunc(res.Covered, func(k snapshot.Resource) bool { return k == snapshot.ConfigMaps })
-				snap.Info.Skipped = append(snap.Info.Skipped, snapshot.Skipped{Resource: snapshot.ConfigMaps, Reason: SkipReason(err)})
 			}
 		}()
 	}

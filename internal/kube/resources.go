@@ -506,6 +506,16 @@ var specs = func() map[snapshot.Resource]*kindSpec {
 
 // specFor returns how to read res: its registered spec, or a metadata-only
 // read for a resource premortem has no Go types for.
+// liveSpecFor is specFor for a live read or watch: ConfigMaps are read
+// metadata-only, and the data of the ones checks open by name once the
+// workloads are read (configmapdata.go).
+func liveSpecFor(res snapshot.Resource) *kindSpec {
+	if res == snapshot.ConfigMaps {
+		return metadataKind(snapshot.ConfigMaps)
+	}
+	return specFor(res)
+}
+
 func specFor(res snapshot.Resource) *kindSpec {
 	if s, ok := specs[res]; ok {
 		return s

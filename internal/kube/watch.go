@@ -184,7 +184,7 @@ func (f *Feeds) Feed(res snapshot.Resource, namespaced bool, ns string) *Feed {
 	if !namespaced {
 		ns = ""
 	}
-	return &Feed{Resource: res, spec: specFor(res), c: f.c, ns: ns, in: interner{}, internMax: internFloor}
+	return &Feed{Resource: res, spec: liveSpecFor(res), c: f.c, ns: ns, in: interner{}, internMax: internFloor}
 }
 
 // Metadata reports whether the kind is read metadata-only.

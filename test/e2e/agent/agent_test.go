@@ -115,8 +115,8 @@ func TestAgent(t *testing.T) {
 	})
 
 	t.Run("findings equal scan", func(t *testing.T) {
-		// The agent watches every ConfigMap's data, a scan reads only the
-		// data workloads use: a ConfigMap near 1 MiB that none uses (a
+		// The agent, as a scan, reads the data of only the ConfigMaps
+		// workloads use: a ConfigMap near 1 MiB that none uses (a
 		// controller's state) must be in neither's findings.
 		unused := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: agentNamespace, Name: "unused-near-limit"},
 			Data: map[string]string{"state.json": strings.Repeat("x", 1000*1024)}}
