@@ -76,28 +76,35 @@ func firstDiff(a, b string) string {
 	return fmt.Sprintf("lengths %d and %d", len(la), len(lb))
 }
 
-// A file truncated while mapped (logrotate's copytruncate) faults on the
-// pages past its new end: the reader reports the input as truncated, with
-// what it read before, and the process lives.
-func TestMappedTruncatedUnderTheReader(t *testing.T) {
+// generatedLog writes a generated log of about n bytes to a file.
+func generatedLog(t *testing.T, n int64) ([]byte, string) {
+	t.Helper()
 	var gen bytes.Buffer
-	if _, err := Generate(&gen, GenerateOptions{Seed: 3, Bytes: 2 << 20}); err != nil {
+	if _, err := Generate(&gen, GenerateOptions{Seed: 3, Bytes: n}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "audit.log")
 	if err := os.WriteFile(path, gen.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return gen.Bytes(), path
+}
+
+// A file truncated while mapped (logrotate's copytruncate) faults on the
+// pages past its new end: the reader reports the input as truncated, with
+// what it read before, and the process lives.
+func TestMappedTruncatedUnderTheReader(t *testing.T) {
+	gen, path := generatedLog(t, 2<<20)
 	opts := Options{ChunkSize: 256 << 10, mapped: func(*mapping) {
 		if err := os.Truncate(path, 512<<10); err != nil {
 			t.Error(err)
 		}
 	}}
-	r := analyze(t, opts, fileInput(path, int64(gen.Len())))
+	r := analyze(t, opts, fileInput(path, int64(len(gen))))
 	if len(r.Inputs) != 1 || !strings.Contains(r.Inputs[0].Truncated, "the file shrank while it was read") {
 		t.Fatalf("inputs = %+v", r.Inputs)
 	}
-	before := bytes.Count(gen.Bytes()[:512<<10], []byte("\n"))
+	before := bytes.Count(gen[:512<<10], []byte("\n"))
 	if r.Lines == 0 || r.Lines > int64(before) {
 		t.Errorf("lines = %d, want some of the %d before the new end", r.Lines, before)
 	}
@@ -106,15 +113,8 @@ func TestMappedTruncatedUnderTheReader(t *testing.T) {
 
 // A chunk whose pages go while a worker parses it ends the input there.
 func TestMappedTruncatedUnderAWorker(t *testing.T) {
-	var gen bytes.Buffer
-	if _, err := Generate(&gen, GenerateOptions{Seed: 3, Bytes: 1 << 20}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "audit.log")
-	if err := os.WriteFile(path, gen.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m, _ := mapInput(fileInput(path, int64(gen.Len())), 1<<30)
+	gen, path := generatedLog(t, 1<<20)
+	m, _ := mapInput(fileInput(path, int64(len(gen))), 1<<30)
 	if m == nil {
 		t.Fatal("not mapped")
 	}
@@ -133,7 +133,7 @@ func TestMappedTruncatedUnderAWorker(t *testing.T) {
 	if res.fault == nil || !strings.Contains(res.fault.Error(), "the file shrank") {
 		t.Fatalf("fault = %v", res.fault)
 	}
-	before := int64(bytes.Count(gen.Bytes()[:64<<10], []byte("\n")))
+	before := int64(bytes.Count(gen[:64<<10], []byte("\n")))
 	if res.lines < before-1 || res.lines > before {
 		t.Errorf("lines = %d, want the %d whole lines before the new end", res.lines, before)
 	}
