@@ -4,6 +4,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -136,5 +137,28 @@ func TestMappedTruncatedUnderAWorker(t *testing.T) {
 	before := int64(bytes.Count(gen[:64<<10], []byte("\n")))
 	if res.lines < before-1 || res.lines > before {
 		t.Errorf("lines = %d, want the %d whole lines before the new end", res.lines, before)
+	}
+}
+
+// Cancelled while the reader waits for the merger: Analyze returns, as it
+// does for a read input, rather than wait for chunks no worker will get.
+func TestMappedCancelled(t *testing.T) {
+	gen, path := generatedLog(t, 1<<20)
+	for range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		opts := Options{Workers: 2, ChunkSize: 4 << 10, mapped: func(*mapping) { cancel() }}
+		done := make(chan error, 1)
+		go func() {
+			_, err := Analyze(ctx, []Input{fileInput(path, int64(len(gen)))}, opts)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("no error after cancel")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Analyze did not return after cancel")
+		}
 	}
 }

@@ -225,6 +225,9 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		select {
 		case order <- j:
 		case <-ctx.Done():
+			if j.mapped != nil {
+				j.mapped.done() // no worker will have it
+			}
 			return false
 		}
 		if j.end {
