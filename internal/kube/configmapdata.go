@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -132,8 +133,9 @@ func configMapsWithData(s *snapshot.Snapshot) ([]string, map[string]int) {
 // read by name when it becomes wanted and again when its resourceVersion
 // changes; one no longer wanted is let go.
 type ConfigMapData struct {
-	cfg  *rest.Config
-	held map[string]corev1.ConfigMap // by namespace/name
+	cfg    *rest.Config
+	client *configMapClient            // made at the first read, kept
+	held   map[string]corev1.ConfigMap // by namespace/name
 }
 
 // NewConfigMapData returns an empty ConfigMapData that reads with cfg.
@@ -143,8 +145,10 @@ func NewConfigMapData(cfg *rest.Config) *ConfigMapData {
 
 // Fill sets s.ConfigMaps to the wanted ConfigMaps of s, reading the ones it
 // does not hold at their listed resourceVersion, and returns the GETs and
-// LISTs sent. When they cannot be read, s is left as a scan leaves it:
-// ConfigMaps skipped, with the reason, never half of them.
+// LISTs sent. When they cannot be read, the ones held at an older version
+// are served as held, and the error returned; if any was never read, s is
+// left as a scan leaves it: ConfigMaps skipped, with the reason, never half
+// of them.
 func (c *ConfigMapData) Fill(ctx context.Context, s *snapshot.Snapshot) (gets, lists int, err error) {
 	keys, perNamespace := configMapsWithData(s)
 	listedRV := make(map[string]string, len(keys))
@@ -158,11 +162,26 @@ func (c *ConfigMapData) Fill(ctx context.Context, s *snapshot.Snapshot) (gets, l
 		}
 	}
 	if len(stale) > 0 {
+		if c.client == nil {
+			if c.client, err = newConfigMapClient(c.cfg); err != nil {
+				skipConfigMapData(s, err)
+				return 0, 0, err
+			}
+		}
 		var cms []corev1.ConfigMap
-		cms, gets, lists, err = readConfigMapData(ctx, c.cfg, stale, perNamespace, 4*DefaultConcurrency)
+		cms, gets, lists, err = readConfigMapData(ctx, c.client, stale, perNamespace, 4*DefaultConcurrency)
 		if err != nil {
-			skipConfigMapData(s, err)
-			return gets, lists, err
+			// Changed ConfigMaps held at an older version are served as
+			// held (an informer serves its last state through a failing
+			// watch); one never read would leave checks half of them.
+			for _, k := range stale {
+				if _, ok := c.held[k]; !ok {
+					skipConfigMapData(s, err)
+					return gets, lists, err
+				}
+			}
+			c.fill(s, keys)
+			return gets, lists, fmt.Errorf("%d changed ConfigMaps served as last read: %w", len(stale), err)
 		}
 		for _, k := range stale {
 			delete(c.held, k) // deleted since it was listed, unless read
@@ -176,13 +195,18 @@ func (c *ConfigMapData) Fill(ctx context.Context, s *snapshot.Snapshot) (gets, l
 			delete(c.held, k)
 		}
 	}
+	c.fill(s, keys)
+	return gets, lists, nil
+}
+
+// fill sets s.ConfigMaps to the held ConfigMaps of keys.
+func (c *ConfigMapData) fill(s *snapshot.Snapshot, keys []string) {
 	s.ConfigMaps = make([]corev1.ConfigMap, 0, len(keys))
 	for _, k := range keys {
 		if cm, ok := c.held[k]; ok {
 			s.ConfigMaps = append(s.ConfigMaps, cm)
 		}
 	}
-	return gets, lists, nil
 }
 
 // skipConfigMapData records that the ConfigMaps' data could not be read:
@@ -235,25 +259,37 @@ func (f *configMapFetch) kindDone(res snapshot.Resource) bool {
 	return len(f.pending) == 0
 }
 
-// readConfigMapData reads the data of each ConfigMap of keys
-// (namespace/name, sorted), by the requests of planConfigMapData, conc at a
-// time, each within the config's timeout, and returns them trimmed in the
-// order of keys, with the number of GETs and LIST requests sent. A
-// ConfigMap deleted since the metadata LIST is left out; any other failure
-// ends the reads and is returned.
-func readConfigMapData(ctx context.Context, config *rest.Config, keys []string, perNamespace map[string]int, conc int) (cms []corev1.ConfigMap, gets, lists int, err error) {
+// configMapClient is the client of the data reads, and their timeout.
+type configMapClient struct {
+	typed   kubernetes.Interface
+	timeout time.Duration
+}
+
+// newConfigMapClient returns config's client with the data reads' own rate
+// limit: the read's (50 a second) would make hundreds of GETs answered from
+// memory the longest part of a scan.
+func newConfigMapClient(config *rest.Config) (*configMapClient, error) {
 	timeout := config.Timeout
 	if timeout <= 0 {
 		timeout = defaultGetTimeout
 	}
-	// Their own rate limit: the read's (50 a second) would make hundreds of
-	// GETs answered from memory the longest part of a scan.
 	cfg := rest.CopyConfig(config)
 	cfg.QPS, cfg.Burst, cfg.RateLimiter = getQPS, getQPS, nil
 	typed, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, err
 	}
+	return &configMapClient{typed: typed, timeout: timeout}, nil
+}
+
+// readConfigMapData reads the data of each ConfigMap of keys
+// (namespace/name, sorted), by the requests of planConfigMapData, conc at a
+// time, each within the client's timeout, and returns them trimmed in the
+// order of keys, with the number of GETs and LIST requests sent. A
+// ConfigMap deleted since the metadata LIST is left out; any other failure
+// ends the reads and is returned.
+func readConfigMapData(ctx context.Context, c *configMapClient, keys []string, perNamespace map[string]int, conc int) (cms []corev1.ConfigMap, gets, lists int, err error) {
+	typed, timeout := c.typed, c.timeout
 	index := make(map[string]int, len(keys))
 	for i, k := range keys {
 		index[k] = i

@@ -207,9 +207,21 @@ func TestConfigMapData(t *testing.T) {
 	}
 	api.takeGets()
 
-	// Forbidden: ConfigMaps skipped whole, with the reason.
-	api.set("a", "mounted", "4", "v4")
+	// Forbidden for a changed one held at an older version: served as
+	// held, the error returned; not skipped.
 	api.fail = http.StatusForbidden
+	api.set("c", "sh.helm.release.v1.web.v1", "5", "release v5")
+	s = snap(nil)
+	if _, _, err := c.Fill(context.Background(), s); err == nil {
+		t.Fatal("no error from a 403")
+	}
+	if got, want := data(s), []string{"c/sh.helm.release.v1.web.v1=release"}; !slices.Equal(got, want) || len(s.Info.Skipped) != 0 {
+		t.Errorf("after a 403 for a held one: data %q, skipped %+v; want %q", got, s.Info.Skipped, want)
+	}
+
+	// Forbidden for one never read: ConfigMaps skipped whole, with the
+	// reason.
+	api.set("a", "mounted", "4", "v4")
 	s = snap(mount)
 	if _, _, err := c.Fill(context.Background(), s); err == nil {
 		t.Fatal("no error from a 403")

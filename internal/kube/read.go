@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/premortem/premortem/internal/snapshot"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -147,7 +148,12 @@ func (r *Reader) Read(ctx context.Context, want []snapshot.Resource) (*ReadResul
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cms, gets, lists, err := readConfigMapData(ctx, r.Config, keys, perNamespace, 4*conc)
+			var cms []corev1.ConfigMap
+			var gets, lists int
+			c, err := newConfigMapClient(r.Config)
+			if err == nil {
+				cms, gets, lists, err = readConfigMapData(ctx, c, keys, perNamespace, 4*conc)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			res.ConfigMapGets, res.ConfigMapLists = gets, lists

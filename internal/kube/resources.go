@@ -504,8 +504,6 @@ var specs = func() map[snapshot.Resource]*kindSpec {
 	return m
 }()
 
-// specFor returns how to read res: its registered spec, or a metadata-only
-// read for a resource premortem has no Go types for.
 // liveSpecFor is specFor for a live read or watch: ConfigMaps are read
 // metadata-only, and the data of the ones checks open by name once the
 // workloads are read (configmapdata.go).
@@ -516,6 +514,8 @@ func liveSpecFor(res snapshot.Resource) *kindSpec {
 	return specFor(res)
 }
 
+// specFor returns how to read res: its registered spec, or a metadata-only
+// read for a resource premortem has no Go types for.
 func specFor(res snapshot.Resource) *kindSpec {
 	if s, ok := specs[res]; ok {
 		return s
