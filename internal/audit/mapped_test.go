@@ -39,6 +39,7 @@ func TestMappedMatchesRead(t *testing.T) {
 		{"past the input maximum", gen.String(), Options{MaxInput: 1<<20 + 100}},
 		{"chunks larger than the line maximum", strings.Repeat("x", 2000) + "\n" + ok + strings.Repeat("y", 700) + "\n" + ok, Options{ChunkSize: 1000, MaxLine: 512}},
 		{"chunks larger than the line maximum, the last line past it", ok + strings.Repeat("x", 2000), Options{ChunkSize: 1000, MaxLine: 512}},
+		{"a line past the maximum, the buffer grown to it", strings.Repeat("x", 1740) + "\n" + ok, Options{ChunkSize: 1331, MaxLine: 1688}},
 		{"malformed", ok + "{\"verb\":\"li\n" + "not json\n" + ok, Options{ChunkSize: 100}},
 	}
 	for _, tt := range tests {

@@ -324,8 +324,10 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 			// A single line longer than the buffer (a large request object
 			// logged at RequestResponse level): grow, up to the maximum,
 			// and keep reading.
-			buf = slices.Grow(buf[:n], min(len(buf), maxLine+1-len(buf)))
-			buf = buf[:cap(buf)]
+			// Not past maxLine+1 bytes, whatever capacity append rounds
+			// up to: a longer line is dropped, never held whole.
+			grown := len(buf) + min(len(buf), maxLine+1-len(buf))
+			buf = slices.Grow(buf[:n], grown-n)[:grown]
 		}
 		eof := rerr == io.EOF
 		if rerr != nil && eof && n > 0 && (cut < 0 || cut < n-1) {
