@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 // A mapped file and the same bytes read give the same report: the same
@@ -40,6 +42,7 @@ func TestMappedMatchesRead(t *testing.T) {
 		{"chunks larger than the line maximum", strings.Repeat("x", 2000) + "\n" + ok + strings.Repeat("y", 700) + "\n" + ok, Options{ChunkSize: 1000, MaxLine: 512}},
 		{"chunks larger than the line maximum, the last line past it", ok + strings.Repeat("x", 2000), Options{ChunkSize: 1000, MaxLine: 512}},
 		{"a line past the maximum, the buffer grown to it", strings.Repeat("x", 1740) + "\n" + ok, Options{ChunkSize: 1331, MaxLine: 1688}},
+		{"the input maximum within a line past the line maximum", ok + strings.Repeat("x", 2000) + "\n" + ok, Options{ChunkSize: 600, MaxLine: 512, MaxInput: sizelimit.Size(len(ok) + 1000)}},
 		{"malformed", ok + "{\"verb\":\"li\n" + "not json\n" + ok, Options{ChunkSize: 100}},
 	}
 	for _, tt := range tests {

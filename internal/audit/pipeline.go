@@ -247,6 +247,7 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 	}
 	var carry []byte // partial last line of the previous chunk
 	var offset int64 // decompressed bytes handed out so far
+	var lost int64   // bytes of a line past the maximum when the read failed
 	end := func(why func(line int64) string) { send(&job{end: true, name: in.Name, truncated: why}) }
 	// A line may reach maxLine bytes and its newline; a longer one is
 	// skipped, unread by the workers, and answered here.
@@ -318,6 +319,8 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 						return
 					}
 					offset += length + 1
+				} else {
+					lost = length // the incomplete line the read stopped in
 				}
 				continue
 			}
@@ -347,7 +350,7 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 			pool.put(bp)
 		}
 		if rerr != nil {
-			at, dropped := offset, len(carry)
+			at, dropped := offset, len(carry)+int(lost)
 			switch {
 			case eof:
 				end(nil)
