@@ -102,11 +102,37 @@ func (p *Parser) Parse(line []byte, ev *Event) error {
 	if i >= len(line) || line[i] != '{' {
 		return syntaxErr(i, "not a JSON object")
 	}
-	end, err := p.object(line, i+1, ev, fieldsTop)
+	var end int
+	var err error
+	if n := apiServerPrefix(line[i:]); n > 0 {
+		end, err = p.members(line, i+n, ev, fieldsTop)
+	} else {
+		end, err = p.object(line, i+1, ev, fieldsTop)
+	}
 	if err != nil {
 		return err
 	}
 	return trailing(line, end)
+}
+
+// The API server writes every event's first members in this order, and
+// none of them is a field premortem keeps: the object's parse skips them
+// and goes on from the key after them, where parsing the same bytes member
+// by member would arrive, in the same state. Metadata is the usual level.
+const (
+	eventPrefix         = `{"kind":"Event","apiVersion":"audit.k8s.io/v1",`
+	eventPrefixMetadata = eventPrefix + `"level":"Metadata",`
+)
+
+// apiServerPrefix returns the length of the known prefix b starts with, or 0.
+func apiServerPrefix(b []byte) int {
+	if len(b) < len(eventPrefix) || string(b[:len(eventPrefix)]) != eventPrefix {
+		return 0
+	}
+	if len(b) >= len(eventPrefixMetadata) && string(b[len(eventPrefix):len(eventPrefixMetadata)]) == eventPrefixMetadata[len(eventPrefix):] {
+		return len(eventPrefixMetadata)
+	}
+	return len(eventPrefix)
 }
 
 // Which object we are in decides which keys are interesting.
@@ -124,6 +150,12 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
+	return p.members(b, i, ev, which)
+}
+
+// members parses an object's members from the key at i (after blanks) on,
+// and returns the index after the object's '}'.
+func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) || b[i] != '"' {

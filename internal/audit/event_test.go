@@ -1,8 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -183,10 +186,27 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"annotations":{},"stageTimestamp":"2024-05-28T12:23:11Z","objectRef":{"subresource":"status","name":"n","namespace":"ns","resource":"pods"},"user":{"extra":{},"username":"a"},"verb":"get","kind":"Event"}`)
 	f.Add(`{"kin":"x","kinds":"y","verb":"get","verbs":"list","verb":"watch","user":{"username":"a","usernames":"b"},"user":{"uid":"u","username":"c"},"userAgen":"x","userAgent":"ua","objectRef":{"resourc":"r","resource":"pods","resources":"x","name\u0022":"q","name":"n"}}`)
 	f.Add(`{"ver\u0062":"get","stage":"x","\u0076erb":"list","requestURI":"/a","requestURI":"/b"}`)
+	// The API server's prefix (apiServerPrefix), whole, cut, or followed by
+	// what the member-by-member parse rejects.
+	f.Add(eventPrefixMetadata + `"auditID":"x","verb":"get"}`)
+	f.Add(eventPrefix + `"level":"Request","verb":"get"}`)
+	f.Add(eventPrefix + `}`)
+	f.Add(eventPrefixMetadata + ` }`)
+	f.Add(eventPrefixMetadata + `,"verb":"get"}`)
+	f.Add(eventPrefixMetadata[:30])
+	f.Add(`  ` + eventPrefixMetadata + "\t\"verb\" : \"get\" }")
 	f.Fuzz(func(t *testing.T, line string) {
 		var p Parser
 		var ev Event
 		err := p.Parse([]byte(line), &ev)
+		// Skipping the known prefix changes nothing: the same fields and
+		// the same error as the parse member by member.
+		var gp Parser
+		var gev Event
+		gerr := gp.parseGeneral([]byte(line), &gev)
+		if !reflect.DeepEqual(ev, gev) || fmt.Sprint(err) != fmt.Sprint(gerr) {
+			t.Fatalf("Parse(%q) = %+v, %v; member by member %+v, %v", line, ev, err, gev, gerr)
+		}
 		if !utf8.ValidString(line) || !json.Valid([]byte(line)) {
 			return
 		}
@@ -250,5 +270,60 @@ func TestScanStringFast(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// parseGeneral is Parse without the API server's prefix: every member
+// parsed.
+func (p *Parser) parseGeneral(line []byte, ev *Event) error {
+	*ev = Event{}
+	p.scratch = p.scratch[:0]
+	i := skipWS(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return syntaxErr(i, "not a JSON object")
+	}
+	end, err := p.object(line, i+1, ev, fieldsTop)
+	if err != nil {
+		return err
+	}
+	return trailing(line, end)
+}
+
+// Every generated line, cut at every length and with a byte changed around
+// the prefix's end, parses as member by member.
+func TestEventPrefixSameAsGeneral(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Generate(&buf, GenerateOptions{Seed: 5, Bytes: 64 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+	var p, gp Parser
+	var ev, gev Event
+	same := func(line []byte) {
+		t.Helper()
+		err, gerr := p.Parse(line, &ev), gp.parseGeneral(line, &gev)
+		if !reflect.DeepEqual(ev, gev) || fmt.Sprint(err) != fmt.Sprint(gerr) {
+			t.Fatalf("Parse(%q) = %+v, %v; member by member %+v, %v", line, ev, err, gev, gerr)
+		}
+	}
+	prefixed := 0
+	for _, l := range lines {
+		if apiServerPrefix(l) > 0 {
+			prefixed++
+		}
+		same(l)
+		for n := 0; n <= min(len(l), len(eventPrefixMetadata)+8); n++ {
+			same(l[:n])
+		}
+		for at := len(eventPrefix) - 2; at < len(eventPrefixMetadata)+3 && at < len(l); at++ {
+			for _, c := range []byte{'}', ',', ' ', '"', '\\', 'x', ':'} {
+				m := bytes.Clone(l)
+				m[at] = c
+				same(m)
+			}
+		}
+	}
+	if prefixed == 0 {
+		t.Fatal("no generated line has the API server's prefix")
 	}
 }
