@@ -284,6 +284,37 @@ func (a *Agent) kindsNow() (*kube.Discovery, []*kind) {
 	return a.disc, ks
 }
 
+// readConfigMapData reads the ConfigMap data the evaluation will want
+// before it locks every store: a store's watch waits while it is locked,
+// and hundreds of GETs (the first evaluation's) take seconds, long enough
+// for the API server to end a watch that does not keep up. The stores that
+// decide which ConfigMaps are wanted are locked only while that is worked
+// out.
+func (a *Agent) readConfigMapData(ctx context.Context, ks []*kind) {
+	pre := &snapshot.Snapshot{}
+	var release []func()
+	for _, k := range ks {
+		if slices.Contains(kube.ConfigMapDataKinds, k.res) && k.state().readable {
+			release = append(release, k.store.Fill(pre))
+		}
+	}
+	if len(pre.Metadata[snapshot.ConfigMaps]) == 0 {
+		for _, r := range release {
+			r()
+		}
+		return
+	}
+	plan := a.cmData.Plan(pre)
+	for _, r := range release {
+		r()
+	}
+	if gets, lists, err := a.cmData.Read(ctx, plan); err != nil {
+		a.log.Debug("configmap data not read before the evaluation", "err", err, "gets", gets, "lists", lists)
+	} else if gets+lists > 0 {
+		a.log.Debug("configmap data read", "gets", gets, "lists", lists)
+	}
+}
+
 // evaluate runs the checks over the informer caches, as `premortem scan`
 // runs them over its read: a kind not readable now is skipped, with the
 // scan's reasons, and the result is incomplete.
@@ -293,6 +324,7 @@ func (a *Agent) evaluate(ctx context.Context) {
 	if d == nil {
 		return
 	}
+	a.readConfigMapData(ctx, ks)
 	snap := a.feeds.StartSnapshot(ctx, d)
 	counts := map[snapshot.Resource]map[string]int{}
 	for _, k := range ks {
@@ -311,7 +343,8 @@ func (a *Agent) evaluate(ctx context.Context) {
 		defer k.store.Fill(snap)()
 	}
 	// ConfigMaps are watched metadata-only; the data of the ones a scan
-	// reads is held between evaluations and read by name when it changes.
+	// reads is held between evaluations and read by name when it changes:
+	// read already, but for a change since readConfigMapData.
 	if gets, lists, err := a.cmData.Fill(ctx, snap); err != nil {
 		a.log.Warn("configmap data not read", "err", err, "gets", gets, "lists", lists)
 	} else if gets+lists > 0 {

@@ -143,59 +143,83 @@ func NewConfigMapData(cfg *rest.Config) *ConfigMapData {
 	return &ConfigMapData{cfg: cfg, held: map[string]corev1.ConfigMap{}}
 }
 
-// Fill sets s.ConfigMaps to the wanted ConfigMaps of s, reading the ones it
-// does not hold at their listed resourceVersion, and returns the GETs and
-// LISTs sent. When they cannot be read, the ones held at an older version
-// are served as held, and the error returned; if any was never read, s is
-// left as a scan leaves it: ConfigMaps skipped, with the reason, never half
-// of them.
-func (c *ConfigMapData) Fill(ctx context.Context, s *snapshot.Snapshot) (gets, lists int, err error) {
+// ConfigMapPlan is what Fill would read for a snapshot: taken while the
+// snapshot's stores are locked, read after they are not.
+type ConfigMapPlan struct {
+	keys, stale  []string
+	perNamespace map[string]int
+}
+
+// Plan returns the wanted ConfigMaps of s and the ones not held at their
+// listed resourceVersion. It keeps nothing of s.
+func (c *ConfigMapData) Plan(s *snapshot.Snapshot) ConfigMapPlan {
 	keys, perNamespace := configMapsWithData(s)
 	listedRV := make(map[string]string, len(keys))
 	for _, m := range s.Metadata[snapshot.ConfigMaps] {
 		listedRV[m.Namespace+"/"+m.Name] = m.ResourceVersion
 	}
-	var stale []string
+	p := ConfigMapPlan{keys: keys, perNamespace: perNamespace}
 	for _, k := range keys {
 		if cm, ok := c.held[k]; !ok || cm.ResourceVersion != listedRV[k] {
-			stale = append(stale, k)
+			p.stale = append(p.stale, k)
 		}
 	}
-	if len(stale) > 0 {
-		if c.client == nil {
-			if c.client, err = newConfigMapClient(c.cfg); err != nil {
+	return p
+}
+
+// Read reads the stale ConfigMaps of p and holds them, and returns the
+// GETs and LISTs sent. An agent reads before it locks its stores for an
+// evaluation (its watches wait while they are locked), so that Fill, under
+// the locks, finds little or nothing left to read.
+func (c *ConfigMapData) Read(ctx context.Context, p ConfigMapPlan) (gets, lists int, err error) {
+	if len(p.stale) == 0 {
+		return 0, 0, nil
+	}
+	if c.client == nil {
+		if c.client, err = newConfigMapClient(c.cfg); err != nil {
+			return 0, 0, err
+		}
+	}
+	cms, gets, lists, err := readConfigMapData(ctx, c.client, p.stale, p.perNamespace, 4*DefaultConcurrency)
+	if err != nil {
+		return gets, lists, err
+	}
+	for _, k := range p.stale {
+		delete(c.held, k) // deleted since it was listed, unless read
+	}
+	for _, cm := range cms {
+		c.held[cm.Namespace+"/"+cm.Name] = cm
+	}
+	return gets, lists, nil
+}
+
+// Fill sets s.ConfigMaps to the wanted ConfigMaps of s, reading the ones it
+// does not hold at their listed resourceVersion, and returns the GETs and
+// LISTs sent. When they cannot be read, the ones held at an older version
+// are served as held, and the error returned; if any was never read, s is
+// left as a scan leaves it: ConfigMaps skipped, with the reason, never half
+// of them. Only the wanted ones stay held.
+func (c *ConfigMapData) Fill(ctx context.Context, s *snapshot.Snapshot) (gets, lists int, err error) {
+	p := c.Plan(s)
+	if gets, lists, err = c.Read(ctx, p); err != nil {
+		// Changed ConfigMaps held at an older version are served as held
+		// (an informer serves its last state through a failing watch); one
+		// never read would leave checks half of them.
+		for _, k := range p.stale {
+			if _, ok := c.held[k]; !ok {
 				skipConfigMapData(s, err)
-				return 0, 0, err
+				return gets, lists, err
 			}
 		}
-		var cms []corev1.ConfigMap
-		cms, gets, lists, err = readConfigMapData(ctx, c.client, stale, perNamespace, 4*DefaultConcurrency)
-		if err != nil {
-			// Changed ConfigMaps held at an older version are served as
-			// held (an informer serves its last state through a failing
-			// watch); one never read would leave checks half of them.
-			for _, k := range stale {
-				if _, ok := c.held[k]; !ok {
-					skipConfigMapData(s, err)
-					return gets, lists, err
-				}
-			}
-			c.fill(s, keys)
-			return gets, lists, fmt.Errorf("%d changed ConfigMaps served as last read: %w", len(stale), err)
-		}
-		for _, k := range stale {
-			delete(c.held, k) // deleted since it was listed, unless read
-		}
-		for _, cm := range cms {
-			c.held[cm.Namespace+"/"+cm.Name] = cm
-		}
+		c.fill(s, p.keys)
+		return gets, lists, fmt.Errorf("%d changed ConfigMaps served as last read: %w", len(p.stale), err)
 	}
 	for k := range c.held {
-		if _, ok := slices.BinarySearch(keys, k); !ok {
+		if _, ok := slices.BinarySearch(p.keys, k); !ok {
 			delete(c.held, k)
 		}
 	}
-	c.fill(s, keys)
+	c.fill(s, p.keys)
 	return gets, lists, nil
 }
 
@@ -224,6 +248,10 @@ func helmRecordLabels(l map[string]string) bool {
 	return (l["owner"] == "helm" && l["name"] != "") || (l["OWNER"] == "TILLER" && l["NAME"] != "")
 }
 
+// ConfigMapDataKinds are the kinds that decide which ConfigMaps' data is
+// read (configMapsWithData).
+var ConfigMapDataKinds = []snapshot.Resource{snapshot.ConfigMaps, snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs}
+
 // configMapFetch starts the GETs of a live read as soon as the kinds that
 // decide them are read (ConfigMaps' metadata and the workloads), while the
 // longer chains (Pods) are still being listed: one GET per ConfigMap costs
@@ -241,8 +269,7 @@ func configMapFetchFor(kinds []snapshot.Resource) *configMapFetch {
 	}
 	f := &configMapFetch{pending: map[snapshot.Resource]bool{}}
 	for _, k := range kinds {
-		switch k {
-		case snapshot.ConfigMaps, snapshot.Deployments, snapshot.DaemonSets, snapshot.StatefulSets, snapshot.Jobs:
+		if slices.Contains(ConfigMapDataKinds, k) {
 			f.pending[k] = true
 		}
 	}

@@ -207,6 +207,21 @@ func TestConfigMapData(t *testing.T) {
 	}
 	api.takeGets()
 
+	// Read before Fill (an agent, before it locks its stores): Fill then
+	// reads nothing.
+	api.set("a", "mounted", "6", "v6")
+	s = snap(mount)
+	if gets, _, err := c.Read(context.Background(), c.Plan(s)); err != nil || gets != 1 {
+		t.Fatalf("Read: %d GETs, %v; want 1", gets, err)
+	}
+	if gets, _, err := c.Fill(context.Background(), s); err != nil || gets != 0 {
+		t.Fatalf("Fill after Read: %d GETs, %v; want 0", gets, err)
+	}
+	if got, want := data(s), []string{"a/mounted=v6", "c/sh.helm.release.v1.web.v1=release"}; !slices.Equal(got, want) {
+		t.Errorf("after Read and Fill: data %q, want %q", got, want)
+	}
+	api.takeGets()
+
 	// Forbidden for a changed one held at an older version: served as
 	// held, the error returned; not skipped.
 	api.fail = http.StatusForbidden
@@ -221,8 +236,11 @@ func TestConfigMapData(t *testing.T) {
 
 	// Forbidden for one never read: ConfigMaps skipped whole, with the
 	// reason.
-	api.set("a", "mounted", "4", "v4")
-	s = snap(mount)
+	api.set("a", "other", "1", "o")
+	other := []appsv1.Deployment{mount[0]}
+	other[0].Spec.Template.Spec.Volumes = append(slices.Clone(other[0].Spec.Template.Spec.Volumes), corev1.Volume{Name: "o",
+		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "other"}}}})
+	s = snap(other)
 	if _, _, err := c.Fill(context.Background(), s); err == nil {
 		t.Fatal("no error from a 403")
 	}
