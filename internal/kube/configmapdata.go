@@ -200,6 +200,11 @@ func (c *ConfigMapData) Read(ctx context.Context, p ConfigMapPlan) (gets, lists 
 // left as a scan leaves it: ConfigMaps skipped, with the reason, never half
 // of them. Only the wanted ones stay held.
 func (c *ConfigMapData) Fill(ctx context.Context, s *snapshot.Snapshot) (gets, lists int, err error) {
+	if _, read := s.Metadata[snapshot.ConfigMaps]; !read {
+		// Not read this time (its watch is failing): what is held stays
+		// for when it is read again.
+		return 0, 0, nil
+	}
 	p := c.Plan(s)
 	if gets, lists, err = c.Read(ctx, p); err != nil {
 		// Changed ConfigMaps held at an older version are served as held

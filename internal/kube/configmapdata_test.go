@@ -207,6 +207,15 @@ func TestConfigMapData(t *testing.T) {
 	}
 	api.takeGets()
 
+	// ConfigMaps not read this time (their watch failing): nothing read,
+	// nothing let go.
+	held := len(c.held)
+	s = snap(mount)
+	delete(s.Metadata, snapshot.ConfigMaps)
+	if gets, _, err := c.Fill(context.Background(), s); err != nil || gets != 0 || len(c.held) != held {
+		t.Fatalf("ConfigMaps not read: %d GETs, %v, holds %d (held %d)", gets, err, len(c.held), held)
+	}
+
 	// Read before Fill (an agent, before it locks its stores): Fill then
 	// reads nothing.
 	api.set("a", "mounted", "6", "v6")
