@@ -298,13 +298,7 @@ func (a *Agent) readConfigMapData(ctx context.Context, ks []*kind) {
 			release = append(release, k.store.Fill(pre))
 		}
 	}
-	if len(pre.Metadata[snapshot.ConfigMaps]) == 0 {
-		for _, r := range release {
-			r()
-		}
-		return
-	}
-	plan := a.cmData.Plan(pre)
+	plan := a.cmData.Plan(pre) // nothing to read without ConfigMaps' metadata
 	for _, r := range release {
 		r()
 	}
