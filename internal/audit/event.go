@@ -79,6 +79,7 @@ func (e *Event) IPs() []string {
 type Parser struct {
 	scratch []byte
 	times   minuteCache
+	idx     index
 }
 
 // SyntaxError says where a line stopped making sense.
@@ -102,6 +103,7 @@ func (p *Parser) Parse(line []byte, ev *Event) error {
 	if i >= len(line) || line[i] != '{' {
 		return syntaxErr(i, "not a JSON object")
 	}
+	p.idx.build(line)
 	var end int
 	var err error
 	if n := apiServerPrefix(line[i:]); n > 0 {
@@ -161,7 +163,10 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return 0, syntaxErr(i, "expected a key")
 		}
-		end, esc, err := scanString(b, i+1)
+		end, esc, err := p.idx.quote(b, i+1), false, error(nil)
+		if end < 0 {
+			end, esc, err = scanString(b, i+1)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -197,7 +202,10 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 				dst = &ev.UserAgent
 			case "requestReceivedTimestamp", "stageTimestamp":
 				if b[i] == '"' {
-					e, esc, err := scanString(b, i+1)
+					e, esc, err := p.idx.quote(b, i+1), false, error(nil)
+					if e < 0 {
+						e, esc, err = scanString(b, i+1)
+					}
 					if err != nil {
 						return 0, err
 					}
@@ -248,7 +256,7 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 				}
 			case "sourceIPs", "annotations":
 				start := i
-				e, err := skipValue(b, i)
+				e, err := p.idx.skipValue(b, i)
 				if err != nil {
 					return 0, err
 				}
@@ -296,7 +304,10 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 			*dst = nil
 		}
 		if dst != nil && b[i] == '"' {
-			e, esc, err := scanString(b, i+1)
+			e, esc, err := p.idx.quote(b, i+1), false, error(nil)
+			if e < 0 {
+				e, esc, err = scanString(b, i+1)
+			}
 			if err != nil {
 				return 0, err
 			}
@@ -309,7 +320,7 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 			*dst = v
 			i = e + 1
 		} else {
-			e, err := skipValue(b, i)
+			e, err := p.idx.skipValue(b, i)
 			if err != nil {
 				return 0, err
 			}
@@ -411,10 +422,16 @@ func quoteOrBackslash(b []byte, i int) int {
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
 // skipValue returns the index just after the JSON value starting at b[i].
-func skipValue(b []byte, i int) (int, error) {
+func skipValue(b []byte, i int) (int, error) { return noIndex.skipValue(b, i) }
+
+// skipValue is skipValue for b, the line the index was built for.
+func (x *index) skipValue(b []byte, i int) (int, error) {
 	switch b[i] {
 	case '"':
-		e, _, err := scanString(b, i+1)
+		e, err := x.quote(b, i+1), error(nil)
+		if e < 0 {
+			e, _, err = scanString(b, i+1)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -432,7 +449,10 @@ func skipValue(b []byte, i int) (int, error) {
 			}
 			switch c {
 			case '"':
-				e, _, err := scanString(b, i+1)
+				e, err := x.quote(b, i+1), error(nil)
+				if e < 0 {
+					e, _, err = scanString(b, i+1)
+				}
 				if err != nil {
 					return 0, err
 				}

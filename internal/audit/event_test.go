@@ -199,8 +199,9 @@ func FuzzParse(f *testing.F) {
 		var p Parser
 		var ev Event
 		err := p.Parse([]byte(line), &ev)
-		// Skipping the known prefix changes nothing: the same fields and
-		// the same error as the parse member by member.
+		// Skipping the known prefix and finding strings' ends in the
+		// index change nothing: the same fields and the same error as the
+		// parse member by member with the scanner.
 		var gp Parser
 		var gev Event
 		gerr := gp.parseGeneral([]byte(line), &gev)
@@ -273,8 +274,9 @@ func TestScanStringFast(t *testing.T) {
 	}
 }
 
-// parseGeneral is Parse without the API server's prefix: every member
-// parsed.
+// parseGeneral is Parse without the API server's prefix, every member
+// parsed, and without the line's index: every string's end found by the
+// scanner (the empty index answers nothing).
 func (p *Parser) parseGeneral(line []byte, ev *Event) error {
 	*ev = Event{}
 	p.scratch = p.scratch[:0]
@@ -282,6 +284,7 @@ func (p *Parser) parseGeneral(line []byte, ev *Event) error {
 	if i >= len(line) || line[i] != '{' {
 		return syntaxErr(i, "not a JSON object")
 	}
+	p.idx.m = nil
 	end, err := p.object(line, i+1, ev, fieldsTop)
 	if err != nil {
 		return err
@@ -290,7 +293,8 @@ func (p *Parser) parseGeneral(line []byte, ev *Event) error {
 }
 
 // Every generated line, cut at every length and with a byte changed around
-// the prefix's end, parses as member by member.
+// the prefix's end or a quote or backslash put anywhere, parses as member
+// by member without the index.
 func TestEventPrefixSameAsGeneral(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := Generate(&buf, GenerateOptions{Seed: 5, Bytes: 64 << 10}); err != nil {
@@ -312,8 +316,19 @@ func TestEventPrefixSameAsGeneral(t *testing.T) {
 			prefixed++
 		}
 		same(l)
-		for n := 0; n <= min(len(l), len(eventPrefixMetadata)+8); n++ {
+		// Every length: strings cut anywhere, in and past every 64-byte
+		// word of the index.
+		for n := 0; n <= len(l); n++ {
 			same(l[:n])
+		}
+		// A quote or a backslash anywhere: strings ended early, escapes
+		// the index does not resolve.
+		for at := 0; at < len(l); at += 5 {
+			for _, c := range []byte{'"', '\\'} {
+				m := bytes.Clone(l)
+				m[at] = c
+				same(m)
+			}
 		}
 		for at := len(eventPrefix) - 2; at < len(eventPrefixMetadata)+3 && at < len(l); at++ {
 			for _, c := range []byte{'}', ',', ' ', '"', '\\', 'x', ':'} {

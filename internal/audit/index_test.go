@@ -1,0 +1,79 @@
+package audit
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestIndex checks the index, built by the vector code where there is one
+// and by the portable code, against a byte-by-byte one, at every length
+// around the blocks of 32 and 64 bytes, and its look-up against the
+// scanner at every position.
+func TestIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("ab\"\\\n")
+	builders := map[string]func(b, m []byte){"indexLine": indexLine, "indexGo": indexGo}
+	for n := range 200 {
+		for range 50 {
+			// b is cut from a larger buffer of quotes: a build that read
+			// past b's end would set bits for them.
+			buf := make([]byte, n+64)
+			for k := range buf {
+				buf[k] = '"'
+			}
+			b := buf[:n]
+			for k := range b {
+				b[k] = 'x'
+				if rng.IntN(6) == 0 {
+					b[k] = alphabet[rng.IntN(len(alphabet))]
+				}
+			}
+			want := make([]byte, (n+31)/32*4)
+			for k, c := range b {
+				if c == '"' || c == '\\' {
+					want[k/8] |= 1 << (k % 8)
+				}
+			}
+			for name, build := range builders {
+				m := make([]byte, len(want))
+				build(b, m)
+				for k := range want {
+					if m[k] != want[k] {
+						t.Fatalf("%s(%q): byte %d = %08b, want %08b", name, b, k, m[k], want[k])
+					}
+				}
+			}
+			var x index
+			x.build(b)
+			for i := 0; i <= n; i++ {
+				wantEnd, wantEsc, err := scanString(b, i)
+				end := x.quote(b, i)
+				if end >= 0 && (err != nil || end != wantEnd || wantEsc) {
+					t.Fatalf("quote(%q, %d) = %d; the scanner finds %d, %v, %v", b, i, end, wantEnd, wantEsc, err)
+				}
+				// The index answers for every short string without escapes.
+				if end < 0 && err == nil && !wantEsc && wantEnd-i < 57 {
+					t.Fatalf("quote(%q, %d) = -1; the scanner finds %d", b, i, wantEnd)
+				}
+			}
+		}
+	}
+}
+
+func TestEqMask(t *testing.T) {
+	for pat := range 256 {
+		for _, other := range []byte{0, 0x21, 0x23, 0xa2, 0xff, 0x7f, 0x80} {
+			var w uint64
+			for k := range 8 {
+				c := other
+				if pat&(1<<k) != 0 {
+					c = '"'
+				}
+				w |= uint64(c) << (8 * k)
+			}
+			if got := eqMask(w, swarQuote); got != uint64(pat) {
+				t.Fatalf("eqMask(%016x) = %08b, want %08b", w, got, pat)
+			}
+		}
+	}
+}
