@@ -78,8 +78,9 @@ func (e *Event) IPs() []string {
 // Parser per goroutine.
 type Parser struct {
 	scratch []byte
-	times   minuteCache
-	idx     index
+	// One per timestamp: a long request's two are minutes apart.
+	times [2]minuteCache
+	idx   index
 }
 
 // SyntaxError says where a line stopped making sense.
@@ -213,11 +214,10 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 					if esc {
 						v = unescape(nil, v)
 					}
-					t, _ := p.times.parse(v)
 					if key[0] == 'r' {
-						ev.Received = t
+						ev.Received, _ = p.times[0].parse(v)
 					} else {
-						ev.StageTime = t
+						ev.StageTime, _ = p.times[1].parse(v)
 					}
 					i = e + 1
 					goto next

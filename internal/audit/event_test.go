@@ -2,10 +2,12 @@ package audit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +131,8 @@ func TestParseTime(t *testing.T) {
 		"1999-12-31T00:00:00.1Z",
 		"2024-05-28T14:23:11.5+02:00",
 		"2100-03-01T00:00:00Z",
+		"2024-05-28T12:23:59.000001Z",
+		"2024-05-28T12:23:00.999999Z",
 	} {
 		want, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
@@ -139,7 +143,8 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("parseTime(%q) = %d, %v; want %d", s, got, ok, want.UnixNano())
 		}
 	}
-	for _, s := range []string{"", "yesterday", "2024-13-01T00:00:00Z", "2024-05-28T12:23:11.Z"} {
+	for _, s := range []string{"", "yesterday", "2024-13-01T00:00:00Z", "2024-05-28T12:23:11.Z",
+		"2024-05-28T12:23:11.12345xZ", "2024-05-28T12:23:1x.123456Z", "2024-05-28T12:23:61.123456Z"} {
 		if _, ok := parseTime([]byte(s)); ok {
 			t.Errorf("parseTime(%q) ok, want failure", s)
 		}
@@ -340,5 +345,23 @@ func TestEventPrefixSameAsGeneral(t *testing.T) {
 	}
 	if prefixed == 0 {
 		t.Fatal("no generated line has the API server's prefix")
+	}
+}
+
+func TestEightDigits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		var b [8]byte
+		for k := range b {
+			b[k] = byte('0' + rng.IntN(10))
+		}
+		if rng.IntN(4) == 0 {
+			b[rng.IntN(8)] = byte(rng.IntN(256))
+		}
+		want, err := strconv.ParseUint(string(b[:]), 10, 64)
+		got, ok := eightDigits(binary.LittleEndian.Uint64(b[:]))
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("eightDigits(%q) = %d, %v; want %d, %v", b, got, ok, want, err)
+		}
 	}
 }
