@@ -159,145 +159,164 @@ func (p *Parser) object(b []byte, i int, ev *Event, which int) (int, error) {
 // members parses an object's members from the key at i (after blanks) on,
 // and returns the index after the object's '}'.
 func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
+	order := keyOrder[which]
+	guess := 0
+	if len(p.idx.m) == 0 {
+		order = nil // without the index, every key is read (parseGeneral)
+	}
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) || b[i] != '"' {
 			return 0, syntaxErr(i, "expected a key")
 		}
-		end, esc, err := p.idx.quote(b, i+1), false, error(nil)
-		if end < 0 {
-			end, esc, err = scanString(b, i+1)
+		var f field
+		k := -1
+		if guess < len(order) && i+32 <= len(b) {
+			s := (*[32]byte)(b[i:])
+			if order[guess].at(s) {
+				k = guess
+			} else {
+				k = order.from(s, guess+1)
+			}
 		}
-		if err != nil {
-			return 0, err
-		}
-		key := b[i+1 : end]
-		if esc {
-			key = unescape(nil, key)
-		}
-		if end+2 < len(b) && b[end+1] == ':' && b[end+2] > ' ' {
-			i = end + 2 // the usual `"key":value`, no blanks
+		if k >= 0 {
+			// A key the API server writes next: no string to scan.
+			f = order[k].field
+			guess = k + 1
+			i += order[k].n
+			if b[i] <= ' ' {
+				if i = skipWS(b, i); i >= len(b) {
+					return 0, syntaxErr(i, "truncated value")
+				}
+			}
 		} else {
-			i = skipWS(b, end+1)
-			if i >= len(b) || b[i] != ':' {
-				return 0, syntaxErr(i, "expected ':'")
+			end, esc, err := p.idx.quote(b, i+1), false, error(nil)
+			if end < 0 {
+				end, esc, err = scanString(b, i+1)
 			}
-			i = skipWS(b, i+1)
-			if i >= len(b) {
-				return 0, syntaxErr(i, "truncated value")
+			if err != nil {
+				return 0, err
 			}
+			key := b[i+1 : end]
+			if esc {
+				key = unescape(nil, key)
+			}
+			if end+2 < len(b) && b[end+1] == ':' && b[end+2] > ' ' {
+				i = end + 2 // the usual `"key":value`, no blanks
+			} else {
+				i = skipWS(b, end+1)
+				if i >= len(b) || b[i] != ':' {
+					return 0, syntaxErr(i, "expected ':'")
+				}
+				i = skipWS(b, i+1)
+				if i >= len(b) {
+					return 0, syntaxErr(i, "truncated value")
+				}
+			}
+			f = fieldOf(which, key)
+			guess = order.after(key, guess)
 		}
 		var dst *[]byte
-		switch which {
-		case fieldsTop:
-			switch string(key) {
-			case "auditID":
-				dst = &ev.AuditID
-			case "stage":
-				dst = &ev.Stage
-			case "verb":
-				dst = &ev.Verb
-			case "requestURI":
-				dst = &ev.RequestURI
-			case "userAgent":
-				dst = &ev.UserAgent
-			case "requestReceivedTimestamp", "stageTimestamp":
-				if b[i] == '"' {
-					e, esc, err := p.idx.quote(b, i+1), false, error(nil)
-					if e < 0 {
-						e, esc, err = scanString(b, i+1)
-					}
-					if err != nil {
-						return 0, err
-					}
-					v := b[i+1 : e]
-					if esc {
-						v = unescape(nil, v)
-					}
-					if key[0] == 'r' {
-						ev.Received, _ = p.times[0].parse(v)
-					} else {
-						ev.StageTime, _ = p.times[1].parse(v)
-					}
-					i = e + 1
-					goto next
+		switch f {
+		case fAuditID:
+			dst = &ev.AuditID
+		case fStage:
+			dst = &ev.Stage
+		case fVerb:
+			dst = &ev.Verb
+		case fRequestURI:
+			dst = &ev.RequestURI
+		case fUserAgent:
+			dst = &ev.UserAgent
+		case fReceived, fStageTime:
+			if b[i] == '"' {
+				e, esc, err := p.idx.quote(b, i+1), false, error(nil)
+				if e < 0 {
+					e, esc, err = scanString(b, i+1)
 				}
-			case "user":
-				// A repeated key replaces the earlier value, as in encoding/json.
-				ev.Username = nil
-				if b[i] == '{' {
-					e, err := p.object(b, i+1, ev, fieldsUser)
-					if err != nil {
-						return 0, err
-					}
-					i = e
-					goto next
-				}
-			case "objectRef":
-				ev.Resource, ev.Subresource, ev.Namespace, ev.Name, ev.APIGroup, ev.HasObjectRef = nil, nil, nil, nil, nil, false
-				if b[i] == '{' {
-					ev.HasObjectRef = true
-					e, err := p.object(b, i+1, ev, fieldsObjectRef)
-					if err != nil {
-						return 0, err
-					}
-					i = e
-					goto next
-				}
-			case "responseStatus":
-				ev.Code = 0
-				if b[i] == '{' {
-					e, err := p.object(b, i+1, ev, fieldsStatus)
-					if err != nil {
-						return 0, err
-					}
-					i = e
-					goto next
-				}
-			case "sourceIPs", "annotations":
-				start := i
-				e, err := p.idx.skipValue(b, i)
 				if err != nil {
 					return 0, err
 				}
-				if key[0] == 's' {
-					ev.SourceIPs = b[start:e]
+				v := b[i+1 : e]
+				if esc {
+					v = unescape(nil, v)
+				}
+				if f == fReceived {
+					ev.Received, _ = p.times[0].parse(v)
 				} else {
-					ev.Annotations = b[start:e]
+					ev.StageTime, _ = p.times[1].parse(v)
+				}
+				i = e + 1
+				goto next
+			}
+		case fUser:
+			// A repeated key replaces the earlier value, as in encoding/json.
+			ev.Username = nil
+			if b[i] == '{' {
+				e, err := p.object(b, i+1, ev, fieldsUser)
+				if err != nil {
+					return 0, err
 				}
 				i = e
 				goto next
 			}
-		case fieldsUser:
-			if string(key) == "username" {
-				dst = &ev.Username
-			}
-		case fieldsObjectRef:
-			switch string(key) {
-			case "resource":
-				dst = &ev.Resource
-			case "subresource":
-				dst = &ev.Subresource
-			case "namespace":
-				dst = &ev.Namespace
-			case "name":
-				dst = &ev.Name
-			case "apiGroup":
-				dst = &ev.APIGroup
-			}
-		case fieldsStatus:
-			if string(key) == "code" {
-				e := i
-				for e < len(b) && (b[e] >= '0' && b[e] <= '9' || b[e] == '-') {
-					e++
+		case fObjectRef:
+			ev.Resource, ev.Subresource, ev.Namespace, ev.Name, ev.APIGroup, ev.HasObjectRef = nil, nil, nil, nil, nil, false
+			if b[i] == '{' {
+				ev.HasObjectRef = true
+				e, err := p.object(b, i+1, ev, fieldsObjectRef)
+				if err != nil {
+					return 0, err
 				}
-				if e > i {
-					if n, err := strconv.Atoi(string(b[i:e])); err == nil {
-						ev.Code = n
-					}
-					i = e
-					goto next
+				i = e
+				goto next
+			}
+		case fResponseStatus:
+			ev.Code = 0
+			if b[i] == '{' {
+				e, err := p.object(b, i+1, ev, fieldsStatus)
+				if err != nil {
+					return 0, err
 				}
+				i = e
+				goto next
+			}
+		case fSourceIPs, fAnnotations:
+			start := i
+			e, err := p.idx.skipValue(b, i)
+			if err != nil {
+				return 0, err
+			}
+			if f == fSourceIPs {
+				ev.SourceIPs = b[start:e]
+			} else {
+				ev.Annotations = b[start:e]
+			}
+			i = e
+			goto next
+		case fUsername:
+			dst = &ev.Username
+		case fResource:
+			dst = &ev.Resource
+		case fSubresource:
+			dst = &ev.Subresource
+		case fNamespace:
+			dst = &ev.Namespace
+		case fName:
+			dst = &ev.Name
+		case fAPIGroup:
+			dst = &ev.APIGroup
+		case fCode:
+			e := i
+			for e < len(b) && (b[e] >= '0' && b[e] <= '9' || b[e] == '-') {
+				e++
+			}
+			if e > i {
+				if n, err := strconv.Atoi(string(b[i:e])); err == nil {
+					ev.Code = n
+				}
+				i = e
+				goto next
 			}
 		}
 		if dst != nil {
