@@ -192,7 +192,7 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 		} else {
 			end, esc, err := p.idx.quote(b, i+1), false, error(nil)
 			if end < 0 {
-				end, esc, err = scanString(b, i+1)
+				end, esc, err = p.idx.end(b, i+1)
 			}
 			if err != nil {
 				return 0, err
@@ -232,7 +232,7 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 			if b[i] == '"' {
 				e, esc, err := p.idx.quote(b, i+1), false, error(nil)
 				if e < 0 {
-					e, esc, err = scanString(b, i+1)
+					e, esc, err = p.idx.end(b, i+1)
 				}
 				if err != nil {
 					return 0, err
@@ -325,7 +325,7 @@ func (p *Parser) members(b []byte, i int, ev *Event, which int) (int, error) {
 		if dst != nil && b[i] == '"' {
 			e, esc, err := p.idx.quote(b, i+1), false, error(nil)
 			if e < 0 {
-				e, esc, err = scanString(b, i+1)
+				e, esc, err = p.idx.end(b, i+1)
 			}
 			if err != nil {
 				return 0, err
@@ -449,7 +449,7 @@ func (x *index) skipValue(b []byte, i int) (int, error) {
 	case '"':
 		e, err := x.quote(b, i+1), error(nil)
 		if e < 0 {
-			e, _, err = scanString(b, i+1)
+			e, _, err = x.end(b, i+1)
 		}
 		if err != nil {
 			return 0, err
@@ -470,7 +470,7 @@ func (x *index) skipValue(b []byte, i int) (int, error) {
 			case '"':
 				e, err := x.quote(b, i+1), error(nil)
 				if e < 0 {
-					e, _, err = scanString(b, i+1)
+					e, _, err = x.end(b, i+1)
 				}
 				if err != nil {
 					return 0, err

@@ -49,6 +49,35 @@ func (x *index) quote(b []byte, i int) int {
 	return -1
 }
 
+// end is scanString for b, the line the index was built for, where quote
+// has no answer: the string is long or holds escapes. It walks the index's
+// bits: a backslash and the byte after it are skipped, the first other bit
+// is the closing quote.
+func (x *index) end(b []byte, i int) (end int, esc bool, err error) {
+	for i < len(b) {
+		k := uint(i) >> 3
+		if k+8 > uint(len(x.m)) {
+			break // no index: the scanner answers
+		}
+		w := binary.LittleEndian.Uint64(x.m[k:]) >> (uint(i) & 7)
+		if w == 0 {
+			i = int(k+8) * 8 // past the 57-64 bytes the word covered
+			continue
+		}
+		e := i + bits.TrailingZeros64(w)
+		if e >= len(b) {
+			break
+		}
+		if b[e] == '"' {
+			return e, esc, nil
+		}
+		esc = true // a backslash: the byte after it is escaped, whatever it is
+		i = e + 2
+	}
+	end, esc2, err := scanString(b, min(i, len(b)))
+	return end, esc || esc2, err
+}
+
 // indexGo is the index eight bytes at a time, where there is no vector
 // unit for it.
 func indexGo(b []byte, m []byte) {

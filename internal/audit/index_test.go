@@ -7,14 +7,16 @@ import (
 
 // TestIndex checks the index, built by the vector code where there is one
 // and by the portable code, against a byte-by-byte one, at every length
-// around the blocks of 32 and 64 bytes, and its look-up against the
-// scanner at every position.
+// around the blocks of 32 and 64 bytes, and its look-ups (quote, end)
+// against the scanner at every position.
 func TestIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	alphabet := []byte("ab\"\\\n")
 	builders := map[string]func(b, m []byte){"indexLine": indexLine, "indexGo": indexGo}
-	for n := range 200 {
-		for range 50 {
+	for n := range 300 {
+		for r := range 50 {
+			// Dense and sparse: words of the index with no bit at all.
+			density := []int{6, 80}[r%2]
 			// b is cut from a larger buffer of quotes: a build that read
 			// past b's end would set bits for them.
 			buf := make([]byte, n+64)
@@ -24,7 +26,7 @@ func TestIndex(t *testing.T) {
 			b := buf[:n]
 			for k := range b {
 				b[k] = 'x'
-				if rng.IntN(6) == 0 {
+				if rng.IntN(density) == 0 {
 					b[k] = alphabet[rng.IntN(len(alphabet))]
 				}
 			}
@@ -50,6 +52,9 @@ func TestIndex(t *testing.T) {
 				end := x.quote(b, i)
 				if end >= 0 && (err != nil || end != wantEnd || wantEsc) {
 					t.Fatalf("quote(%q, %d) = %d; the scanner finds %d, %v, %v", b, i, end, wantEnd, wantEsc, err)
+				}
+				if e, esc, err2 := x.end(b, i); e != wantEnd || esc != wantEsc || (err2 == nil) != (err == nil) {
+					t.Fatalf("end(%q, %d) = %d, %v, %v; the scanner finds %d, %v, %v", b, i, e, esc, err2, wantEnd, wantEsc, err)
 				}
 				// The index answers for every short string without escapes.
 				if end < 0 && err == nil && !wantEsc && wantEnd-i < 57 {
