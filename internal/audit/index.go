@@ -24,6 +24,9 @@ var noIndex = &index{}
 // stays inside the index.
 func (x *index) build(b []byte) {
 	n := (len(b)+31)/32*4 + 8
+	if cap(x.m) > maxKeptIndex && n <= maxKeptIndex/16 {
+		x.m = nil // an index grown for a huge line is not kept for the rest
+	}
 	if cap(x.m) < n {
 		x.m = make([]byte, n, n+n/4)
 	}
@@ -32,6 +35,10 @@ func (x *index) build(b []byte) {
 	indexLine(b, x.m)
 	clear(x.m[used:])
 }
+
+// maxKeptIndex is the most a Parser keeps of an index between lines: that
+// of a 32 MiB line. Lines may be up to --max-line-size (256 MiB).
+const maxKeptIndex = 4 << 20
 
 // quote is scanString's usual case for b, the line the index was built
 // for: the index of the closing quote of the string whose content starts

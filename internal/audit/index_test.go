@@ -82,3 +82,21 @@ func TestEqMask(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexNotKeptAfterHugeLine: a Parser's index grown for a line past
+// maxKeptIndex's is let go at the next ordinary line.
+func TestIndexNotKeptAfterHugeLine(t *testing.T) {
+	var x index
+	huge := make([]byte, maxKeptIndex*8+1)
+	x.build(huge)
+	if cap(x.m) <= maxKeptIndex {
+		t.Fatalf("index of a %d-byte line holds %d bytes", len(huge), cap(x.m))
+	}
+	x.build([]byte(`{"verb":"get"}`))
+	if cap(x.m) > maxKeptIndex {
+		t.Fatalf("index kept %d bytes after a short line", cap(x.m))
+	}
+	if got := x.quote([]byte(`{"verb":"get"}`), 2); got != 6 {
+		t.Fatalf("quote after the shrink = %d, want 6", got)
+	}
+}
