@@ -98,13 +98,22 @@ func syntaxErr(off int, msg string) error { return &SyntaxError{Offset: off, Msg
 // separators are checked, number and literal syntax inside skipped values is
 // not. Fields absent from the line are left zero.
 func (p *Parser) Parse(line []byte, ev *Event) error {
+	p.idx.build(line)
+	return p.parseCut(line, ev)
+}
+
+// cut returns the length of the line data starts with, up to its first
+// newline (or all of data), and indexes it for parseCut.
+func (p *Parser) cut(data []byte) int { return p.idx.cut(data) }
+
+// parseCut is Parse for the line the last cut found, indexed already.
+func (p *Parser) parseCut(line []byte, ev *Event) error {
 	*ev = Event{}
 	p.scratch = p.scratch[:0]
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return syntaxErr(i, "not a JSON object")
 	}
-	p.idx.build(line)
 	var end int
 	var err error
 	if n := apiServerPrefix(line[i:]); n > 0 {

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -24,16 +25,51 @@ var noIndex = &index{}
 // stays inside the index.
 func (x *index) build(b []byte) {
 	n := (len(b)+31)/32*4 + 8
-	if cap(x.m) > maxKeptIndex && n <= maxKeptIndex/16 {
-		x.m = nil // an index grown for a huge line is not kept for the rest
-	}
-	if cap(x.m) < n {
-		x.m = make([]byte, n, n+n/4)
-	}
+	x.grow(n)
 	x.m = x.m[:n]
 	used := (len(b) + 7) / 8
 	indexLine(b, x.m)
 	clear(x.m[used:])
+}
+
+// cut indexes the line data starts with, up to its first newline, and
+// returns that newline's offset (len(data) when there is none): the
+// worker's search for the line's end and the index in one pass over its
+// bytes. The line, data[:cut], is then parsed with parseCut.
+func (x *index) cut(data []byte) int {
+	x.grow((len(data)+31)/32*4 + 8)
+	m := x.m[:cap(x.m)]
+	n := indexNewline(data, m)
+	// The newline's block may have set bits past it; those and the
+	// bytes a window from the line's end reads are cleared.
+	if r := n % 8; r != 0 {
+		m[n/8] &= 1<<r - 1
+	}
+	clear(m[(n+7)/8 : n/8+8])
+	x.m = m[:n/8+8]
+	return n
+}
+
+// grow makes room for n bytes of index, and lets go of an index grown
+// for a huge line.
+func (x *index) grow(n int) {
+	if cap(x.m) > maxKeptIndex && n <= maxKeptIndex/16 {
+		x.m = nil
+	}
+	if cap(x.m) < n {
+		x.m = make([]byte, n, n+n/4)
+	}
+}
+
+// indexNewlineGo is indexNewline without a vector unit: the newline
+// found by the runtime's search, then the line indexed.
+func indexNewlineGo(b []byte, m []byte) int {
+	n := bytes.IndexByte(b, '\n')
+	if n < 0 {
+		n = len(b)
+	}
+	indexGo(b[:n], m)
+	return n
 }
 
 // maxKeptIndex is the most a Parser keeps of an index between lines: that

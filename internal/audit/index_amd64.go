@@ -13,5 +13,17 @@ func indexLine(b []byte, m []byte) {
 	indexGo(b, m)
 }
 
+// indexNewline indexes b up to its first newline, whose offset it
+// returns, or len(b) (see index.cut).
+func indexNewline(b []byte, m []byte) int {
+	if hasAVX2 && len(b) >= 32 {
+		return indexNewlineAVX2(b, m)
+	}
+	return indexNewlineGo(b, m)
+}
+
 //go:noescape
 func indexAVX2(b []byte, m []byte)
+
+//go:noescape
+func indexNewlineAVX2(b []byte, m []byte) int

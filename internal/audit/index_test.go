@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 )
@@ -43,6 +44,23 @@ func TestIndex(t *testing.T) {
 					if m[k] != want[k] {
 						t.Fatalf("%s(%q): byte %d = %08b, want %08b", name, b, k, m[k], want[k])
 					}
+				}
+			}
+			// cut: the line up to the first newline, indexed as build
+			// indexes it, whatever follows the newline.
+			var c index
+			wantN := bytes.IndexByte(b, '\n')
+			if wantN < 0 {
+				wantN = n
+			}
+			if got := c.cut(b); got != wantN {
+				t.Fatalf("cut(%q) = %d, want %d", b, got, wantN)
+			}
+			var l index
+			l.build(b[:wantN])
+			for k := 0; k < wantN/8+8; k++ {
+				if c.m[k] != l.m[k] {
+					t.Fatalf("cut(%q): index byte %d = %08b, build of the line has %08b", b, k, c.m[k], l.m[k])
 				}
 			}
 			var x index

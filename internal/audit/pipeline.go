@@ -434,7 +434,7 @@ func workJobs(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) (fa
 			if len(data) >= prefetchAhead+prefetchSpan {
 				prefetch(data[prefetchAhead : prefetchAhead+prefetchSpan])
 			}
-			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			if i := parser.cut(data); i < len(data) {
 				line, data = data[:i], data[i+1:]
 			} else {
 				line, data = data, nil
@@ -452,7 +452,7 @@ func workJobs(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) (fa
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
 			}
-			if err := parser.Parse(line, &ev); err != nil {
+			if err := parser.parseCut(line, &ev); err != nil {
 				res.malformed++
 				if len(res.examples) < maxMalformedExamples {
 					res.examples = append(res.examples, Malformed{File: j.name, Line: lineNo - 1, Error: err.Error()})

@@ -155,3 +155,83 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func indexNewlineAVX2(b []byte, m []byte) int
+// indexAVX2 up to b's first '\n', whose offset it returns (len(b) when
+// there is none). The bits of the newline's block past it are set as for
+// any other bytes: the caller clears them. b must be at least 32 bytes.
+TEXT ·indexNewlineAVX2(SB), NOSPLIT, $0-56
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), DX
+	MOVQ m_base+24(FP), DI
+	MOVL $0x22, AX
+	VMOVQ AX, X1
+	VPBROADCASTB X1, Y1
+	MOVL $0x5c, AX
+	VMOVQ AX, X2
+	VPBROADCASTB X2, Y2
+	MOVL $0x0a, AX
+	VMOVQ AX, X3
+	VPBROADCASTB X3, Y3
+	MOVQ DX, R10
+	ANDQ $-32, R10               // the bytes in whole blocks
+	XORQ CX, CX
+
+block:
+	CMPQ CX, R10
+	JGE  tail
+	VMOVDQU (SI)(CX*1), Y0
+	VPCMPEQB Y1, Y0, Y4
+	VPCMPEQB Y2, Y0, Y5
+	VPCMPEQB Y3, Y0, Y6
+	VPOR Y4, Y5, Y4
+	VPMOVMSKB Y4, AX
+	VPMOVMSKB Y6, BX
+	MOVQ CX, R8
+	SHRQ $3, R8
+	MOVL AX, (DI)(R8*1)
+	TESTL BX, BX
+	JNZ  found
+	ADDQ $32, CX
+	JMP  block
+
+found:
+	BSFL BX, BX
+	ADDQ BX, CX
+	MOVQ CX, ret+48(FP)
+	VZEROUPPER
+	RET
+
+tail:
+	// The rest, 0-31 bytes, from the block that ends b, shifted as in
+	// indexAVX2.
+	MOVQ DX, R8
+	SUBQ CX, R8                  // rest
+	JZ   none
+	VMOVDQU -32(SI)(DX*1), Y0
+	VPCMPEQB Y1, Y0, Y4
+	VPCMPEQB Y2, Y0, Y5
+	VPCMPEQB Y3, Y0, Y6
+	VPOR Y4, Y5, Y4
+	VPMOVMSKB Y4, AX
+	VPMOVMSKB Y6, BX
+	MOVQ CX, R10
+	MOVQ $32, CX
+	SUBQ R8, CX                  // shift = 32 - rest
+	SHRL CX, AX
+	SHRL CX, BX
+	MOVQ R10, R8
+	SHRQ $3, R8
+	MOVL AX, (DI)(R8*1)
+	TESTL BX, BX
+	JZ   none
+	BSFL BX, BX
+	ADDQ BX, R10
+	MOVQ R10, ret+48(FP)
+	VZEROUPPER
+	RET
+
+none:
+	MOVQ DX, ret+48(FP)
+	VZEROUPPER
+	RET
