@@ -56,8 +56,18 @@ func TestIndex(t *testing.T) {
 			if got := c.cut(b); got != wantN {
 				t.Fatalf("cut(%q) = %d, want %d", b, got, wantN)
 			}
+			// The portable search and index, on any processor.
+			g := make([]byte, (n+31)/32*4+8)
+			if got := indexNewlineGo(b, g); got != wantN {
+				t.Fatalf("indexNewlineGo(%q) = %d, want %d", b, got, wantN)
+			}
 			var l index
 			l.build(b[:wantN])
+			for k := range (wantN + 7) / 8 {
+				if g[k] != l.m[k] {
+					t.Fatalf("indexNewlineGo(%q): index byte %d = %08b, build of the line has %08b", b, k, g[k], l.m[k])
+				}
+			}
 			for k := 0; k < wantN/8+8; k++ {
 				if c.m[k] != l.m[k] {
 					t.Fatalf("cut(%q): index byte %d = %08b, build of the line has %08b", b, k, c.m[k], l.m[k])
