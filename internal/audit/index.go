@@ -15,27 +15,23 @@ import (
 // scanner.
 type index struct {
 	m []byte
+	n int // the bytes indexed: past them the bits say nothing
 }
 
 // noIndex is for values parsed outside a line the parser indexed.
 var noIndex = &index{}
 
-// build indexes b. The bytes past b's bits are zero, and there are eight
-// more than b needs: a 64-bit window read from any offset up to len(b)
-// stays inside the index.
-func (x *index) build(b []byte) {
-	n := (len(b)+31)/32*4 + 8
-	x.grow(n)
-	x.m = x.m[:n]
-	used := (len(b) + 7) / 8
-	indexLine(b, x.m)
-	clear(x.m[used:])
-}
+// build indexes b, a line. A line holds no newline; if b does, the index
+// stops at it, and the strings after it are found by the scanner.
+func (x *index) build(b []byte) { x.cut(b) }
 
 // cut indexes the line data starts with, up to its first newline, and
 // returns that newline's offset (len(data) when there is none): the
 // worker's search for the line's end and the index in one pass over its
-// bytes. The line, data[:cut], is then parsed with parseCut.
+// bytes. The line, data[:cut], is then parsed with parseCut. The bits past
+// the line are zero, and there are eight bytes more than the line needs:
+// a 64-bit window read from any offset up to its end stays inside the
+// index.
 func (x *index) cut(data []byte) int {
 	x.grow((len(data)+31)/32*4 + 8)
 	m := x.m[:cap(x.m)]
@@ -46,7 +42,7 @@ func (x *index) cut(data []byte) int {
 		m[n/8] &= 1<<r - 1
 	}
 	clear(m[(n+7)/8 : n/8+8])
-	x.m = m[:n/8+8]
+	x.m, x.n = m[:n/8+8], n
 	return n
 }
 
@@ -97,14 +93,14 @@ func (x *index) quote(b []byte, i int) int {
 // bits: a backslash and the byte after it are skipped, the first other bit
 // is the closing quote.
 func (x *index) end(b []byte, i int) (end int, esc bool, err error) {
-	for i < len(b) {
+	for i < len(b) && i < x.n {
 		k := uint(i) >> 3
 		if k+8 > uint(len(x.m)) {
-			break // no index: the scanner answers
+			break
 		}
 		w := binary.LittleEndian.Uint64(x.m[k:]) >> (uint(i) & 7)
 		if w == 0 {
-			i = int(k+8) * 8 // past the 57-64 bytes the word covered
+			i = min(int(k+8)*8, x.n) // past the 57-64 bytes the word covered
 			continue
 		}
 		e := i + bits.TrailingZeros64(w)

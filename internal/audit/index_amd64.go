@@ -4,15 +4,6 @@ import "golang.org/x/sys/cpu"
 
 var hasAVX2 = cpu.X86.HasAVX2
 
-// indexLine sets m's bits for b (see index).
-func indexLine(b []byte, m []byte) {
-	if hasAVX2 && len(b) >= 32 {
-		indexAVX2(b, m)
-		return
-	}
-	indexGo(b, m)
-}
-
 // indexNewline indexes b up to its first newline, whose offset it
 // returns, or len(b) (see index.cut).
 func indexNewline(b []byte, m []byte) int {
@@ -21,9 +12,6 @@ func indexNewline(b []byte, m []byte) int {
 	}
 	return indexNewlineGo(b, m)
 }
-
-//go:noescape
-func indexAVX2(b []byte, m []byte)
 
 //go:noescape
 func indexNewlineAVX2(b []byte, m []byte) int

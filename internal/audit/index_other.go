@@ -2,6 +2,4 @@
 
 package audit
 
-func indexLine(b []byte, m []byte) { indexGo(b, m) }
-
 func indexNewline(b []byte, m []byte) int { return indexNewlineGo(b, m) }

@@ -80,86 +80,14 @@ loop:
 done:
 	RET
 
-// func indexAVX2(b []byte, m []byte)
-// One bit per byte of b, set where the byte is '"' or '\\': bit j of m[k]
-// stands for b[8k+j]. m holds at least (len(b)+31)/32*4 bytes; b must be
-// at least 32 bytes long (the last, partial block is read as the 32 bytes
-// that end b, so that nothing past b is touched).
-TEXT ·indexAVX2(SB), NOSPLIT, $0-48
-	MOVQ b_base+0(FP), SI
-	MOVQ b_len+8(FP), DX
-	MOVQ m_base+24(FP), DI
-	MOVL $0x22, AX
-	VMOVQ AX, X1
-	VPBROADCASTB X1, Y1
-	MOVL $0x5c, AX
-	VMOVQ AX, X2
-	VPBROADCASTB X2, Y2
-	MOVQ DX, R10
-	ANDQ $-64, R10               // the bytes in pairs of whole blocks
-	XORQ CX, CX                  // offset in b; m's offset is CX/8
-
-pair:
-	CMPQ CX, R10
-	JGE  single
-	VMOVDQU (SI)(CX*1), Y0
-	VMOVDQU 32(SI)(CX*1), Y3
-	VPCMPEQB Y1, Y0, Y4
-	VPCMPEQB Y2, Y0, Y5
-	VPOR Y4, Y5, Y4
-	VPCMPEQB Y1, Y3, Y6
-	VPCMPEQB Y2, Y3, Y7
-	VPOR Y6, Y7, Y6
-	VPMOVMSKB Y4, AX
-	VPMOVMSKB Y6, BX
-	SHLQ $32, BX
-	ORQ  BX, AX
-	MOVQ CX, R8
-	SHRQ $3, R8
-	MOVQ AX, (DI)(R8*1)
-	ADDQ $64, CX
-	JMP  pair
-
-single:
-	LEAQ 32(CX), R10
-	CMPQ R10, DX
-	JGT  tail
-	VMOVDQU (SI)(CX*1), Y0
-	VPCMPEQB Y1, Y0, Y4
-	VPCMPEQB Y2, Y0, Y5
-	VPOR Y4, Y5, Y4
-	VPMOVMSKB Y4, AX
-	MOVQ CX, R8
-	SHRQ $3, R8
-	MOVL AX, (DI)(R8*1)
-	MOVQ R10, CX
-
-tail:
-	// The rest, 0-31 bytes, from the block that ends b: its bits for the
-	// bytes before CX are shifted out.
-	MOVQ DX, R8
-	SUBQ CX, R8                  // rest
-	JZ   done
-	VMOVDQU -32(SI)(DX*1), Y0
-	VPCMPEQB Y1, Y0, Y4
-	VPCMPEQB Y2, Y0, Y5
-	VPOR Y4, Y5, Y4
-	VPMOVMSKB Y4, AX
-	MOVQ CX, R10
-	MOVQ $32, CX
-	SUBQ R8, CX                  // shift = 32 - rest
-	SHRL CX, AX
-	SHRQ $3, R10
-	MOVL AX, (DI)(R10*1)
-
-done:
-	VZEROUPPER
-	RET
-
 // func indexNewlineAVX2(b []byte, m []byte) int
-// indexAVX2 up to b's first '\n', whose offset it returns (len(b) when
-// there is none). The bits of the newline's block past it are set as for
-// any other bytes: the caller clears them. b must be at least 32 bytes.
+// One bit per byte of b up to its first '\n', whose offset it returns
+// (len(b) when there is none), set where the byte is '"' or '\\': bit j
+// of m[k] stands for b[8k+j]. The bits of the newline's block past it are
+// set as for any other bytes: the caller clears them. m holds at least
+// (len(b)+31)/32*4 bytes; b must be at least 32 bytes long (the last,
+// partial block is read as the 32 bytes that end b, so that nothing past b
+// is touched).
 TEXT ·indexNewlineAVX2(SB), NOSPLIT, $0-56
 	MOVQ b_base+0(FP), SI
 	MOVQ b_len+8(FP), DX
@@ -203,8 +131,8 @@ found:
 	RET
 
 tail:
-	// The rest, 0-31 bytes, from the block that ends b, shifted as in
-	// indexAVX2.
+	// The rest, 0-31 bytes, from the block that ends b: its bits for the
+	// bytes before CX are shifted out.
 	MOVQ DX, R8
 	SUBQ CX, R8                  // rest
 	JZ   none
