@@ -115,8 +115,10 @@ func newKeys(which int, names ...string) keys {
 	ks := make(keys, len(names))
 	for k, name := range names {
 		pat := []byte(`"` + name + `":`)
-		if len(pat) > 32 {
-			panic("audit: key longer than the guess compares: " + name)
+		if len(pat) >= 32 {
+			// The parser reads the value's first byte after a match
+			// within the 32 bytes it compared: a pattern must be shorter.
+			panic("audit: key too long to guess: " + name)
 		}
 		var buf, mask [32]byte
 		copy(buf[:], pat)
