@@ -201,12 +201,15 @@ func FuzzParse(f *testing.F) {
 	f.Add(eventPrefixMetadata[:30])
 	f.Add(`  ` + eventPrefixMetadata + "\t\"verb\" : \"get\" }")
 	// Keys guessed in the API server's order (keyOrder): optional ones
-	// present, left out, blanks after the colon, a key the length of the
-	// 32 bytes compared, and the line ending inside them.
+	// present, left out, blanks after the colon, a guessed key followed
+	// by nothing but blanks, and the line ending inside the 32 bytes
+	// compared.
 	f.Add(eventPrefixMetadata + `"auditID":"a","stage":"ResponseComplete","requestURI":"/x","verb":"get","user":{"username":"u","uid":"1","groups":["g"],"extra":{}},"impersonatedUser":{"username":"i"},"sourceIPs":["1.2.3.4"],"userAgent":"ua","objectRef":{"resource":"pods","namespace":"n","name":"p","uid":"u","apiGroup":"","apiVersion":"v1","resourceVersion":"1","subresource":"log"},"responseStatus":{"metadata":{},"status":"Failure","message":"m","reason":"r","details":{},"code":404},"requestObject":{"a":1},"responseObject":{"b":2},"requestReceivedTimestamp":"2024-05-28T12:23:11.123456Z","stageTimestamp":"2024-05-28T12:23:11.223456Z","annotations":{}}`)
 	f.Add(eventPrefixMetadata + `"auditID": "a","stage":  "x","verb":` + "\t" + `"get","objectRef":{"resource": "pods"},"responseStatus":{"code": 200},"stageTimestamp":"2024-05-28T12:23:11Z"}`)
 	f.Add(eventPrefixMetadata + `"requestReceivedTimestamp":"2024-05-28T12:23:11Z","stageTimestamp":"x"}`)
 	f.Add(eventPrefixMetadata + `"requestReceivedTimestamp":`)
+	f.Add(`{"verb":` + strings.Repeat(" ", 30))
+	f.Add(eventPrefixMetadata + `"auditID":` + strings.Repeat("\t", 30))
 	f.Add(eventPrefixMetadata + `"requestReceivedTimestampX":"2024-05-28T12:23:11Z","verb":"get"}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		var p Parser

@@ -68,8 +68,11 @@ func indexNewlineGo(b []byte, m []byte) int {
 	return n
 }
 
-// maxKeptIndex is the most a Parser keeps of an index between lines: that
-// of a 32 MiB line. Lines may be up to --max-line-size (256 MiB).
+// maxKeptIndex bounds what a Parser keeps of an index once lines are
+// ordinary again: an index larger than that of a 32 MiB line (lines may be
+// up to --max-line-size, 256 MiB) is let go at the first line that needs
+// a sixteenth of it. A worker's index is sized by the rest of its chunk:
+// about 160 KiB at the default 1 MiB chunks.
 const maxKeptIndex = 4 << 20
 
 // quote is scanString's usual case for b, the line the index was built

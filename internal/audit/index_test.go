@@ -18,8 +18,8 @@ func TestIndex(t *testing.T) {
 		for r := range 50 {
 			// Dense and sparse: words of the index with no bit at all.
 			density := []int{6, 80}[r%2]
-			// b is cut from a larger buffer of quotes: an index that read
-			// past b's end would set bits for them.
+			// b is cut from a larger buffer of quotes, whose bits must not
+			// show (reads past b's end are TestIndexStaysInsideTheLine's).
 			buf := make([]byte, n+64)
 			for k := range buf {
 				buf[k] = '"'
