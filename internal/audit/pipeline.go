@@ -371,8 +371,9 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 
 // The worker asks for the bytes a few lines ahead while it parses this
 // one: a mapped file is read from memory no cache holds, and the hardware
-// fetches ahead only within a 4 KiB page (+4-9% per CPU-second, measured
-// in docs/benchmarks.md).
+// fetches ahead only within a 4 KiB page (+4-9% per CPU-second when it
+// came, 1-2% since the line index made the first pass over a line one:
+// docs/benchmarks.md).
 const (
 	prefetchAhead = 4096
 	prefetchSpan  = 1024

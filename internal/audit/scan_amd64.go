@@ -1,8 +1,8 @@
 package audit
 
 // scanStringFast is scanStringSWAR sixteen bytes at a time (SSE2, which
-// every amd64 has): most strings of an audit event end within the first
-// sixteen bytes, so most take one comparison and no loop.
+// every amd64 has). The parser asks it only where the line's index has no
+// answer (index.go) and for values outside an indexed line.
 //
 //go:noescape
 func scanStringFast(b []byte, i int) (end int, esc bool)
