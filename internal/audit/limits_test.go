@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/premortem/premortem/internal/sizelimit"
 )
 
 // A line past the maximum is skipped and counted as malformed, never held
@@ -31,6 +33,11 @@ func TestLongLine(t *testing.T) {
 			fmt.Sprintf("line of 3145728 bytes from decompressed byte %d: larger than the 1MiB maximum for one line; skipped", 2*len(ok)), 3, 3},
 		{"within a chunk", ok + strings.Repeat("y", 2000) + "\n" + ok, Options{ChunkSize: 64 << 10, MaxLine: 1000},
 			"line of 2000 bytes: larger than the 1000B maximum for one line; skipped", 2, 3},
+		// The read buffer grows for a line longer than a chunk up to the
+		// maximum and no further (append rounds capacity up): this line
+		// fits what append would give, yet is dropped unread.
+		{"longer than a chunk, the buffer grown to the maximum", ok + strings.Repeat("y", 1740) + "\n" + ok, Options{ChunkSize: 1331, MaxLine: 1688},
+			fmt.Sprintf("line of 1740 bytes from decompressed byte %d: larger than the 1688B maximum for one line; skipped", len(ok)), 2, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +71,19 @@ func TestMaxInput(t *testing.T) {
 	}
 	if r.Total.Requests == 0 || r.Total.Requests >= 1000 {
 		t.Errorf("requests = %d, want those before the maximum", r.Total.Requests)
+	}
+
+	// The maximum reached inside a line past the line maximum: the bytes
+	// of that line read so far are the ones dropped.
+	content := ok + strings.Repeat("x", 2000) + "\n" + ok
+	max := sizelimit.Size(len(ok) + 1000)
+	r = analyze(t, Options{ChunkSize: 600, MaxLine: 512, MaxInput: max}, StringInput("a.log", content))
+	want := fmt.Sprintf("read error at line 2 (decompressed byte %d): %v; 1000 bytes of an incomplete line dropped", len(ok), &sizelimit.Error{Limit: "input", Max: max})
+	if len(r.Inputs) != 1 || r.Inputs[0].Truncated != want {
+		t.Errorf("inputs = %+v\nwant truncated %q", r.Inputs, want)
+	}
+	if r.Total.Requests != 1 || r.Malformed != 0 {
+		t.Errorf("requests %d malformed %d, want 1 and 0", r.Total.Requests, r.Malformed)
 	}
 }
 
