@@ -6,7 +6,7 @@ import (
 )
 
 // TestIndexStaysInsideTheLine: the index and the parse never read past
-// the line, which may end where a mapped file ends. Each line is put at
+// the line, which may end where its buffer ends. Each line is put at
 // the end of a readable page, before one that cannot be read.
 func TestIndexStaysInsideTheLine(t *testing.T) {
 	page := syscall.Getpagesize()

@@ -17,8 +17,6 @@ import (
 // stream such as stdin.
 type Input struct {
 	Name string
-	// path, for a file, is where it is mapped from (mapped.go).
-	path string
 	// Size in bytes on disk (compressed for gzip), 0 when unknown.
 	Size int64
 	open func() (io.ReadCloser, error)
@@ -70,7 +68,33 @@ func Inputs(args []string, stdin io.Reader) (ins []Input, notes []string, err er
 }
 
 func fileInput(path string, size int64) Input {
-	return Input{Name: path, path: path, Size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return Input{Name: path, Size: size, open: func() (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		return &shrinkCheck{File: f}, nil
+	}}
+}
+
+// shrinkCheck tells a file cut short while it is read (logrotate's
+// copytruncate) from one read to its end: at the end it compares the
+// file's size with what was read, so the input is reported as truncated
+// rather than as complete.
+type shrinkCheck struct {
+	*os.File
+	n int64
+}
+
+func (f *shrinkCheck) Read(b []byte) (int, error) {
+	n, err := f.File.Read(b)
+	f.n += int64(n)
+	if err == io.EOF {
+		if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() && fi.Size() < f.n {
+			return n, fmt.Errorf("the file shrank while it was read (truncated by log rotation?): %d bytes read, %d now", f.n, fi.Size())
+		}
+	}
+	return n, err
 }
 
 // StringInput is an in-memory input, for tests.

@@ -129,3 +129,36 @@ func TestInputsDirectory(t *testing.T) {
 		t.Errorf("truncated = %q", truncated)
 	}
 }
+
+// A file truncated while it is read (logrotate's copytruncate) is
+// reported as truncated, with the lines read before it.
+func TestFileTruncatedWhileRead(t *testing.T) {
+	var gen bytes.Buffer
+	if _, err := Generate(&gen, GenerateOptions{Seed: 3, Bytes: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, gen.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	truncated := false
+	// The reader runs at most a few chunks ahead of the merger, which
+	// reports progress after each: the file is cut with most of it unread.
+	opts := Options{ChunkSize: 4 << 10, Progress: func(int64, int64) {
+		if !truncated {
+			truncated = true
+			if err := os.Truncate(path, 0); err != nil {
+				t.Error(err)
+			}
+		}
+	}}
+	r := analyze(t, opts, fileInput(path, int64(gen.Len())))
+	if len(r.Inputs) != 1 || !strings.Contains(r.Inputs[0].Truncated, "the file shrank while it was read") {
+		t.Fatalf("inputs = %+v", r.Inputs)
+	}
+	all := int64(bytes.Count(gen.Bytes(), []byte("\n")))
+	if r.Lines == 0 || r.Lines >= all/2 || r.Malformed != 0 {
+		t.Errorf("lines %d malformed %d, want some of the %d lines, none malformed", r.Lines, r.Malformed, all)
+	}
+	t.Log(r.Inputs[0].Truncated)
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -54,8 +53,6 @@ type Options struct {
 	vrs *registry // verb and resource flight ids, when VerbResourceFlight
 	// fans interns the fan-out correlation's keys (fanout.go).
 	fans *registry
-	// mapped, in tests, sees each mapping before it is read.
-	mapped func(*mapping)
 }
 
 // The default maxima are generous: a RequestResponse line holding a large
@@ -81,12 +78,8 @@ const maxMalformedExamples = 5
 type job struct {
 	data []byte
 	buf  *[]byte
-	// mapped is the mapping data is in, at off, when the input is mapped
-	// (then buf is nil).
-	mapped *mapping
-	off    int
-	name   string
-	done   chan *chunkResult
+	name string
+	done chan *chunkResult
 	// Set on the last job of a stream, which carries no data; truncated,
 	// when set, says why the stream ended early, given the number of the
 	// line it ended on.
@@ -103,8 +96,6 @@ type chunkResult struct {
 	examples   []Malformed
 	deletions  []Deletion
 	fanout     []fanEvent
-	// fault, for a mapped chunk, ends the input after lines.
-	fault error
 }
 
 // Analyze reads every input once and returns the report.
@@ -225,9 +216,6 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		select {
 		case order <- j:
 		case <-ctx.Done():
-			if j.mapped != nil {
-				j.mapped.done() // no worker will have it
-			}
 			return false
 		}
 		if j.end {
@@ -239,9 +227,6 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		case <-ctx.Done():
 			// The merger drains order and waits on done: answer it.
 			j.done <- &chunkResult{}
-			if j.mapped != nil {
-				j.mapped.done()
-			}
 			return false
 		}
 	}
@@ -263,10 +248,6 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 		case <-ctx.Done():
 			return false
 		}
-	}
-	if m, size := mapInput(in, int64(opts.MaxInput)); m != nil {
-		readMapped(ctx, in, m, size, opts, send, end, skipLine, read)
-		return
 	}
 	d, err := openDecoded(in, read, opts.MaxInput)
 	if in.skipped != nil {
@@ -370,10 +351,7 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 }
 
 // The worker asks for the bytes a few lines ahead while it parses this
-// one: a mapped file is read from memory no cache holds, and the hardware
-// fetches ahead only within a 4 KiB page (+4-9% per CPU-second when it
-// came, 1-2% since the line index made the first pass over a line one:
-// docs/benchmarks.md).
+// one: the hardware fetches ahead only within a 4 KiB page.
 const (
 	prefetchAhead = 4096
 	prefetchSpan  = 1024
@@ -386,28 +364,6 @@ func readError(line, at int64, dropped int, err error) string {
 
 // work parses chunks into the worker's partial aggregate.
 func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	for workJobs(p, jobs, pool, opts) {
-	}
-}
-
-// workJobs is work until the jobs run out, or until a mapped chunk faults:
-// that chunk ends there, as truncated, and workJobs returns true.
-func workJobs(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) (faulted bool) {
-	var cur *job
-	var res *chunkResult
-	defer func() {
-		if r := recover(); r != nil {
-			if cur == nil || cur.mapped == nil {
-				panic(r)
-			}
-			res.fault = cur.mapped.fault(r)
-			res.lines-- // the line it faulted in
-			cur.mapped.done()
-			cur.done <- res
-			faulted = true
-		}
-	}()
 	var parser Parser
 	var ev Event
 	var scratch []byte
@@ -424,12 +380,11 @@ func workJobs(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) (fa
 	// nothing, each took a dozen doublings and copies per chunk.
 	var nIntervals, nFan int
 	for j := range jobs {
-		cur = j
-		res = &chunkResult{intervals: make([]interval, 0, nIntervals+nIntervals/8), fanout: make([]fanEvent, 0, nFan+nFan/8)}
+		res := &chunkResult{intervals: make([]interval, 0, nIntervals+nIntervals/8), fanout: make([]fanEvent, 0, nFan+nFan/8)}
 		data := j.data
 		lineNo := int64(1)
 		for len(data) > 0 {
-			res.lines++ // first: a fault in the line uncounts it
+			res.lines++
 			lineNo++
 			var line []byte
 			if len(data) >= prefetchAhead+prefetchSpan {
@@ -519,15 +474,9 @@ func workJobs(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) (fa
 			}
 		}
 		nIntervals, nFan = len(res.intervals), len(res.fanout)
-		if j.mapped != nil {
-			j.mapped.done()
-		} else {
-			pool.put(j.buf)
-		}
-		cur = nil
+		pool.put(j.buf)
 		j.done <- res
 	}
-	return false
 }
 
 // stream is one input as seen by the merger.
@@ -574,9 +523,6 @@ func (c *consumer) fill(ctx context.Context, s *stream) error {
 		res := <-j.done
 		before := s.summary.Lines // lines of the input's chunks before this one
 		s.summary.Lines += res.lines
-		if res.fault != nil && s.summary.Truncated == "" {
-			s.summary.Truncated = truncatedWhileMapped(s.summary.Lines+1, res.fault)
-		}
 		s.summary.Malformed += res.malformed
 		s.summary.Requests += res.requests
 		s.summary.QuerySeconds += float64(res.queryNanos) / 1e9

@@ -8,7 +8,7 @@ package audit
 func scanStringFast(b []byte, i int) (end int, esc bool)
 
 // prefetch asks for b to be brought into the cache (PREFETCHT0 on each of
-// its cache lines); it never faults, even past the end of a mapping.
+// its cache lines); it never faults.
 //
 //go:noescape
 func prefetch(b []byte)
