@@ -350,13 +350,6 @@ func readChunks(ctx context.Context, in Input, opts *Options, pool *bufferPool, 
 	}
 }
 
-// The worker asks for the bytes a few lines ahead while it parses this
-// one: the hardware fetches ahead only within a 4 KiB page.
-const (
-	prefetchAhead = 4096
-	prefetchSpan  = 1024
-)
-
 // readError says why reading an input stopped at line, byte at.
 func readError(line, at int64, dropped int, err error) string {
 	return fmt.Sprintf("read error at line %d (decompressed byte %d): %v; %d bytes of an incomplete line dropped", line, at, err, dropped)
@@ -387,9 +380,6 @@ func work(p *partial, jobs <-chan *job, pool *bufferPool, opts *Options) {
 			res.lines++
 			lineNo++
 			var line []byte
-			if len(data) >= prefetchAhead+prefetchSpan {
-				prefetch(data[prefetchAhead : prefetchAhead+prefetchSpan])
-			}
 			if i := parser.cut(data); i < len(data) {
 				line, data = data[:i], data[i+1:]
 			} else {

@@ -6,9 +6,3 @@ package audit
 //
 //go:noescape
 func scanStringFast(b []byte, i int) (end int, esc bool)
-
-// prefetch asks for b to be brought into the cache (PREFETCHT0 on each of
-// its cache lines); it never faults.
-//
-//go:noescape
-func prefetch(b []byte)

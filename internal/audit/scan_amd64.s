@@ -66,20 +66,6 @@ unterminated:
 	MOVB R8, esc+40(FP)
 	RET
 
-// func prefetch(b []byte)
-TEXT ·prefetch(SB), NOSPLIT, $0-24
-	MOVQ b_base+0(FP), SI
-	MOVQ b_len+8(FP), CX
-	ADDQ SI, CX
-loop:
-	CMPQ SI, CX
-	JGE  done
-	PREFETCHT0 (SI)
-	ADDQ $64, SI
-	JMP  loop
-done:
-	RET
-
 // func indexNewlineAVX2(b []byte, m []byte) int
 // One bit per byte of b up to its first '\n', whose offset it returns
 // (len(b) when there is none), set where the byte is '"' or '\\': bit j
