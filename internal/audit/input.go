@@ -73,29 +73,38 @@ func fileInput(path string, size int64) Input {
 		if err != nil {
 			return nil, err
 		}
-		return &shrinkCheck{File: f}, nil
+		c := &shrinkCheck{f: f}
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			c.opened = fi.Size()
+		}
+		return c, nil
 	}}
 }
 
 // shrinkCheck tells a file cut short while it is read (logrotate's
-// copytruncate) from one read to its end: at the end it compares the
-// file's size with what was read, so the input is reported as truncated
-// rather than as complete.
+// copytruncate) from one read to its end, so that the input is reported
+// as truncated rather than as complete: at the end, fewer bytes were read
+// than the file held when opened (cut, perhaps written again since), or
+// it is now shorter than what was read. Files that say they are empty
+// when opened (/proc) are not checked.
 type shrinkCheck struct {
-	*os.File
-	n int64
+	f      *os.File
+	opened int64 // size when opened
+	n      int64 // bytes read
 }
 
-func (f *shrinkCheck) Read(b []byte) (int, error) {
-	n, err := f.File.Read(b)
-	f.n += int64(n)
-	if err == io.EOF {
-		if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() && fi.Size() < f.n {
-			return n, fmt.Errorf("the file shrank while it was read (truncated by log rotation?): %d bytes read, %d now", f.n, fi.Size())
+func (c *shrinkCheck) Read(b []byte) (int, error) {
+	n, err := c.f.Read(b)
+	c.n += int64(n)
+	if err == io.EOF && c.opened > 0 {
+		if fi, serr := c.f.Stat(); serr == nil && (c.n < c.opened || fi.Size() < c.n) {
+			return n, fmt.Errorf("the file shrank while it was read (truncated by log rotation?): %d bytes when opened, %d at the end, %d read", c.opened, fi.Size(), c.n)
 		}
 	}
 	return n, err
 }
+
+func (c *shrinkCheck) Close() error { return c.f.Close() }
 
 // StringInput is an in-memory input, for tests.
 func StringInput(name, content string) Input {

@@ -131,34 +131,71 @@ func TestInputsDirectory(t *testing.T) {
 }
 
 // A file truncated while it is read (logrotate's copytruncate) is
-// reported as truncated, with the lines read before it.
-func TestFileTruncatedWhileRead(t *testing.T) {
+// reported as truncated, with the lines read before it; one that grows is
+// read to its new end.
+func TestFileChangedWhileRead(t *testing.T) {
 	var gen bytes.Buffer
 	if _, err := Generate(&gen, GenerateOptions{Seed: 3, Bytes: 2 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "audit.log")
-	if err := os.WriteFile(path, gen.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	truncated := false
-	// The reader runs at most a few chunks ahead of the merger, which
-	// reports progress after each: the file is cut with most of it unread.
-	opts := Options{ChunkSize: 4 << 10, Progress: func(int64, int64) {
-		if !truncated {
-			truncated = true
-			if err := os.Truncate(path, 0); err != nil {
-				t.Error(err)
-			}
-		}
-	}}
-	r := analyze(t, opts, fileInput(path, int64(gen.Len())))
-	if len(r.Inputs) != 1 || !strings.Contains(r.Inputs[0].Truncated, "the file shrank while it was read") {
-		t.Fatalf("inputs = %+v", r.Inputs)
-	}
 	all := int64(bytes.Count(gen.Bytes(), []byte("\n")))
-	if r.Lines == 0 || r.Lines >= all/2 || r.Malformed != 0 {
-		t.Errorf("lines %d malformed %d, want some of the %d lines, none malformed", r.Lines, r.Malformed, all)
+	more := gen.Bytes()[:bytes.LastIndexByte(gen.Bytes()[:1<<20], '\n')+1]
+	appendMore := func(t *testing.T, path string) {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(more); err != nil {
+			t.Error(err)
+		}
+		f.Close()
 	}
-	t.Log(r.Inputs[0].Truncated)
+	cut := func(t *testing.T, path string) {
+		if err := os.Truncate(path, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name      string
+		change    func(t *testing.T, path string)
+		truncated bool
+		lines     func(n int64) bool
+	}{
+		{"cut", cut, true, func(n int64) bool { return n > 0 && n < all/2 }},
+		{"cut and written again", func(t *testing.T, path string) { cut(t, path); appendMore(t, path) }, true, func(n int64) bool { return n > 0 && n < all }},
+		{"grown", appendMore, false, func(n int64) bool { return n == all+int64(bytes.Count(more, []byte("\n"))) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.log")
+			if err := os.WriteFile(path, gen.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			changed := false
+			// The reader runs at most a few chunks ahead of the merger
+			// (their number set by the workers'), which reports progress
+			// after each: the file changes with most of it unread.
+			opts := Options{Workers: 2, ChunkSize: 4 << 10, Progress: func(int64, int64) {
+				if !changed {
+					changed = true
+					tt.change(t, path)
+				}
+			}}
+			r := analyze(t, opts, fileInput(path, int64(gen.Len())))
+			if len(r.Inputs) != 1 || strings.Contains(r.Inputs[0].Truncated, "the file shrank while it was read") != tt.truncated {
+				t.Fatalf("inputs = %+v, want truncated %v", r.Inputs, tt.truncated)
+			}
+			if !tt.lines(r.Lines) {
+				t.Errorf("lines %d of the %d first written", r.Lines, all)
+			}
+			t.Log(r.Inputs[0].Truncated)
+		})
+	}
+	// Files that say they are empty when opened are read, not judged.
+	if _, err := os.Stat("/proc/self/status"); err == nil {
+		r := analyze(t, Options{}, fileInput("/proc/self/status", 0))
+		if len(r.Inputs) != 1 || r.Inputs[0].Truncated != "" || r.Lines == 0 {
+			t.Errorf("/proc/self/status: lines %d, inputs %+v", r.Lines, r.Inputs)
+		}
+	}
 }
