@@ -90,10 +90,12 @@ func kubeletSkew(ctx context.Context, e *env) error {
 }
 
 // nodeDiskPressure adds a kwok node and writes DiskPressure=True into its
-// status; kwok's heartbeat keeps the conditions it finds, so pods on the
-// node (DaemonSets tolerate the taint) keep running.
+// status. kwok keeps driving it, so pods on the node (DaemonSets tolerate
+// the taint) keep running; its heartbeats keep the condition because of
+// the node's label (lab/kwok-stages.yaml), whenever they read the node.
 func nodeDiskPressure(ctx context.Context, e *env) error {
-	if err := e.cluster.AddNodes(ctx, lab.NodeSpec{Name: NetPressureNode}); err != nil {
+	spec := lab.NodeSpec{Name: NetPressureNode, Labels: map[string]string{"premortem.lab/disk-pressure": "true"}}
+	if err := e.cluster.AddNodes(ctx, spec); err != nil {
 		return err
 	}
 	nodes := e.cluster.Client.CoreV1().Nodes()
