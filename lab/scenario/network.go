@@ -125,8 +125,8 @@ func nodeDiskPressure(ctx context.Context, e *env) error {
 			return err
 		})
 	}
-	// kwok may write a heartbeat from a status read just before ours:
-	// write until the condition has held for two seconds.
+	// Heartbeats write the condition only 30-65 s apart, and a scan may
+	// come sooner: write it now, until it has held for two seconds.
 	held := 0
 	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		n, err := nodes.Get(ctx, NetPressureNode, metav1.GetOptions{})
